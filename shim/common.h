@@ -1,0 +1,57 @@
+/* common.h - macros shared by every cgoshim source file.
+ *
+ * Error convention inside the shim: functions return 0 on success and a
+ * negative errno-style value on failure; pointers return NULL on failure.
+ * Nothing here allocates. */
+#ifndef CGOSHIM_COMMON_H
+#define CGOSHIM_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define CGS_EXPORT __attribute__((visibility("default")))
+#define CGS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CGS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CGS_NOINLINE __attribute__((noinline))
+#define CGS_COLD __attribute__((cold, noinline))
+#define CGS_ALIGNED(n) __attribute__((aligned(n)))
+/* Every thread-local of the shim is initial-exec: dynamic TLS would call
+ * __tls_get_addr, which may allocate on first touch (PITFALLS item 2). */
+#define CGS_TLS __thread __attribute__((tls_model("initial-exec")))
+#define CGS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline uint64_t cgs_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void cgs_cpu_relax(void)
+{
+	__asm__ __volatile__("pause" ::: "memory");
+}
+
+/* A test-and-test-and-set spinlock that lives in shared memory. Critical
+ * sections under it are a few dozen instructions and never call out. */
+typedef struct { volatile uint32_t v; } cgs_spin_t;
+
+static inline void cgs_spin_lock(cgs_spin_t *l)
+{
+	while (__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&l->v, __ATOMIC_RELAXED))
+			cgs_cpu_relax();
+}
+
+static inline bool cgs_spin_trylock(cgs_spin_t *l)
+{
+	return !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE);
+}
+
+static inline void cgs_spin_unlock(cgs_spin_t *l)
+{
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
+}
+
+#endif

@@ -1,0 +1,927 @@
+/* launcher.c - the cgoshim command: run a program with libcgoshim.so preloaded.
+ *
+ *	cgoshim [OPTION]... [--] PROGRAM [ARG]...
+ *
+ * Design
+ *
+ * The library does the measuring; the launcher only sets the stage and then
+ * waits long enough for the final reports to exist when it returns, so that
+ * "cgoshim -o r -- prog; cat r" works in a script.
+ *
+ * 1. Options become CGOSHIM_* variables in the launcher's own environment, in
+ *    command-line order (a later option wins; an option beats an inherited
+ *    variable). The library is found (--lib, $CGOSHIM_LIB, next to our own
+ *    executable, then CGOSHIM_LIBDIR), made absolute and put first in
+ *    LD_PRELOAD. CGOSHIM_LAUNCHER=1 tells the library who started it.
+ *
+ * 2. The library forks, in every traced process image, a watcher named
+ *    "cgoshim-watch" by a double fork. The watcher is an orphan, so it is
+ *    adopted by the nearest child subreaper: we become one before forking
+ *    the program, which makes every watcher of every descendant our child.
+ *
+ * 3. While the program runs we forward the usual job-control and request
+ *    signals to it (kill -USR2 on the launcher gives a live report), and reap
+ *    adopted orphans as they die. A signal the terminal sent to the whole
+ *    foreground group has reached the program already and is not sent twice.
+ *
+ * 4. When the program has ended we wait for the watchers that are writing a
+ *    final report. A watcher that still watches a live process (a daemon the
+ *    program left behind) will not finish before that process does, so we do
+ *    not wait for it. We recognise one by what it holds open: a pidfd whose
+ *    process is a live descendant of ours, or, if it holds no pidfd, the read
+ *    end of a pipe whose write end a live descendant holds. A watcher showing
+ *    neither is taken to be finishing. The wait is bounded (60 s, or
+ *    $CGOSHIM_LAUNCHER_TIMEOUT seconds) and ends early on SIGINT, SIGTERM,
+ *    SIGHUP or SIGQUIT. Other adopted orphans are reaped, never waited for.
+ *
+ * 5. We end the way the program ended: the same exit status, or the same
+ *    signal raised on ourselves (with core dumps switched off, so that our
+ *    core cannot overwrite the program's).
+ *
+ * Exit status: the program's; 2 for a usage error; 125 when the launcher
+ * itself fails; 126 or 127 when the library or the program cannot be used.
+ *
+ * Every descriptor the launcher opens is close-on-exec, and none is open
+ * while the program is started. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#if defined(__has_include)
+#if __has_include("config.h")
+#include "config.h"
+#endif
+#endif
+/* Fallbacks for a hand build without meson's config.h. */
+#ifndef CGOSHIM_LIBDIR
+#define CGOSHIM_LIBDIR "/usr/local/lib/x86_64-linux-gnu"
+#endif
+#ifndef CGOSHIM_VERSION
+#define CGOSHIM_VERSION "unknown (built without config.h)"
+#endif
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LIB_NAME "libcgoshim.so"
+#define WATCHER_COMM "cgoshim-watch"
+#define DEFAULT_WAIT_S 60.0
+#define POLL_MS 100       /* rescan period while waiting for watchers */
+#define SETTLE_MS 250     /* see drain_watchers() */
+#define MAX_DESCENDANTS 65536
+
+#define EXIT_USAGE 2
+#define EXIT_FAILED 125
+#define EXIT_CANNOT_EXEC 126
+#define EXIT_NOT_FOUND 127
+
+/* ------------------------------------------------------------------ messages */
+
+static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void msg(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n = snprintf(line, sizeof(line), "cgoshim: ");
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	strcat(line, "\n");
+	/* One write, so that lines of concurrent processes do not interleave. */
+	ssize_t r = write(STDERR_FILENO, line, strlen(line));
+	(void)r;
+}
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	msg("%s (try 'cgoshim --help')", text);
+	exit(EXIT_USAGE);
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n);
+	if (!q) {
+		msg("out of memory");
+		exit(EXIT_FAILED);
+	}
+	return q;
+}
+
+/* ------------------------------------------------------------------- options */
+
+static const char usage_text[] =
+	"Usage: cgoshim [OPTION]... [--] PROGRAM [ARG]...\n"
+	"Run PROGRAM with libcgoshim.so preloaded: time its calls to read, open,\n"
+	"ioctl, the malloc family, dlopen and dlsym, and report C-heap leaks.\n"
+	"Child processes are traced too. cgoshim returns once the final reports\n"
+	"are written, with PROGRAM's exit status.\n"
+	"\n"
+	"Options (each sets a variable in PROGRAM's environment):\n"
+	"  -o, --output=TEMPLATE   report file name template       CGOSHIM_OUTPUT\n"
+	"  -f, --format=FMT        text, json or folded            CGOSHIM_FORMAT\n"
+	"      --no-leaks          do not track C-heap leaks       CGOSHIM_LEAKS=0\n"
+	"      --stack-depth=N     frames per stack, 1 to 64       CGOSHIM_STACK_DEPTH\n"
+	"      --signal=SIG        live-report signal, or none     CGOSHIM_SIGNAL\n"
+	"      --no-children       do not trace child processes    CGOSHIM_CHILDREN=0\n"
+	"      --slow-ns=N         threshold of a slow call        CGOSHIM_SLOW_NS\n"
+	"  -e, --env=NAME=VALUE    set any CGOSHIM_ variable\n"
+	"      --lib=PATH          preload PATH instead of the installed library\n"
+	"  -h, --help              print this help and exit\n"
+	"      --version           print the version and exit\n"
+	"\n"
+	"Variables read by the library:\n"
+	"  CGOSHIM_DISABLE=1      pass every call through, measure nothing\n"
+	"  CGOSHIM_OUTPUT=T       report file name template (empty, - or stderr: stderr)\n"
+	"  CGOSHIM_FORMAT=F       report format: text (default), json or folded\n"
+	"  CGOSHIM_SIGNAL=S       signal asking for a live report (default USR2; none)\n"
+	"  CGOSHIM_LEAKS=0|1      track C-heap allocations, report leaks (default 1)\n"
+	"  CGOSHIM_STACK_DEPTH=N  frames recorded per stack, 1 to 64 (default 16)\n"
+	"  CGOSHIM_CHILDREN=0|1   trace child processes too (default 1)\n"
+	"  CGOSHIM_MIN_AGE=T      report only leaks this old or older, e.g. 30s (0)\n"
+	"  CGOSHIM_TOP=N          leak sites listed in a text report (default 20)\n"
+	"  CGOSHIM_MEMORY=SIZE    address space for the shim, 16M to 1T (default 8G)\n"
+	"  CGOSHIM_SLOW_NS=T      a call this long is slow: ns, or 2ms... (default 1ms)\n"
+	"  CGOSHIM_TARGETS=0|1    split I/O statistics by file (default 1)\n"
+	"Variables read by cgoshim:\n"
+	"  CGOSHIM_LIB=PATH       library to preload when --lib is not given\n"
+	"  CGOSHIM_LAUNCHER_TIMEOUT=S  seconds to wait for final reports (default 60)\n"
+	"cgoshim sets CGOSHIM_LAUNCHER=1 and puts the library first in LD_PRELOAD.\n"
+	"\n"
+	"Reports of processes that outlive PROGRAM (daemons) are written when they\n"
+	"end, after cgoshim has returned. A signal sent to cgoshim (INT, TERM, HUP,\n"
+	"QUIT, USR1, USR2, WINCH, CONT) is passed on to PROGRAM.\n"
+	"Exit status: PROGRAM's (cgoshim dies of the signal that killed PROGRAM);\n"
+	"2 usage error; 125 cgoshim failed; 126 PROGRAM or the library not usable;\n"
+	"127 PROGRAM or the library not found.\n";
+
+enum {
+	OPT_NO_LEAKS = 256,
+	OPT_STACK_DEPTH,
+	OPT_SIGNAL,
+	OPT_NO_CHILDREN,
+	OPT_SLOW_NS,
+	OPT_LIB,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "no-leaks", no_argument, NULL, OPT_NO_LEAKS },
+	{ "stack-depth", required_argument, NULL, OPT_STACK_DEPTH },
+	{ "signal", required_argument, NULL, OPT_SIGNAL },
+	{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
+	{ "slow-ns", required_argument, NULL, OPT_SLOW_NS },
+	{ "env", required_argument, NULL, 'e' },
+	{ "lib", required_argument, NULL, OPT_LIB },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void set_var(const char *name, const char *value)
+{
+	if (setenv(name, value, 1)) {
+		msg("cannot set %s: %s", name, strerror(errno));
+		exit(EXIT_FAILED);
+	}
+}
+
+/* -e NAME=VALUE: NAME must be CGOSHIM_ followed by [A-Z0-9_]. */
+static void set_assignment(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+	if (!eq)
+		usage_error("-e %s: expected NAME=VALUE", arg);
+	if (len <= 8 || strncmp(arg, "CGOSHIM_", 8))
+		usage_error("-e %.*s: only CGOSHIM_ variables can be set", (int)len, arg);
+	for (size_t i = 8; i < len; i++)
+		if (!isupper((unsigned char)arg[i]) && !isdigit((unsigned char)arg[i]) && arg[i] != '_')
+			usage_error("-e %.*s: not a variable name", (int)len, arg);
+	char *name = xrealloc(NULL, len + 1);
+	memcpy(name, arg, len);
+	name[len] = 0;
+	set_var(name, eq + 1);
+	free(name);
+}
+
+/* Light checks: the library validates every value again and says why it
+ * rejects one; these only catch the obvious mistakes before the run. */
+static void check_stack_depth(const char *s)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || !isdigit((unsigned char)*s) || v < 1 || v > 64)
+		usage_error("--stack-depth %s: expected a number from 1 to 64", s);
+}
+
+static void check_format(const char *s)
+{
+	if (strcmp(s, "text") && strcmp(s, "json") && strcmp(s, "folded"))
+		usage_error("--format %s: expected text, json or folded", s);
+}
+
+static void check_not_empty(const char *opt, const char *s)
+{
+	if (!*s)
+		usage_error("%s: empty value", opt);
+}
+
+/* Parse options, exporting them as they come; returns the index of PROGRAM
+ * in argv and sets *lib_opt to the --lib value, if any. */
+static int parse_args(int argc, char **argv, const char **lib_opt)
+{
+	int c;
+	opterr = 0;
+	/* '+': stop at the first non-option, which is PROGRAM.
+	 * ':': report a missing argument as ':' rather than '?'. */
+	while ((c = getopt_long(argc, argv, "+:o:f:e:h", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			set_var("CGOSHIM_OUTPUT", optarg);
+			break;
+		case 'f':
+			check_format(optarg);
+			set_var("CGOSHIM_FORMAT", optarg);
+			break;
+		case OPT_NO_LEAKS:
+			set_var("CGOSHIM_LEAKS", "0");
+			break;
+		case OPT_STACK_DEPTH:
+			check_stack_depth(optarg);
+			set_var("CGOSHIM_STACK_DEPTH", optarg);
+			break;
+		case OPT_SIGNAL:
+			check_not_empty("--signal", optarg);
+			set_var("CGOSHIM_SIGNAL", optarg);
+			break;
+		case OPT_NO_CHILDREN:
+			set_var("CGOSHIM_CHILDREN", "0");
+			break;
+		case OPT_SLOW_NS:
+			check_not_empty("--slow-ns", optarg);
+			set_var("CGOSHIM_SLOW_NS", optarg);
+			break;
+		case 'e':
+			set_assignment(optarg);
+			break;
+		case OPT_LIB:
+			check_not_empty("--lib", optarg);
+			*lib_opt = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(fflush(stdout) ? EXIT_FAILED : 0);
+		case OPT_VERSION:
+			printf("cgoshim %s\n", CGOSHIM_VERSION);
+			exit(fflush(stdout) ? EXIT_FAILED : 0);
+		case ':':
+			usage_error("option %s needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				usage_error("unknown option -%c", optopt);
+			usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		usage_error("no program to run");
+	return optind;
+}
+
+/* ------------------------------------------------------------------- library */
+
+/* The absolute path of a readable regular file, or NULL with errno set. */
+static char *usable_file(const char *path)
+{
+	struct stat st;
+	char *real = realpath(path, NULL);
+	if (!real)
+		return NULL;
+	if (stat(real, &st) || access(real, R_OK)) {
+		free(real);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		free(real);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		return NULL;
+	}
+	return real;
+}
+
+static char *find_library(const char *lib_opt)
+{
+	const char *given = lib_opt;
+	const char *how = "--lib";
+	const char *env = getenv("CGOSHIM_LIB");
+	char *lib;
+
+	if (!given && env && *env) {
+		given = env;
+		how = "CGOSHIM_LIB";
+	}
+	if (given) {
+		lib = usable_file(given);
+		if (!lib) {
+			int e = errno;
+			msg("cannot use the library %s (%s): %s", given, how, strerror(e));
+			exit(e == ENOENT || e == ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+		}
+		return lib;
+	}
+
+	/* Build tree layout: build/shim/cgoshim next to build/shim/libcgoshim.so. */
+	char self[PATH_MAX];
+	char beside[PATH_MAX + sizeof(LIB_NAME)] = "";
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			slash[1] = 0;
+			snprintf(beside, sizeof(beside), "%s%s", self, LIB_NAME);
+			lib = usable_file(beside);
+			if (lib)
+				return lib;
+		}
+	}
+	lib = usable_file(CGOSHIM_LIBDIR "/" LIB_NAME);
+	if (lib)
+		return lib;
+	msg("cannot find %s (looked for %s%s" CGOSHIM_LIBDIR "/" LIB_NAME
+	    "); use --lib PATH or CGOSHIM_LIB", LIB_NAME, beside, *beside ? " and " : "");
+	exit(EXIT_NOT_FOUND);
+}
+
+/* Put lib first in LD_PRELOAD, keeping what was there after it. */
+static void set_preload(const char *lib)
+{
+	/* The dynamic loader splits LD_PRELOAD at spaces and colons. */
+	if (strpbrk(lib, ": \t\n")) {
+		msg("cannot preload %s: LD_PRELOAD cannot hold a path with ':' or spaces", lib);
+		exit(EXIT_CANNOT_EXEC);
+	}
+	const char *old = getenv("LD_PRELOAD");
+	if (!old || !old[strspn(old, ": \t\n")]) {
+		set_var("LD_PRELOAD", lib);
+		return;
+	}
+	size_t n = strlen(lib) + 1 + strlen(old) + 1;
+	char *v = xrealloc(NULL, n);
+	snprintf(v, n, "%s:%s", lib, old);
+	set_var("LD_PRELOAD", v);
+	free(v);
+}
+
+static double wait_limit(void)
+{
+	const char *s = getenv("CGOSHIM_LAUNCHER_TIMEOUT");
+	char *end;
+	if (!s || !*s)
+		return DEFAULT_WAIT_S;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < 0) {
+		msg("CGOSHIM_LAUNCHER_TIMEOUT=%.40s: not a number of seconds; using %g",
+		    s, DEFAULT_WAIT_S);
+		return DEFAULT_WAIT_S;
+	}
+	return v;
+}
+
+/* ------------------------------------------------------------------- signals */
+
+static const int forwarded[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT,
+};
+
+/* The program while it runs; 0 once it has ended (set before it is reaped,
+ * so that a forwarded signal never reaches a recycled pid). */
+static volatile sig_atomic_t child_pid;
+/* After the program ended: the signal that asked us to stop waiting. */
+static volatile sig_atomic_t stop_signal;
+static pid_t own_pgrp;
+static bool own_session_leader;
+
+static void on_signal(int sig, siginfo_t *si, void *ctx)
+{
+	(void)ctx;
+	int saved = errno;
+	pid_t pid = child_pid;
+	if (pid <= 0) {
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT)
+			stop_signal = sig;
+	} else if (si->si_code == SI_KERNEL && !own_session_leader && getpgid(pid) == own_pgrp) {
+		/* The terminal (Ctrl-C, Ctrl-\, a resize, a hangup) signals the
+		 * whole foreground group: the program has it already. */
+	} else {
+		kill(pid, sig);
+	}
+	errno = saved;
+}
+
+static void install_forwarding(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&sa.sa_mask, forwarded[i]);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) {
+		struct sigaction old;
+		/* A signal we were started with ignored (nohup, a background
+		 * job) stays ignored, here and in the program. */
+		if (sigaction(forwarded[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(forwarded[i], &sa, NULL);
+	}
+}
+
+/* --------------------------------------------------------------- /proc views */
+
+struct pidset {
+	pid_t *v;
+	size_t n, cap;
+};
+
+static void pidset_add(struct pidset *s, pid_t p)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 64;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+	}
+	s->v[s->n++] = p;
+}
+
+static bool pidset_has(const struct pidset *s, pid_t p)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == p)
+			return true;
+	return false;
+}
+
+/* Whole file into a NUL-terminated malloc'd buffer; NULL if unreadable. */
+static char *read_all(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 512, n = 0;
+	char *buf = xrealloc(NULL, cap);
+	for (;;) {
+		if (n + 1 == cap) {
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = 0;
+	return buf;
+}
+
+static bool parse_pid(const char *s, pid_t *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
+		return false;
+	*out = (pid_t)v;
+	return true;
+}
+
+/* State letter and parent from /proc/PID/stat; false if the process is gone. */
+static bool proc_stat(pid_t pid, char *state, pid_t *ppid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	char *s = read_all(path);
+	if (!s)
+		return false;
+	/* "pid (comm) S ppid ...": comm may hold anything, even ") ". */
+	char *rp = strrchr(s, ')');
+	int pp = 0;
+	char st = 0;
+	bool ok = rp && sscanf(rp + 1, " %c %d", &st, &pp) == 2;
+	free(s);
+	if (ok) {
+		*state = st;
+		*ppid = pp;
+	}
+	return ok;
+}
+
+static bool proc_alive(pid_t pid)
+{
+	char st;
+	pid_t pp;
+	return proc_stat(pid, &st, &pp) && st != 'Z' && st != 'X' && st != 'x';
+}
+
+/* Without CONFIG_PROC_CHILDREN: find the children by every process's parent. */
+static void children_by_scan(pid_t parent, struct pidset *out)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		pid_t pid, pp;
+		char st;
+		if (parse_pid(de->d_name, &pid) && proc_stat(pid, &st, &pp) && pp == parent)
+			pidset_add(out, pid);
+	}
+	closedir(d);
+}
+
+/* Append the children of every thread of pid to out. */
+static void list_children(pid_t pid, struct pidset *out)
+{
+	static int children_file = -1; /* does the kernel have task/T/children? */
+	char path[96];
+	if (children_file < 0) {
+		snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+		children_file = access(path, R_OK) == 0;
+	}
+	if (!children_file) {
+		children_by_scan(pid, out);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		pid_t tid;
+		if (!parse_pid(de->d_name, &tid))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)tid);
+		char *s = read_all(path);
+		if (!s)
+			continue; /* the thread is gone */
+		char *save;
+		for (char *tok = strtok_r(s, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+			pid_t c;
+			if (parse_pid(tok, &c))
+				pidset_add(out, c);
+		}
+		free(s);
+	}
+	closedir(d);
+}
+
+static bool is_watcher(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	char *s = read_all(path);
+	bool yes = s && !strcmp(s, WATCHER_COMM "\n");
+	free(s);
+	return yes;
+}
+
+/* Our descendants, split into watchers and live (not zombie) others. We do
+ * not descend into watchers: what they run is theirs. */
+static void scan_descendants(struct pidset *watchers, struct pidset *live)
+{
+	struct pidset queue = { 0 };
+	list_children(getpid(), &queue);
+	for (size_t i = 0; i < queue.n && queue.n < MAX_DESCENDANTS; i++) {
+		pid_t p = queue.v[i];
+		if (is_watcher(p)) {
+			pidset_add(watchers, p);
+			continue;
+		}
+		if (proc_alive(p))
+			pidset_add(live, p);
+		list_children(p, &queue);
+	}
+	free(queue.v);
+}
+
+/* Open fd of pid: its link target and its fdinfo "flags:" (octal), "Pid:". */
+struct fd_view {
+	char link[128];
+	int flags;
+	long pidfd_pid; /* 0 if not a pidfd */
+};
+
+static bool view_fd(pid_t pid, const char *fd, struct fd_view *v)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid, fd);
+	ssize_t n = readlink(path, v->link, sizeof(v->link) - 1);
+	if (n < 0)
+		return false;
+	v->link[n] = 0;
+	v->flags = 0;
+	v->pidfd_pid = 0;
+	bool pidfd = strstr(v->link, "pidfd") != NULL;
+	if (!pidfd && strncmp(v->link, "pipe:", 5))
+		return true; /* nothing we look at: skip reading fdinfo */
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, fd);
+	char *s = read_all(path);
+	if (!s)
+		return false;
+	char *save;
+	for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "flags:", 6))
+			v->flags = (int)strtol(line + 6, NULL, 8);
+		else if (pidfd && !strncmp(line, "Pid:", 4))
+			v->pidfd_pid = strtol(line + 4, NULL, 10);
+	}
+	free(s);
+	if (pidfd && v->pidfd_pid == 0)
+		v->pidfd_pid = -1; /* a pidfd of a process outside our pid namespace */
+	return true;
+}
+
+/* Does some process in live hold pipe ino open for writing? */
+static bool pipe_writer_alive(const struct pidset *live, const char *pipe_link)
+{
+	for (size_t i = 0; i < live->n; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)live->v[i]);
+		DIR *d = opendir(path);
+		struct dirent *de;
+		if (!d)
+			continue;
+		bool found = false;
+		while (!found && (de = readdir(d))) {
+			struct fd_view v;
+			if (de->d_name[0] == '.' || !view_fd(live->v[i], de->d_name, &v))
+				continue;
+			found = !strcmp(v.link, pipe_link) && (v.flags & O_ACCMODE) != O_RDONLY;
+		}
+		closedir(d);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+/* Is watcher w waiting for a process that is still alive? See the header:
+ * a pidfd decides; else a pipe read end with a live writer; else no. */
+static bool watches_live_process(pid_t w, const struct pidset *live)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)w);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	if (!d)
+		return false;
+	bool has_pidfd = false, pidfd_live = false;
+	char (*pipes)[128] = NULL;
+	size_t npipes = 0;
+	while ((de = readdir(d))) {
+		struct fd_view v;
+		if (de->d_name[0] == '.' || !view_fd(w, de->d_name, &v))
+			continue;
+		if (v.pidfd_pid) {
+			has_pidfd = true;
+			if (v.pidfd_pid > 0 && pidset_has(live, (pid_t)v.pidfd_pid))
+				pidfd_live = true;
+		} else if (!strncmp(v.link, "pipe:", 5) && (v.flags & O_ACCMODE) == O_RDONLY &&
+			   atoi(de->d_name) > STDERR_FILENO) {
+			/* Standard streams are the program's business, not a
+			 * liveness channel. */
+			pipes = xrealloc(pipes, (npipes + 1) * sizeof(*pipes));
+			memcpy(pipes[npipes++], v.link, sizeof(v.link));
+		}
+	}
+	closedir(d);
+	bool yes = pidfd_live;
+	for (size_t i = 0; !has_pidfd && !yes && i < npipes; i++)
+		yes = pipe_writer_alive(live, pipes[i]);
+	free(pipes);
+	return yes;
+}
+
+/* --------------------------------------------------------------------- run */
+
+static void reap_orphans(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Start PROGRAM. The forwarded signals stay blocked from before fork until
+ * child_pid is set, so none is lost or sent to the wrong process. */
+static pid_t start_program(char **argv, const sigset_t *orig_mask, bool chld_was_ignored)
+{
+	sigset_t block = *orig_mask;
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&block, forwarded[i]);
+	sigprocmask(SIG_SETMASK, &block, NULL);
+
+	pid_t pid = fork();
+	if (pid < 0) {
+		msg("cannot fork: %s", strerror(errno));
+		exit(EXIT_FAILED);
+	}
+	if (pid == 0) {
+		/* The program gets the mask and dispositions we were given. */
+		if (chld_was_ignored)
+			signal(SIGCHLD, SIG_IGN);
+		sigprocmask(SIG_SETMASK, orig_mask, NULL);
+		execvp(argv[0], argv);
+		int e = errno;
+		msg("cannot run %s: %s", argv[0], strerror(e));
+		_exit(e == ENOENT || e == ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+	}
+
+	child_pid = pid;
+	install_forwarding();
+	/* We forward even what our caller had blocked: the program keeps its
+	 * inherited mask, the launcher must not sit on a USR2. */
+	sigset_t run = *orig_mask;
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigdelset(&run, forwarded[i]);
+	sigprocmask(SIG_SETMASK, &run, NULL);
+	return pid;
+}
+
+/* Wait for the program, reaping adopted orphans meanwhile. */
+static int wait_program(pid_t pid)
+{
+	for (;;) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		/* WNOWAIT: look before reaping, so child_pid is cleared while
+		 * the pid still belongs to the zombie. */
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			msg("lost track of %d: %s", (int)pid, strerror(errno));
+			exit(EXIT_FAILED);
+		}
+		if (si.si_pid != pid) {
+			waitpid(si.si_pid, NULL, WNOHANG);
+			continue;
+		}
+		child_pid = 0;
+		int status;
+		while (waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR) {
+				msg("lost track of %d: %s", (int)pid, strerror(errno));
+				exit(EXIT_FAILED);
+			}
+		return status;
+	}
+}
+
+/* Wait until no watcher is writing a final report (see the header comment).
+ * A watcher's standing is read from a snapshot that can be a moment stale -
+ * a forked process about to exec still holds an inherited pipe - so when we
+ * would leave behind watchers of live processes we require the verdict to
+ * hold SETTLE_MS after the program ended. */
+static void drain_watchers(double limit_s)
+{
+	sigset_t chld, old;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	/* Blocked, a child's exit stays pending and wakes sigtimedwait. */
+	sigprocmask(SIG_BLOCK, &chld, &old);
+
+	double start = now_s(), deadline = start + limit_s;
+	struct pidset watchers = { 0 }, live = { 0 }, writing = { 0 };
+	for (;;) {
+		reap_orphans();
+		watchers.n = live.n = writing.n = 0;
+		scan_descendants(&watchers, &live);
+		for (size_t i = 0; i < watchers.n; i++)
+			if (!watches_live_process(watchers.v[i], &live))
+				pidset_add(&writing, watchers.v[i]);
+		double now = now_s();
+		bool settled = watchers.n == 0 || now >= start + SETTLE_MS / 1e3;
+		if (!writing.n && (settled || now >= deadline || stop_signal))
+			break;
+		if (now >= deadline || stop_signal) {
+			char pids[256] = "";
+			size_t len = 0;
+			for (size_t i = 0; i < writing.n && len < sizeof(pids) - 16; i++)
+				len += (size_t)snprintf(pids + len, sizeof(pids) - len, " %d",
+							(int)writing.v[i]);
+			if (stop_signal)
+				msg("interrupted by %s; %zu report writer(s) still running, pid%s",
+				    stop_signal == SIGINT ? "SIGINT" : stop_signal == SIGTERM ? "SIGTERM"
+				    : stop_signal == SIGHUP ? "SIGHUP" : "SIGQUIT", writing.n, pids);
+			else
+				msg("gave up after %g s waiting for %zu report writer(s), pid%s",
+				    limit_s, writing.n, pids);
+			break;
+		}
+		double wait = deadline - now;
+		if (wait > POLL_MS / 1e3)
+			wait = POLL_MS / 1e3;
+		struct timespec ts = { (time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) };
+		sigtimedwait(&chld, NULL, &ts);
+	}
+	free(watchers.v);
+	free(live.v);
+	free(writing.v);
+	reap_orphans();
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* End as the program ended. */
+static void exit_like(int status)
+{
+	if (WIFEXITED(status))
+		exit(WEXITSTATUS(status));
+	int sig = WTERMSIG(status);
+	/* Our own core would only overwrite the program's. */
+	struct rlimit no_core = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &no_core);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	signal(sig, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	kill(getpid(), sig);
+	/* Still here: pid 1 of a namespace, or a signal we cannot die of. */
+	exit(128 + sig);
+}
+
+int main(int argc, char **argv)
+{
+	const char *lib_opt = NULL;
+	int prog = parse_args(argc, argv, &lib_opt);
+	char *lib = find_library(lib_opt);
+	set_preload(lib);
+	free(lib);
+	set_var("CGOSHIM_LAUNCHER", "1");
+	double limit = wait_limit();
+
+	own_pgrp = getpgrp();
+	own_session_leader = getsid(0) == getpid();
+
+	/* We must be able to wait for our children: undo an inherited
+	 * SIGCHLD=SIG_IGN (restored in the program). */
+	struct sigaction sa;
+	bool chld_ignored = sigaction(SIGCHLD, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+
+	/* Before the fork, so that no watcher can be orphaned past us. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		msg("cannot become a child subreaper (%s); final reports may be written"
+		    " after cgoshim returns", strerror(errno));
+
+	sigset_t orig_mask;
+	sigprocmask(SIG_SETMASK, NULL, &orig_mask);
+	pid_t pid = start_program(argv + prog, &orig_mask, chld_ignored);
+	int status = wait_program(pid);
+	drain_watchers(limit);
+	exit_like(status);
+}

@@ -1,0 +1,250 @@
+/* options.c - parse CGOSHIM_* variables without allocating.
+ *
+ * The environment is scanned once by hand (getenv is fine too, but scanning
+ * lets the caller pass the environment it has, and lets tests pass their
+ * own). Unknown CGOSHIM_ names are reported, so a typo does not go unseen. */
+#include <signal.h>
+#include <string.h>
+
+#include "log.h"
+#include "options.h"
+
+#define DEFAULT_MEMORY (8ULL << 30)
+#define MIN_MEMORY (16ULL << 20)
+#define MAX_MEMORY (1ULL << 40)
+#define DEFAULT_SLOW_NS 1000000ULL /* 1 ms: see README, "Options" */
+
+int cgs_parse_bool(const char *s, bool *out)
+{
+	if (!strcmp(s, "1") || !strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on"))
+		*out = true;
+	else if (!strcmp(s, "0") || !strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "off"))
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+int cgs_parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Number followed by a unit from the table; mul[i] scales unit[i]. */
+static int parse_scaled(const char *s, const char *const *unit, const uint64_t *mul,
+			size_t n, uint64_t plain_mul, uint64_t *out)
+{
+	char num[32];
+	size_t i = 0;
+	while (s[i] >= '0' && s[i] <= '9' && i < sizeof(num) - 1) {
+		num[i] = s[i];
+		i++;
+	}
+	if (i == 0 || i >= sizeof(num) - 1)
+		return -1;
+	num[i] = 0;
+	uint64_t v;
+	if (cgs_parse_u64(num, &v))
+		return -1;
+	uint64_t m = 0;
+	if (!s[i])
+		m = plain_mul;
+	for (size_t k = 0; !m && k < n; k++)
+		if (!strcmp(s + i, unit[k]))
+			m = mul[k];
+	if (!m || (v && v > UINT64_MAX / m))
+		return -1;
+	*out = v * m;
+	return 0;
+}
+
+int cgs_parse_size(const char *s, uint64_t *out)
+{
+	static const char *const unit[] = { "K", "KiB", "M", "MiB", "G", "GiB", "T", "TiB", "k" };
+	static const uint64_t mul[] = { 1ULL << 10, 1ULL << 10, 1ULL << 20, 1ULL << 20, 1ULL << 30,
+					1ULL << 30, 1ULL << 40, 1ULL << 40, 1ULL << 10 };
+	return parse_scaled(s, unit, mul, CGS_ARRAY_LEN(unit), 1, out);
+}
+
+int cgs_parse_duration(const char *s, uint64_t *ns)
+{
+	static const char *const unit[] = { "ns", "us", "ms", "s", "m", "h" };
+	static const uint64_t mul[] = { 1, 1000, 1000000, 1000000000ULL, 60000000000ULL,
+					3600000000000ULL };
+	return parse_scaled(s, unit, mul, CGS_ARRAY_LEN(unit), 1000000000ULL, ns);
+}
+
+static const struct { const char *name; int sig; } signames[] = {
+	{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP }, { "WINCH", SIGWINCH },
+	{ "PWR", SIGPWR }, { "URG", SIGURG }, { "PROF", SIGPROF }, { "TTIN", SIGTTIN },
+};
+
+int cgs_parse_signal(const char *s, int *sig)
+{
+	uint64_t v;
+	if (!strcmp(s, "none") || !strcmp(s, "0")) {
+		*sig = 0;
+		return 0;
+	}
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < CGS_ARRAY_LEN(signames); i++)
+		if (!strcmp(s, signames[i].name)) {
+			*sig = signames[i].sig;
+			return 0;
+		}
+	if (!strncmp(s, "RTMIN+", 6) && !cgs_parse_u64(s + 6, &v) && v <= (uint64_t)(SIGRTMAX - SIGRTMIN)) {
+		*sig = SIGRTMIN + (int)v;
+		return 0;
+	}
+	if (!strcmp(s, "RTMIN")) {
+		*sig = SIGRTMIN;
+		return 0;
+	}
+	/* Numbers: only signals whose default a dump may take over safely. */
+	if (!cgs_parse_u64(s, &v) && v >= 1 && v <= (uint64_t)SIGRTMAX && v != SIGKILL && v != SIGSTOP &&
+	    v != SIGSEGV && v != SIGBUS && v != SIGFPE && v != SIGILL && v != SIGCHLD && v != SIGPIPE &&
+	    v != SIGABRT && v != SIGTRAP && v != SIGSYS) {
+		*sig = (int)v;
+		return 0;
+	}
+	return -1;
+}
+
+const char *cgs_signal_name(int sig, char buf[16])
+{
+	if (sig == 0)
+		return "none";
+	for (size_t i = 0; i < CGS_ARRAY_LEN(signames); i++)
+		if (signames[i].sig == sig) {
+			strcpy(buf, "SIG");
+			strcpy(buf + 3, signames[i].name);
+			return buf;
+		}
+	char num[21];
+	strcpy(buf, "SIG");
+	strcpy(buf + 3, cgs_u64_str((uint64_t)sig, num));
+	return buf;
+}
+
+const char *cgs_format_name(int fmt)
+{
+	switch (fmt) {
+	case CGS_FMT_JSON: return "json";
+	case CGS_FMT_FOLDED: return "folded";
+	default: return "text";
+	}
+}
+
+static void bad(bool quiet, const char *name, const char *val, const char *why, const char *dflt)
+{
+	char shown[64];
+	size_t n = strlen(val);
+	if (quiet)
+		return;
+	/* Never echo a hostile value at full length or with control bytes. */
+	for (size_t i = 0; i < sizeof(shown) - 1; i++) {
+		if (i == n) {
+			shown[i] = 0;
+			break;
+		}
+		unsigned char c = (unsigned char)val[i];
+		shown[i] = (c < 32 || c > 126) ? '?' : (char)c;
+		shown[i + 1] = 0;
+	}
+	cgs_log(name, "=", shown, (n >= sizeof(shown) - 1) ? "..." : "", ": ", why,
+		"; using ", dflt, (const char *)NULL);
+}
+
+static void set_defaults(struct cgs_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->leaks = true;
+	o->targets = true;
+	o->children = true;
+	o->format = CGS_FMT_TEXT;
+	o->signal = SIGUSR2;
+	o->stack_depth = 16;
+	o->top = 20;
+	o->memory = DEFAULT_MEMORY;
+	o->slow_ns = DEFAULT_SLOW_NS;
+}
+
+static void parse_one(struct cgs_options *o, const char *name, const char *v, bool quiet)
+{
+	uint64_t u;
+	bool b;
+	if (!strcmp(name, "DISABLE")) {
+		if (cgs_parse_bool(v, &b)) bad(quiet, "CGOSHIM_DISABLE", v, "not 0 or 1", "0"); else o->disable = b;
+	} else if (!strcmp(name, "LEAKS")) {
+		if (cgs_parse_bool(v, &b)) bad(quiet, "CGOSHIM_LEAKS", v, "not 0 or 1", "1"); else o->leaks = b;
+	} else if (!strcmp(name, "TARGETS")) {
+		if (cgs_parse_bool(v, &b)) bad(quiet, "CGOSHIM_TARGETS", v, "not 0 or 1", "1"); else o->targets = b;
+	} else if (!strcmp(name, "CHILDREN")) {
+		if (cgs_parse_bool(v, &b)) bad(quiet, "CGOSHIM_CHILDREN", v, "not 0 or 1", "1"); else o->children = b;
+	} else if (!strcmp(name, "LAUNCHER")) {
+		if (!cgs_parse_bool(v, &b)) o->launcher = b;
+	} else if (!strcmp(name, "FORMAT")) {
+		if (!strcmp(v, "text")) o->format = CGS_FMT_TEXT;
+		else if (!strcmp(v, "json")) o->format = CGS_FMT_JSON;
+		else if (!strcmp(v, "folded")) o->format = CGS_FMT_FOLDED;
+		else bad(quiet, "CGOSHIM_FORMAT", v, "not text, json or folded", "text");
+	} else if (!strcmp(name, "SIGNAL")) {
+		int sig;
+		if (cgs_parse_signal(v, &sig)) bad(quiet, "CGOSHIM_SIGNAL", v, "not a usable signal", "SIGUSR2");
+		else o->signal = sig;
+	} else if (!strcmp(name, "STACK_DEPTH")) {
+		if (cgs_parse_u64(v, &u) || u < 1 || u > 64) bad(quiet, "CGOSHIM_STACK_DEPTH", v, "not 1 to 64", "16");
+		else o->stack_depth = (int)u;
+	} else if (!strcmp(name, "TOP")) {
+		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) bad(quiet, "CGOSHIM_TOP", v, "not 1 to 100000", "20");
+		else o->top = (int)u;
+	} else if (!strcmp(name, "MIN_AGE")) {
+		if (cgs_parse_duration(v, &u)) bad(quiet, "CGOSHIM_MIN_AGE", v, "not a duration like 30s", "0");
+		else o->min_age_ns = u;
+	} else if (!strcmp(name, "MEMORY")) {
+		if (cgs_parse_size(v, &u) || u < MIN_MEMORY || u > MAX_MEMORY)
+			bad(quiet, "CGOSHIM_MEMORY", v, "not a size from 16M to 1T", "8G");
+		else o->memory = u;
+	} else if (!strcmp(name, "SLOW_NS")) {
+		if (cgs_parse_duration(v, &u) && cgs_parse_u64(v, &u)) bad(quiet, "CGOSHIM_SLOW_NS", v, "not a duration", "1ms");
+		else o->slow_ns = u;
+	} else if (!strcmp(name, "OUTPUT")) {
+		size_t n = strlen(v);
+		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_OUTPUT", v, "longer than 255 bytes", "stderr");
+		else if (!strcmp(v, "-") || !strcmp(v, "stderr")) o->output[0] = 0;
+		else memcpy(o->output, v, n + 1);
+	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT")) {
+		/* read by the launcher */
+	} else {
+		bad(quiet, "CGOSHIM_", name, "unknown option", "nothing");
+	}
+}
+
+void cgs_options_parse(struct cgs_options *o, char *const *envp, bool quiet)
+{
+	set_defaults(o);
+	for (; envp && *envp; envp++) {
+		const char *e = *envp;
+		if (strncmp(e, "CGOSHIM_", 8))
+			continue;
+		const char *eq = strchr(e, '=');
+		if (!eq || eq - (e + 8) >= 32)
+			continue;
+		char name[32];
+		memcpy(name, e + 8, (size_t)(eq - (e + 8)));
+		name[eq - (e + 8)] = 0;
+		parse_one(o, name, eq + 1, quiet);
+	}
+}

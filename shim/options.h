@@ -1,0 +1,45 @@
+/* options.h - the options table, read once from CGOSHIM_* variables.
+ *
+ * Every option has a default; a malformed or out-of-range value gets one line
+ * on stderr naming the variable, the value and the default used instead. The
+ * parsed table is stored in the shared region and printed in every report's
+ * header. Parsing never allocates (it runs from the first interposed call). */
+#ifndef CGOSHIM_OPTIONS_H
+#define CGOSHIM_OPTIONS_H
+
+#include "common.h"
+
+#define CGS_OUTPUT_MAX 256
+
+enum cgs_format { CGS_FMT_TEXT, CGS_FMT_JSON, CGS_FMT_FOLDED };
+
+struct cgs_options {
+	bool disable;        /* CGOSHIM_DISABLE=1: pass every call through */
+	bool leaks;          /* CGOSHIM_LEAKS (default 1) */
+	bool targets;        /* CGOSHIM_TARGETS (default 1): split by file */
+	bool children;       /* CGOSHIM_CHILDREN (default 1) */
+	bool launcher;       /* CGOSHIM_LAUNCHER=1: started by the cgoshim command */
+	int format;          /* CGOSHIM_FORMAT: text|json|folded */
+	int signal;          /* CGOSHIM_SIGNAL: 0 = none; default SIGUSR2 */
+	int stack_depth;     /* CGOSHIM_STACK_DEPTH: 1..64, default 16 */
+	int top;             /* CGOSHIM_TOP: leak sites in the text report, default 20 */
+	uint64_t min_age_ns; /* CGOSHIM_MIN_AGE: only leaks at least this old */
+	uint64_t memory;     /* CGOSHIM_MEMORY: bytes of address space for the shim's state */
+	uint64_t slow_ns;    /* CGOSHIM_SLOW_NS */
+	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr */
+};
+
+/* Fill *o from envp (NULL-terminated "NAME=VALUE" strings; NULL for none).
+ * Reports bad values with cgs_log unless quiet. */
+void cgs_options_parse(struct cgs_options *o, char *const *envp, bool quiet);
+
+/* Parsers shared with the launcher and tests: 0 on success, -1 when malformed. */
+int cgs_parse_bool(const char *s, bool *out);
+int cgs_parse_u64(const char *s, uint64_t *out);
+int cgs_parse_size(const char *s, uint64_t *out);     /* 4096, 64K, 8M, 16G */
+int cgs_parse_duration(const char *s, uint64_t *ns); /* 250ms, 10s, 2m, 1h; plain = seconds */
+int cgs_parse_signal(const char *s, int *sig);       /* USR2, SIGUSR2, 12, RTMIN+3, none */
+const char *cgs_format_name(int fmt);
+const char *cgs_signal_name(int sig, char buf[16]);
+
+#endif

@@ -1,0 +1,149 @@
+/* region.c - the shared region and its allocator; see region.h.
+ *
+ * Allocation happens rarely (a thread's first call, a table that grows, a
+ * new stack chunk), so one spinlock guards it. Chunks are powers of two;
+ * freed chunks go on a list per size and are zeroed when reused. Chunks of a
+ * page or more are page-aligned, so large ones can be zeroed by punching
+ * holes (MADV_REMOVE) instead of being written. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "region.h"
+
+#define PAGE 4096ULL
+#define MIN_RESERVE (64ULL << 20)
+
+struct cgs_region *cgs_R;
+
+static void *map_memfd(uint64_t size, void *at)
+{
+	int fd = (int)syscall(SYS_memfd_create, "cgoshim", MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	void *p = MAP_FAILED;
+	if (syscall(SYS_ftruncate, fd, (off_t)size) == 0)
+		p = mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	syscall(SYS_close, fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+struct cgs_region *cgs_region_create(const struct cgs_options *opts)
+{
+	uint64_t size = opts->memory;
+	void *p = NULL;
+	while (!p && size >= MIN_RESERVE) {
+		p = map_memfd(size, NULL);
+		if (!p)
+			size /= 2;
+	}
+	if (!p)
+		return NULL;
+	struct cgs_region *r = p;
+	r->magic = CGS_REGION_MAGIC;
+	r->version = CGS_REGION_VERSION;
+	r->header_size = sizeof(*r);
+	r->size = size;
+	r->brk = (sizeof(*r) + PAGE - 1) & ~(PAGE - 1);
+	r->opts = *opts;
+	return r;
+}
+
+bool cgs_region_contains(const struct cgs_region *r, const void *p, size_t n)
+{
+	uintptr_t a = (uintptr_t)p, base = (uintptr_t)r;
+	return a >= base && n <= r->size && a - base <= r->size - n;
+}
+
+uint64_t cgs_region_used(const struct cgs_region *r)
+{
+	return __atomic_load_n(&r->brk, __ATOMIC_RELAXED);
+}
+
+static unsigned size_class(size_t n)
+{
+	if (n <= 64)
+		return 6;
+	return 64u - (unsigned)__builtin_clzll((uint64_t)n - 1);
+}
+
+static void zero(void *p, size_t n)
+{
+	if (n >= (64u << 10) && !((uintptr_t)p & (PAGE - 1)) && !madvise(p, n, MADV_REMOVE))
+		return;
+	memset(p, 0, n);
+}
+
+void *cgs_ralloc(struct cgs_region *r, size_t n)
+{
+	unsigned c = size_class(n);
+	if (c >= 63)
+		return NULL;
+	uint64_t sz = 1ULL << c;
+	void *p = NULL;
+	cgs_spin_lock(&r->alloc_lock);
+	if (r->free_lists[c]) {
+		p = r->free_lists[c];
+		r->free_lists[c] = *(void **)p;
+	} else {
+		uint64_t align = sz < PAGE ? 64 : PAGE;
+		uint64_t off = (r->brk + align - 1) & ~(align - 1);
+		if (off <= r->size && sz <= r->size - off) {
+			p = (char *)r + off;
+			__atomic_store_n(&r->brk, off + sz, __ATOMIC_RELAXED);
+			cgs_spin_unlock(&r->alloc_lock);
+			return p; /* fresh pages are zero */
+		}
+	}
+	cgs_spin_unlock(&r->alloc_lock);
+	if (p)
+		zero(p, sz);
+	else
+		cgs_count(&r->counters.region_oom);
+	return p;
+}
+
+void cgs_rfree(struct cgs_region *r, void *p, size_t n)
+{
+	if (!p)
+		return;
+	unsigned c = size_class(n);
+	cgs_spin_lock(&r->alloc_lock);
+	*(void **)p = r->free_lists[c];
+	r->free_lists[c] = p;
+	cgs_spin_unlock(&r->alloc_lock);
+}
+
+int cgs_region_privatize(struct cgs_region *r)
+{
+	uint64_t size = r->size, used = cgs_region_used(r);
+	char *src = (char *)r;
+	char *dst = map_memfd(size, NULL);
+	if (!dst)
+		return -ENOMEM;
+	/* Copy only pages that exist: reading a hole of a memfd would allocate. */
+	unsigned char vec[256];
+	for (uint64_t off = 0; off < used; off += sizeof(vec) * PAGE) {
+		uint64_t len = used - off;
+		if (len > sizeof(vec) * PAGE)
+			len = sizeof(vec) * PAGE;
+		uint64_t pages = (len + PAGE - 1) / PAGE;
+		if (mincore(src + off, pages * PAGE, vec)) {
+			memcpy(dst + off, src + off, len);
+			continue;
+		}
+		for (uint64_t i = 0; i < pages; i++) {
+			uint64_t o = off + i * PAGE;
+			if (vec[i] & 1)
+				memcpy(dst + o, src + o, (used - o) < PAGE ? used - o : PAGE);
+		}
+	}
+	void *moved = mremap(dst, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, src);
+	if (moved == MAP_FAILED) {
+		munmap(dst, size);
+		return -errno;
+	}
+	return 0;
+}

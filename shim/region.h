@@ -1,0 +1,118 @@
+/* region.h - the shared region: all the state a report is made from.
+ *
+ * Why: a Go program ends with a raw exit_group (no atexit, no destructors),
+ * and any program can be killed. So nothing a report needs lives in the
+ * process's private memory. At start-up the shim maps one large memfd
+ * MAP_SHARED|MAP_NORESERVE (address space only; pages are allocated when
+ * touched) and forks a watcher process that shares the mapping at the same
+ * address. The watcher writes live reports on request and the final report
+ * once the process is gone, reading this region (watcher.c).
+ *
+ * Everything in the region is reached from the header below, by plain
+ * pointers (the watcher maps it at the same address). Memory inside it comes
+ * from a bump allocator with power-of-two free lists (region.c); it never
+ * calls the program's malloc. */
+#ifndef CGOSHIM_REGION_H
+#define CGOSHIM_REGION_H
+
+#include <time.h>
+
+#include "common.h"
+#include "fns.h"
+#include "options.h"
+
+#define CGS_REGION_MAGIC 0x3130776f64616873ULL /* "shadow01" */
+#define CGS_REGION_VERSION 1
+
+struct cgs_tstate;
+struct cgs_files;
+struct cgs_module_table;
+struct cgs_leaks;
+struct cgs_stacks;
+
+/* Events the report shows as counts, so nothing is lost silently. */
+struct cgs_counters {
+	uint64_t untracked_allocs;   /* allocations not recorded: no memory for the record */
+	uint64_t unknown_frees;      /* free/realloc of a pointer the shim never saw */
+	uint64_t unknown_sizes;      /* malloc_usable_size of such a pointer */
+	uint64_t region_oom;         /* region allocations that failed */
+	uint64_t pool_allocs;        /* bootstrap allocations (dlsym's calloc) */
+	uint64_t guard_calls;        /* calls made while the shim itself was busy */
+	uint64_t orphan_calls;       /* calls after a thread's TLS destructors ran */
+	uint64_t stack_overflow;     /* stacks not stored: stack table full */
+	uint64_t dlsym_next;         /* dlsym/dlvsym(RTLD_NEXT): counted, not timed */
+	uint64_t signals;            /* dump signals received */
+	uint64_t thread_blocks;      /* thread blocks created */
+};
+
+struct cgs_region {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t header_size;
+	uint64_t size;            /* bytes reserved */
+	uint64_t brk;             /* bump offset (atomic) */
+	int32_t pid;
+	int32_t parent_pid;       /* pid of the traced parent image, 0 if none */
+	uint64_t start_tsc;
+	int64_t start_mono_ns;    /* CLOCK_MONOTONIC at start */
+	int64_t start_real_ns;    /* CLOCK_REALTIME at start */
+	uint32_t tsc_flags;       /* CGS_TSC_* */
+	uint32_t fork_generation; /* 0 in an exec'd image, +1 per fork */
+	char exe[256];
+	char cmdline[512];
+	struct cgs_options opts;
+
+	/* Dump protocol (futex words, shared between processes). */
+	volatile uint32_t dump_req;   /* bumped per request (signal, API) */
+	volatile uint32_t dump_done;  /* bumped by the watcher per dump written */
+	volatile uint32_t watcher_up; /* 1 once the watcher runs */
+	volatile int32_t watcher_pid;
+	volatile uint32_t last_trigger; /* CGS_TRIGGER_* of the latest request */
+
+	struct cgs_counters counters;
+
+	/* Allocator. */
+	cgs_spin_t alloc_lock;
+	void *free_lists[64];
+
+	/* Thread blocks. */
+	cgs_spin_t threads_lock;
+	struct cgs_tstate *threads;      /* every block, linked by next_all */
+	struct cgs_tstate *free_threads; /* released blocks, linked by next_free */
+	struct cgs_tstate *orphan;       /* shared block, updated with atomics */
+
+	struct cgs_files *files;
+	struct cgs_module_table *modules;
+	struct cgs_leaks *leaks;
+	struct cgs_stacks *stacks;
+};
+
+#define CGS_TSC_CONSTANT 1u
+#define CGS_TSC_NONSTOP 2u
+
+/* The region of this process image, or NULL while the shim is off. */
+extern struct cgs_region *cgs_R;
+
+/* region.c */
+/* Map a new region of opts->memory bytes (halving down to 64 MiB if the
+ * kernel refuses). NULL on failure. */
+struct cgs_region *cgs_region_create(const struct cgs_options *opts);
+/* In a fork child: give the child its own copy of the region at the same
+ * address, so the parent's watcher no longer sees the child's writes.
+ * Returns 0, or -errno (the caller then turns the shim off in the child). */
+int cgs_region_privatize(struct cgs_region *r);
+/* n bytes (rounded up to a power of two, at least 64), zeroed, 64-aligned;
+ * NULL when the region is full. Never calls malloc. */
+void *cgs_ralloc(struct cgs_region *r, size_t n);
+void cgs_rfree(struct cgs_region *r, void *p, size_t n);
+/* Whether [p, p+n) lies in the region (report side checks every pointer). */
+bool cgs_region_contains(const struct cgs_region *r, const void *p, size_t n);
+/* Bytes of the region in use. */
+uint64_t cgs_region_used(const struct cgs_region *r);
+
+static inline void cgs_count(uint64_t *c)
+{
+	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
+#endif

@@ -1,0 +1,1065 @@
+/* report.c - write a snapshot as text, JSON or folded stacks.
+ *
+ * Runs on the report side only (the watcher process, or a test), so stdio and
+ * malloc are fine here. Writers see nothing but the snapshot, and the output
+ * is a pure function of it: no clock, no environment, no pointer values other
+ * than the code addresses in the snapshot. Two dumps of the same snapshot are
+ * byte-identical, which benchmark harnesses rely on.
+ *
+ * All times in the snapshot are TSC ticks; they become ns here, through one
+ * helper (tick_ns) that does what cgs_snap_ns does but also survives a rate
+ * that is 0, negative, NaN or Inf (a degenerate snapshot prints 0s) and values
+ * that would overflow.
+ *
+ * JSON ("cgoshim/1") is written on one line, so that dumps appended to one
+ * file read as JSON Lines. Strings are escaped byte by byte: valid UTF-8 goes
+ * through, control bytes become \u00XX, and any byte that is not part of a
+ * valid UTF-8 sequence becomes \ufffd, so the output is valid JSON whatever a
+ * path holds. Histogram buckets are the non-empty fine buckets, each with the
+ * ns of its last tick (le_ns); buckets that round to the same le_ns are merged
+ * so le_ns strictly increases.
+ *
+ * Text is for people: a header (what was measured, how), a summary table, a
+ * per-target table, one power-of-two histogram per function (in the manner
+ * of bcc's funclatency) and the largest leak sites with their stacks.
+ * Strings are printed with control bytes and invalid UTF-8 replaced by '?',
+ * so a hostile path cannot drive the terminal.
+ *
+ * Folded is one line per leak site, frames outermost first, joined by ';',
+ * then a space and the bytes: the input of flamegraph.pl and speedscope.
+ *
+ * Errors: the first failed write is remembered (struct out) and later writes
+ * are skipped; cgs_report_write returns -1 with that errno. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "options.h"
+#include "snapshot.h"
+
+/* ---- Output with sticky errors ---------------------------------------- */
+
+struct out {
+	FILE *f;
+	int err; /* errno of the first failed write; 0 while all went well */
+};
+
+static void out_failed(struct out *o)
+{
+	if (!o->err)
+		o->err = errno ? errno : EIO;
+}
+
+static void __attribute__((format(printf, 2, 3))) outf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->err)
+		return;
+	va_start(ap, fmt);
+	if (vfprintf(o->f, fmt, ap) < 0)
+		out_failed(o);
+	va_end(ap);
+}
+
+static void outs(struct out *o, const char *s)
+{
+	if (!o->err && fputs(s, o->f) == EOF)
+		out_failed(o);
+}
+
+static void outc(struct out *o, char c)
+{
+	if (!o->err && putc(c, o->f) == EOF)
+		out_failed(o);
+}
+
+static void outn(struct out *o, const char *s, size_t n)
+{
+	if (!o->err && n && fwrite(s, 1, n, o->f) != n)
+		out_failed(o);
+}
+
+/* ---- Shared helpers ---------------------------------------------------- */
+
+/* The snapshot's ns per tick, or 0 when it is not a usable number. */
+static double tick_rate(const struct cgs_snapshot *s)
+{
+	double r = s->ns_per_tick;
+	return (isfinite(r) && r > 0) ? r : 0;
+}
+
+/* cgs_snap_ns, made safe for any rate and any tick count. */
+static uint64_t tick_ns(const struct cgs_snapshot *s, uint64_t ticks)
+{
+	double v = (double)ticks * tick_rate(s) + 0.5;
+	if (!(v < 18446744073709551616.0))
+		return UINT64_MAX;
+	return (uint64_t)v;
+}
+
+static const double quantile_q[4] = { 0.5, 0.9, 0.99, 0.999 };
+
+/* One stat and its histogram, in ns. */
+struct summary {
+	uint64_t count, errors, total, min, max;
+	uint64_t q[4]; /* p50, p90, p99, p99.9 */
+};
+
+static void summarize(const struct cgs_snapshot *s, const struct cgs_stat *st,
+		      const uint64_t *hist, struct summary *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	sum->count = st->count;
+	sum->errors = st->errors;
+	sum->total = tick_ns(s, st->total);
+	if (st->count) {
+		sum->min = tick_ns(s, st->min);
+		sum->max = tick_ns(s, st->max);
+	}
+	for (unsigned i = 0; hist && i < CGS_ARRAY_LEN(quantile_q); i++)
+		sum->q[i] = tick_ns(s, cgs_hist_quantile(hist, st, quantile_q[i]));
+}
+
+/* Ticks of the last value bucket i holds. The last bucket also holds every
+ * value beyond its bound, so there the exact max stands in. */
+static uint64_t bucket_last_tick(unsigned i, const struct cgs_stat *st)
+{
+	uint64_t lo, hi;
+	cgs_hist_bounds(i, &lo, &hi);
+	if (i == CGS_HIST_BUCKETS - 1 && st->max > hi - 1)
+		return st->max;
+	return hi - 1;
+}
+
+/* Length of the valid UTF-8 sequence at p (n bytes available, n >= 1), or 0
+ * when the bytes there are not one. Overlong forms, surrogates and code
+ * points above U+10FFFF are invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+	size_t len;
+	uint32_t cp, least;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2, cp = c & 0x1f, least = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3, cp = c & 0x0f, least = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4, cp = c & 0x07, least = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < least || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Characters a terminal shows for s (UTF-8 sequences count once). */
+static size_t display_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+/* Copy src into dst (size n >= 1) for display: valid UTF-8 is kept; control
+ * bytes and invalid bytes become '?'. Truncates at a character boundary. */
+static void sanitize(char *dst, size_t n, const char *src)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t len = strlen(src), i = 0, o = 0;
+
+	while (i < len) {
+		size_t k = utf8_len(p + i, len - i);
+		if (k == 1 && (p[i] < 0x20 || p[i] == 0x7f))
+			k = 0;
+		if (o + (k ? k : 1) >= n)
+			break;
+		if (!k) {
+			dst[o++] = '?';
+			i++;
+		} else {
+			memcpy(dst + o, p + i, k);
+			o += k;
+			i += k;
+		}
+	}
+	dst[o] = 0;
+}
+
+/* Write s with control bytes, invalid UTF-8 and the bytes of `also` (may
+ * be NULL) replaced by `bad`; runs of good bytes go out at once. */
+static void put_clean(struct out *o, const char *s, char bad, const char *also)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s);
+
+	for (size_t i = 0; i < len;) {
+		size_t run = 0, k;
+		while (i + run < len && (k = utf8_len(p + i + run, len - i - run)) &&
+		       !(k == 1 && (p[i + run] < 0x20 || p[i + run] == 0x7f ||
+				    (also && strchr(also, p[i + run])))))
+			run += k;
+		outn(o, s + i, run);
+		i += run;
+		if (i < len) {
+			outc(o, bad);
+			i++;
+		}
+	}
+}
+
+/* Write s for people (as sanitize does), "?" for NULL. */
+static void text_str(struct out *o, const char *s)
+{
+	put_clean(o, s ? s : "?", '?', NULL);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return (slash && slash[1]) ? slash + 1 : path;
+}
+
+/* Events counted in struct cgs_counters, with what a count means. */
+#define CGS_REPORT_COUNTERS(X)                                                                  \
+	X(untracked_allocs, "allocations not tracked for leaks: no room left for their records")  \
+	X(unknown_frees, "frees or reallocs of pointers the shim never saw allocated")            \
+	X(unknown_sizes, "malloc_usable_size calls on pointers the shim never saw allocated")     \
+	X(region_oom, "requests for shim memory that failed (raise CGOSHIM_MEMORY)")              \
+	X(pool_allocs, "bootstrap allocations served by the shim before malloc was resolved")     \
+	X(guard_calls, "calls made while the shim itself was busy: passed through, not timed")    \
+	X(orphan_calls, "calls on threads whose TLS was already destroyed: counted in a shared block") \
+	X(stack_overflow, "stacks not stored because the stack table was full")                  \
+	X(dlsym_next, "dlsym/dlvsym(RTLD_NEXT) calls: counted, not timed")                        \
+	X(signals, "dump signals received")                                                       \
+	X(thread_blocks, "thread blocks created")
+
+#define CGS_REPORT_ONE(name, why) +1
+_Static_assert(sizeof(struct cgs_counters) == (0 CGS_REPORT_COUNTERS(CGS_REPORT_ONE)) * sizeof(uint64_t),
+	       "struct cgs_counters changed: update CGS_REPORT_COUNTERS in report.c");
+#undef CGS_REPORT_ONE
+
+/* ---- JSON -------------------------------------------------------------- */
+
+static void json_str(struct out *o, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (!s) {
+		outs(o, "null");
+		return;
+	}
+	size_t len = strlen(s);
+	outc(o, '"');
+	for (size_t i = 0; i < len;) {
+		/* The longest run of bytes that need no escape goes out at once. */
+		size_t run = 0;
+		while (i + run < len) {
+			unsigned char c = p[i + run];
+			if (c < 0x20 || c == '"' || c == '\\')
+				break;
+			size_t k = utf8_len(p + i + run, len - i - run);
+			if (!k)
+				break;
+			run += k;
+		}
+		outn(o, s + i, run);
+		i += run;
+		if (i == len)
+			break;
+		unsigned char c = p[i];
+		if (c == '"' || c == '\\') {
+			outc(o, '\\');
+			outc(o, (char)c);
+		} else if (c < 0x20) {
+			char esc[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
+			outs(o, esc);
+		} else {
+			outs(o, "\\ufffd");
+		}
+		i++;
+	}
+	outc(o, '"');
+}
+
+static void json_str_or_empty(struct out *o, const char *s)
+{
+	json_str(o, s ? s : "");
+}
+
+static void json_bool(struct out *o, bool b)
+{
+	outs(o, b ? "true" : "false");
+}
+
+/* A finite double; anything else prints as 0. */
+static void json_double(struct out *o, const char *fmt, double v)
+{
+	if (!isfinite(v))
+		v = 0;
+	outf(o, fmt, v);
+}
+
+/* count ... p999_ns and the buckets, shared by calls and targets. */
+static void json_stat(struct out *o, const struct cgs_snapshot *s, const struct cgs_stat *st,
+		      const uint64_t *hist)
+{
+	struct summary sum;
+
+	summarize(s, st, hist, &sum);
+	outf(o, "\"count\": %" PRIu64 ", \"errors\": %" PRIu64 ", \"total_ns\": %" PRIu64
+		", \"min_ns\": %" PRIu64 ", \"max_ns\": %" PRIu64 ", \"p50_ns\": %" PRIu64
+		", \"p90_ns\": %" PRIu64 ", \"p99_ns\": %" PRIu64 ", \"p999_ns\": %" PRIu64
+		", \"buckets\": [",
+	     sum.count, sum.errors, sum.total, sum.min, sum.max, sum.q[0], sum.q[1], sum.q[2],
+	     sum.q[3]);
+	/* Pending bucket: printed once the next non-empty bucket has a larger
+	 * le_ns (or at the end), so equal le_ns merge. */
+	uint64_t le = 0, count = 0;
+	bool first = true;
+	for (unsigned i = 0; hist && i < CGS_HIST_BUCKETS; i++) {
+		if (!hist[i])
+			continue;
+		uint64_t l = tick_ns(s, bucket_last_tick(i, st));
+		if (count && l > le) {
+			outf(o, "%s{\"le_ns\": %" PRIu64 ", \"count\": %" PRIu64 "}", first ? "" : ", ",
+			     le, count);
+			first = false;
+			count = 0;
+		}
+		if (!count || l > le)
+			le = l;
+		count += hist[i];
+	}
+	if (count)
+		outf(o, "%s{\"le_ns\": %" PRIu64 ", \"count\": %" PRIu64 "}", first ? "" : ", ", le,
+		     count);
+	outc(o, ']');
+}
+
+static void json_frame(struct out *o, const struct cgs_frame_info *f)
+{
+	outs(o, "{\"function\": ");
+	json_str(o, f->function);
+	outs(o, ", \"module\": ");
+	json_str(o, f->module);
+	outs(o, ", \"file\": ");
+	json_str(o, f->file);
+	outf(o, ", \"line\": %d, \"addr\": \"0x%" PRIx64 "\"}", f->line > 0 ? f->line : 0, f->addr);
+}
+
+static void write_json(struct out *o, const struct cgs_snapshot *s)
+{
+	const struct cgs_options *op = &s->opts;
+	char sigbuf[16];
+	double rate = tick_rate(s);
+	double ghz = rate > 0 ? 1.0 / rate : 0;
+
+	outf(o, "{\"schema\": \"cgoshim/1\", \"pid\": %d, \"exe\": ", s->pid);
+	json_str_or_empty(o, s->exe);
+	outs(o, ", \"cmdline\": ");
+	json_str_or_empty(o, s->cmdline);
+	outs(o, ", \"trigger\": ");
+	json_str_or_empty(o, s->trigger);
+	outs(o, ", \"final\": ");
+	json_bool(o, s->final);
+	outf(o, ", \"seq\": %" PRIu32 ", \"duration_ns\": %" PRIu64 ", \"start_unix_ns\": %" PRId64,
+	     s->seq, s->duration_ns, s->start_real_ns);
+
+	outs(o, ", \"tsc\": {\"ns_per_tick\": ");
+	json_double(o, "%.9g", rate);
+	outs(o, ", \"ghz\": ");
+	json_double(o, "%.6g", ghz);
+	outs(o, ", \"constant\": ");
+	json_bool(o, s->tsc_flags & CGS_TSC_CONSTANT);
+	outs(o, ", \"nonstop\": ");
+	json_bool(o, s->tsc_flags & CGS_TSC_NONSTOP);
+
+	outs(o, "}, \"options\": {\"leaks\": ");
+	json_bool(o, op->leaks);
+	outs(o, ", \"targets\": ");
+	json_bool(o, op->targets);
+	outs(o, ", \"children\": ");
+	json_bool(o, op->children);
+	outs(o, ", \"format\": ");
+	json_str(o, cgs_format_name(op->format));
+	outs(o, ", \"signal\": ");
+	json_str(o, cgs_signal_name(op->signal, sigbuf));
+	outf(o, ", \"stack_depth\": %d, \"top\": %d, \"min_age_ns\": %" PRIu64 ", \"memory\": %" PRIu64
+		", \"slow_ns\": %" PRIu64 ", \"output\": ",
+	     op->stack_depth, op->top, op->min_age_ns, op->memory, op->slow_ns);
+	char output[CGS_OUTPUT_MAX + 1];
+	memcpy(output, op->output, CGS_OUTPUT_MAX);
+	output[CGS_OUTPUT_MAX] = 0; /* never trust the terminator */
+	json_str(o, output);
+
+	outf(o, "}, \"shim\": {\"bytes\": %" PRIu64 ", \"threads\": %" PRIu64 "}, \"counters\": {",
+	     s->shim_bytes, s->threads);
+#define CGS_REPORT_JSON_COUNTER(name, why) outf(o, "\"" #name "\": %" PRIu64 ", ", s->counters.name);
+	CGS_REPORT_COUNTERS(CGS_REPORT_JSON_COUNTER)
+#undef CGS_REPORT_JSON_COUNTER
+	outf(o, "\"inconsistent_reads\": %" PRIu32 "}, \"calls\": [", s->inconsistent);
+
+	for (size_t i = 0; s->fns && i < s->nfns; i++) {
+		const struct cgs_snap_fn *fn = &s->fns[i];
+		outs(o, i ? ", {\"fn\": " : "{\"fn\": ");
+		json_str_or_empty(o, fn->name);
+		outs(o, ", ");
+		json_stat(o, s, &fn->st, fn->hist);
+		outc(o, '}');
+	}
+
+	outs(o, "], \"targets\": [");
+	for (size_t i = 0; s->targets && i < s->ntargets; i++) {
+		const struct cgs_snap_target *t = &s->targets[i];
+		outs(o, i ? ", {\"kind\": " : "{\"kind\": ");
+		json_str_or_empty(o, t->kind);
+		outs(o, ", \"target\": ");
+		json_str_or_empty(o, t->label);
+		outs(o, ", ");
+		json_stat(o, s, &t->st, t->hist);
+		outc(o, '}');
+	}
+
+	outs(o, "], \"leaks\": {\"enabled\": ");
+	json_bool(o, s->leaks_enabled);
+	outf(o, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"shown_count\": %" PRIu64
+		", \"shown_bytes\": %" PRIu64 ", \"sites\": [",
+	     s->leak_count, s->leak_bytes, s->shown_count, s->shown_bytes);
+	for (size_t i = 0; s->sites && i < s->nsites; i++) {
+		const struct cgs_snap_site *site = &s->sites[i];
+		outf(o, "%s{\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"oldest_ns\": %" PRIu64
+			", \"newest_ns\": %" PRIu64 ", \"cgo\": ",
+		     i ? ", " : "", site->count, site->bytes, site->oldest_ns, site->newest_ns);
+		json_str(o, site->cgo);
+		outs(o, ", \"frames\": [");
+		for (int k = 0; site->frames && k < site->nframes; k++) {
+			if (k)
+				outs(o, ", ");
+			json_frame(o, &site->frames[k]);
+		}
+		outs(o, "]}");
+	}
+	outs(o, "]}}\n");
+}
+
+/* ---- Text: number formatting ------------------------------------------ */
+
+/* v rounded to 3 significant digits (exact in integers). */
+static uint64_t round3(uint64_t v, uint64_t *scale)
+{
+	uint64_t p = 1;
+	while (v / p >= 1000)
+		p *= 10;
+	*scale = p;
+	if (p == 1)
+		return v;
+	uint64_t q = v / p, r = v % p;
+	if (2 * r >= p) /* half up; r < p <= 10^17, so no overflow */
+		q++;
+	if (q > UINT64_MAX / p)
+		return UINT64_MAX / p * p;
+	return q * p;
+}
+
+/* ns as people read it: "0ns", "999ns", "1.23us", "45.6ms", "789s",
+ * 3 significant digits; whole seconds from 1000 s up. */
+static const char *fmt_ns(uint64_t v, char buf[32])
+{
+	static const struct { const char *unit; uint64_t div; } units[] = {
+		{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 },
+	};
+	uint64_t scale;
+	uint64_t r = round3(v, &scale);
+	unsigned u = 0;
+	while (u + 1 < CGS_ARRAY_LEN(units) && r >= units[u + 1].div)
+		u++;
+	uint64_t div = units[u].div, ip = r / div, frac = r % div;
+	if (ip >= 100 || div == 1)
+		snprintf(buf, 32, "%" PRIu64 "%s", ip, units[u].unit);
+	else if (ip >= 10)
+		snprintf(buf, 32, "%" PRIu64 ".%01" PRIu64 "%s", ip, frac / (div / 10), units[u].unit);
+	else
+		snprintf(buf, 32, "%" PRIu64 ".%02" PRIu64 "%s", ip, frac / (div / 100), units[u].unit);
+	return buf;
+}
+
+/* Bytes with binary units, 3 significant digits: "512 B", "4.00 KiB". */
+static const char *fmt_bytes(uint64_t v, char buf[32])
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double d = (double)v;
+	unsigned u = 0;
+
+	if (v < 1000) {
+		snprintf(buf, 32, "%" PRIu64 " B", v);
+		return buf;
+	}
+	while (u + 1 < CGS_ARRAY_LEN(units) && d >= 999.5) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(buf, 32, d >= 99.95 ? "%.0f %s" : d >= 9.995 ? "%.1f %s" : "%.2f %s", d, units[u]);
+	return buf;
+}
+
+/* A size as CGOSHIM_MEMORY accepts it: "8G", "96M", "12345". */
+static const char *fmt_size_opt(uint64_t v, char buf[32])
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+	while (u < 3 && v && v % 1024 == 0) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, 32, "%" PRIu64, v);
+	else
+		snprintf(buf, 32, "%" PRIu64 "%c", v, units[u]);
+	return buf;
+}
+
+/* A duration as CGOSHIM_MIN_AGE accepts it: "0", "250ms", "2m". */
+static const char *fmt_duration_opt(uint64_t ns, char buf[32])
+{
+	static const struct { const char *unit; uint64_t ns; } units[] = {
+		{ "h", 3600000000000ULL }, { "m", 60000000000ULL }, { "s", 1000000000ULL },
+		{ "ms", 1000000ULL }, { "us", 1000ULL }, { "ns", 1 },
+	};
+	if (!ns) {
+		snprintf(buf, 32, "0");
+		return buf;
+	}
+	for (size_t i = 0;; i++)
+		if (ns % units[i].ns == 0) {
+			snprintf(buf, 32, "%" PRIu64 "%s", ns / units[i].ns, units[i].unit);
+			return buf;
+		}
+}
+
+static const char *plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* ---- Text: tables ------------------------------------------------------ */
+
+#define TABLE_CELL 256
+#define TABLE_MAX_COLS 12
+
+/* Rows of cells; row 0 is the header. Columns are padded to their widest
+ * cell, right-aligned unless their bit is set in left. */
+struct table {
+	unsigned ncols, left;
+	size_t nrows, cap;
+	char (*cell)[TABLE_CELL];
+};
+
+static char (*table_row(struct table *t))[TABLE_CELL]
+{
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		void *p = realloc(t->cell, cap * t->ncols * TABLE_CELL);
+		if (!p)
+			return NULL;
+		t->cell = p;
+		t->cap = cap;
+	}
+	char (*row)[TABLE_CELL] = t->cell + t->nrows++ * t->ncols;
+	memset(row, 0, t->ncols * TABLE_CELL);
+	return row;
+}
+
+static void table_print(struct out *o, const struct table *t, const char *indent)
+{
+	size_t width[TABLE_MAX_COLS] = { 0 };
+
+	for (size_t r = 0; r < t->nrows; r++)
+		for (unsigned c = 0; c < t->ncols; c++) {
+			size_t w = display_width(t->cell[r * t->ncols + c]);
+			if (w > width[c])
+				width[c] = w;
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		outs(o, indent);
+		for (unsigned c = 0; c < t->ncols; c++) {
+			const char *cell = t->cell[r * t->ncols + c];
+			int pad = (int)(width[c] - display_width(cell));
+			bool left = t->left & (1u << c);
+			if (c)
+				outs(o, "  ");
+			if (!left)
+				outf(o, "%*s", pad, "");
+			outs(o, cell);
+			if (left && c + 1 < t->ncols)
+				outf(o, "%*s", pad, "");
+		}
+		outc(o, '\n');
+	}
+}
+
+/* A label for a table cell: sanitized, and at most `max` (<= 60) characters
+ * wide, keeping the end (the file name) of a long path. 60 characters of at
+ * most 4 bytes fit a cell, so nothing is cut inside a character. */
+static void label_cell(char *dst, const char *src, size_t max)
+{
+	char tmp[4096];
+	const char *p = tmp;
+	size_t pre = 0;
+
+	sanitize(tmp, sizeof(tmp), src ? src : "?");
+	size_t w = display_width(p);
+	if (w > max) {
+		size_t skip = w - (max - 3);
+		while (skip) {
+			p++;
+			if (((unsigned char)*p & 0xc0) != 0x80)
+				skip--;
+		}
+		memcpy(dst, "...", 3);
+		pre = 3;
+	}
+	size_t n = strlen(p);
+	if (pre + n >= TABLE_CELL) /* only when max is too large: cut at a character */
+		for (n = TABLE_CELL - 1 - pre; n && ((unsigned char)p[n] & 0xc0) == 0x80; n--)
+			;
+	memcpy(dst + pre, p, n);
+	dst[pre + n] = 0;
+}
+
+/* ---- Text: sections ---------------------------------------------------- */
+
+static void text_header(struct out *o, const struct cgs_snapshot *s)
+{
+	const struct cgs_options *op = &s->opts;
+	char a[32], b[32], sigbuf[16];
+	double rate = tick_rate(s);
+
+	outf(o, "cgoshim report: pid %d, ", s->pid);
+	text_str(o, s->exe && *s->exe ? s->exe : "?");
+	outs(o, ", trigger ");
+	text_str(o, s->trigger && *s->trigger ? s->trigger : "?");
+	outf(o, ", %s, dump #%" PRIu32 "\n", s->final ? "final" : "live", s->seq);
+	if (s->cmdline && *s->cmdline) {
+		outs(o, "command: ");
+		text_str(o, s->cmdline);
+		outc(o, '\n');
+	}
+	outf(o, "duration: %s", fmt_ns(s->duration_ns, a));
+	if (s->start_real_ns > 0) {
+		time_t t = (time_t)(s->start_real_ns / 1000000000);
+		struct tm tm;
+		if (gmtime_r(&t, &tm) && strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S", &tm))
+			outf(o, " (started %s UTC)", b);
+	}
+	outc(o, '\n');
+
+	if (rate > 0 && isfinite(1.0 / rate))
+		outf(o, "tsc: %.3f GHz (%.4f ns/tick)", 1.0 / rate, rate);
+	else
+		outs(o, "tsc: rate unknown, all times below read 0");
+	outf(o, "%s%s\n", s->tsc_flags & CGS_TSC_CONSTANT ? ", constant" : "",
+	     s->tsc_flags & CGS_TSC_NONSTOP ? ", nonstop" : "");
+	if ((s->tsc_flags & (CGS_TSC_CONSTANT | CGS_TSC_NONSTOP)) != (CGS_TSC_CONSTANT | CGS_TSC_NONSTOP))
+		outf(o, "warning: the TSC is not %s on this CPU: times can be wrong across frequency "
+			"changes or sleep states\n",
+		     !(s->tsc_flags & CGS_TSC_CONSTANT) && !(s->tsc_flags & CGS_TSC_NONSTOP)
+			     ? "constant nor nonstop"
+		     : !(s->tsc_flags & CGS_TSC_CONSTANT) ? "constant" : "nonstop");
+
+	/* In the variables' own syntax, so a run can be repeated as it was. */
+	outf(o, "options: CGOSHIM_LEAKS=%d CGOSHIM_TARGETS=%d CGOSHIM_CHILDREN=%d CGOSHIM_FORMAT=%s "
+		"CGOSHIM_SIGNAL=%s CGOSHIM_STACK_DEPTH=%d CGOSHIM_TOP=%d",
+	     op->leaks, op->targets, op->children, cgs_format_name(op->format),
+	     cgs_signal_name(op->signal, sigbuf), op->stack_depth, op->top);
+	outf(o, " CGOSHIM_MIN_AGE=%s", fmt_duration_opt(op->min_age_ns, a));
+	outf(o, " CGOSHIM_MEMORY=%s", fmt_size_opt(op->memory, a));
+	outf(o, " CGOSHIM_SLOW_NS=%s", fmt_duration_opt(op->slow_ns, a));
+	char output[CGS_OUTPUT_MAX + 1];
+	memcpy(output, op->output, CGS_OUTPUT_MAX);
+	output[CGS_OUTPUT_MAX] = 0;
+	outs(o, " CGOSHIM_OUTPUT=");
+	text_str(o, output[0] ? output : "stderr");
+	if (op->launcher)
+		outs(o, " CGOSHIM_LAUNCHER=1");
+	if (op->disable)
+		outs(o, " CGOSHIM_DISABLE=1");
+	outc(o, '\n');
+
+	outf(o, "shim: %s of its region in use, %" PRIu64 " thread %s\n",
+	     fmt_bytes(s->shim_bytes, a), s->threads, plural(s->threads, "block", "blocks"));
+
+	bool any = s->inconsistent != 0;
+#define CGS_REPORT_ANY(name, why) any |= s->counters.name != 0;
+	CGS_REPORT_COUNTERS(CGS_REPORT_ANY)
+#undef CGS_REPORT_ANY
+	if (!any)
+		return;
+	outs(o, "counters:\n");
+#define CGS_REPORT_TEXT_COUNTER(name, why)                                                       \
+	if (s->counters.name)                                                                    \
+		outf(o, "  %" PRIu64 " %s: %s\n", s->counters.name, #name, why);
+	CGS_REPORT_COUNTERS(CGS_REPORT_TEXT_COUNTER)
+#undef CGS_REPORT_TEXT_COUNTER
+	if (s->inconsistent)
+		outf(o, "  %" PRIu32 " inconsistent_reads: live reads that raced a writer too often; "
+			"some numbers may be slightly off\n",
+		     s->inconsistent);
+}
+
+static int text_calls(struct out *o, const struct cgs_snapshot *s)
+{
+	static const char *const head[] = { "fn", "count", "errors", "total", "min", "p50",
+					    "p90", "p99", "p99.9", "max" };
+	struct table t = { .ncols = CGS_ARRAY_LEN(head), .left = 1 };
+	char (*row)[TABLE_CELL];
+
+	outs(o, "\ncalls:\n");
+	if (!s->fns || !s->nfns) {
+		outs(o, "  no calls recorded\n");
+		return 0;
+	}
+	if (!(row = table_row(&t)))
+		goto oom;
+	for (unsigned c = 0; c < t.ncols; c++)
+		snprintf(row[c], TABLE_CELL, "%s", head[c]);
+	for (size_t i = 0; i < s->nfns; i++) {
+		const struct cgs_snap_fn *fn = &s->fns[i];
+		struct summary sum;
+		summarize(s, &fn->st, fn->hist, &sum);
+		if (!(row = table_row(&t)))
+			goto oom;
+		label_cell(row[0], fn->name, 40);
+		snprintf(row[1], TABLE_CELL, "%" PRIu64, sum.count);
+		snprintf(row[2], TABLE_CELL, "%" PRIu64, sum.errors);
+		fmt_ns(sum.total, row[3]);
+		if (sum.count) {
+			fmt_ns(sum.min, row[4]);
+			for (unsigned q = 0; q < 4; q++)
+				fmt_ns(sum.q[q], row[5 + q]);
+			fmt_ns(sum.max, row[9]);
+		} else {
+			for (unsigned c = 4; c < t.ncols; c++)
+				snprintf(row[c], TABLE_CELL, "-");
+		}
+	}
+	table_print(o, &t, "  ");
+	free(t.cell);
+	return 0;
+oom:
+	free(t.cell);
+	return -1;
+}
+
+static int text_targets(struct out *o, const struct cgs_snapshot *s)
+{
+	static const char *const head[] = { "kind", "target", "count", "total", "p50", "p99", "max" };
+	struct table t = { .ncols = CGS_ARRAY_LEN(head), .left = 3 };
+	char (*row)[TABLE_CELL];
+
+	if (!s->targets || !s->ntargets)
+		return 0;
+	outs(o, "\ntargets (by total time):\n");
+	if (!(row = table_row(&t)))
+		goto oom;
+	for (unsigned c = 0; c < t.ncols; c++)
+		snprintf(row[c], TABLE_CELL, "%s", head[c]);
+	for (size_t i = 0; i < s->ntargets; i++) {
+		const struct cgs_snap_target *tg = &s->targets[i];
+		struct summary sum;
+		summarize(s, &tg->st, tg->hist, &sum);
+		if (!(row = table_row(&t)))
+			goto oom;
+		label_cell(row[0], tg->kind, 16);
+		label_cell(row[1], tg->label, 60);
+		snprintf(row[2], TABLE_CELL, "%" PRIu64, sum.count);
+		fmt_ns(sum.total, row[3]);
+		if (sum.count) {
+			fmt_ns(sum.q[0], row[4]);
+			fmt_ns(sum.q[2], row[5]);
+			fmt_ns(sum.max, row[6]);
+		} else {
+			for (unsigned c = 4; c < t.ncols; c++)
+				snprintf(row[c], TABLE_CELL, "-");
+		}
+	}
+	table_print(o, &t, "  ");
+	free(t.cell);
+	return 0;
+oom:
+	free(t.cell);
+	return -1;
+}
+
+/* Row of the power-of-two histogram that holds v ns: row 0 is 0..1 ns, row
+ * k >= 1 is [2^k, 2^(k+1)). */
+static unsigned pow2_row(uint64_t v)
+{
+	return v < 2 ? 0 : 63u - (unsigned)__builtin_clzll(v);
+}
+
+static void text_histogram(struct out *o, const struct cgs_snapshot *s, const struct cgs_snap_fn *fn)
+{
+	enum { BAR = 40 };
+	uint64_t rows[64] = { 0 }, most = 0;
+	unsigned first = 64, last = 0;
+
+	if (!fn->hist || !fn->st.count)
+		return;
+	/* Each fine bucket lands in the row of its middle value, clamped to the
+	 * exact min and max; buckets span 1/32 of their value or less, so few
+	 * straddle a power of two. */
+	for (unsigned i = 0; i < CGS_HIST_BUCKETS; i++) {
+		if (!fn->hist[i])
+			continue;
+		uint64_t lo, hi;
+		cgs_hist_bounds(i, &lo, &hi);
+		uint64_t mid = lo + (bucket_last_tick(i, &fn->st) - lo) / 2;
+		if (mid < fn->st.min)
+			mid = fn->st.min;
+		if (mid > fn->st.max)
+			mid = fn->st.max;
+		unsigned r = pow2_row(tick_ns(s, mid));
+		rows[r] += fn->hist[i];
+	}
+	for (unsigned r = 0; r < 64; r++) {
+		if (!rows[r])
+			continue;
+		if (r < first)
+			first = r;
+		last = r;
+		if (rows[r] > most)
+			most = rows[r];
+	}
+	if (!most)
+		return;
+
+	uint64_t top_hi = last == 63 ? UINT64_MAX : (2ULL << last) - 1;
+	int w = snprintf(NULL, 0, "%" PRIu64, top_hi);
+	int cw = snprintf(NULL, 0, "%" PRIu64, most);
+	if (w < 5)
+		w = 5;
+	if (cw < 8)
+		cw = 8;
+	outs(o, "\n  ");
+	text_str(o, fn->name);
+	outf(o, ": %" PRIu64 " %s\n", fn->st.count, plural(fn->st.count, "call", "calls"));
+	outf(o, "  %*s : %-*s distribution\n", 2 * w + 4, "ns", cw, "count");
+	for (unsigned r = first; r <= last; r++) {
+		uint64_t lo = r ? 1ULL << r : 0;
+		uint64_t hi = r == 63 ? UINT64_MAX : (2ULL << r) - 1;
+		char bar[BAR + 1];
+		/* Scaled to the largest row; any non-empty row shows at least one star. */
+		unsigned stars = (unsigned)((double)rows[r] * BAR / (double)most);
+		if (rows[r] && !stars)
+			stars = 1;
+		memset(bar, '*', stars);
+		memset(bar + stars, ' ', BAR - stars);
+		bar[BAR] = 0;
+		outf(o, "  %*" PRIu64 " -> %-*" PRIu64 " : %-*" PRIu64 " |%s|\n", w, lo, w, hi, cw, rows[r],
+		     bar);
+	}
+}
+
+static void text_frame(struct out *o, const struct cgs_frame_info *f)
+{
+	outs(o, "    ");
+	if (f->function && *f->function) {
+		text_str(o, f->function);
+		if (f->file && *f->file) {
+			outs(o, " (");
+			text_str(o, f->file);
+			if (f->line > 0)
+				outf(o, ":%d", f->line);
+			outc(o, ')');
+		}
+		if (f->module && *f->module) {
+			outs(o, " [");
+			text_str(o, base_name(f->module));
+			outc(o, ']');
+		}
+	} else {
+		outf(o, "0x%" PRIx64, f->addr);
+		if (f->module && *f->module) {
+			outs(o, " [");
+			text_str(o, base_name(f->module));
+			outf(o, "+0x%" PRIx64 "]", f->offset);
+		}
+	}
+	outc(o, '\n');
+}
+
+/* Sites ordered by bytes, then count, descending; ties keep snapshot order. */
+static int site_cmp(const void *a, const void *b, void *sites)
+{
+	const struct cgs_snap_site *base = sites;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const struct cgs_snap_site *x = &base[i], *y = &base[j];
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+static int text_leaks(struct out *o, const struct cgs_snapshot *s)
+{
+	char a[32], b[32];
+	size_t nsites = s->sites ? s->nsites : 0;
+
+	outs(o, "\nleaks:\n");
+	if (!s->leaks_enabled) {
+		outs(o, "  leak tracking off (CGOSHIM_LEAKS=0)\n");
+		return 0;
+	}
+	outf(o, "  live C heap: %" PRIu64 " %s, %" PRIu64 " bytes (%s) in %zu %s\n", s->leak_count,
+	     plural(s->leak_count, "allocation", "allocations"), s->leak_bytes,
+	     fmt_bytes(s->leak_bytes, a), nsites, plural(nsites, "site", "sites"));
+	if (s->opts.min_age_ns || s->shown_count != s->leak_count || s->shown_bytes != s->leak_bytes)
+		outf(o, "  at least %s old (CGOSHIM_MIN_AGE): %" PRIu64 " %s, %" PRIu64 " bytes\n",
+		     fmt_ns(s->opts.min_age_ns, a), s->shown_count,
+		     plural(s->shown_count, "allocation", "allocations"), s->shown_bytes);
+	if (!nsites)
+		return 0;
+
+	size_t *order = malloc(nsites * sizeof(*order));
+	if (!order)
+		return -1;
+	for (size_t i = 0; i < nsites; i++)
+		order[i] = i;
+	qsort_r(order, nsites, sizeof(*order), site_cmp, (void *)s->sites);
+
+	size_t top = s->opts.top > 0 ? (size_t)s->opts.top : 20;
+	size_t shown = nsites < top ? nsites : top;
+	outf(o, "  largest %zu %s by bytes (innermost frame first):\n", shown,
+	     plural(shown, "site", "sites"));
+	for (size_t n = 0; n < shown; n++) {
+		const struct cgs_snap_site *site = &s->sites[order[n]];
+		uint64_t age_old = s->duration_ns > site->oldest_ns ? s->duration_ns - site->oldest_ns : 0;
+		uint64_t age_new = s->duration_ns > site->newest_ns ? s->duration_ns - site->newest_ns : 0;
+		outf(o, "\n  #%zu %" PRIu64 " bytes in %" PRIu64 " %s", n + 1, site->bytes, site->count,
+		     plural(site->count, "allocation", "allocations"));
+		if (age_old == age_new)
+			outf(o, " (age %s)\n", fmt_ns(age_old, a));
+		else
+			outf(o, " (age %s..%s)\n", fmt_ns(age_old, a), fmt_ns(age_new, b));
+		if (!site->frames || site->nframes <= 0)
+			outs(o, "    (no stack)\n");
+		for (int k = 0; site->frames && k < site->nframes; k++)
+			text_frame(o, &site->frames[k]);
+		if (site->cgo) {
+			outs(o, "    via ");
+			text_str(o, site->cgo);
+			outc(o, '\n');
+		}
+	}
+	if (shown < nsites) {
+		uint64_t rest = 0, rest_count = 0;
+		for (size_t n = shown; n < nsites; n++) {
+			rest += s->sites[order[n]].bytes;
+			rest_count += s->sites[order[n]].count;
+		}
+		outf(o, "\n  ... %zu more %s: %" PRIu64 " bytes in %" PRIu64 " %s (CGOSHIM_TOP=%zu)\n",
+		     nsites - shown, plural(nsites - shown, "site", "sites"), rest, rest_count,
+		     plural(rest_count, "allocation", "allocations"), top);
+	}
+	free(order);
+	return 0;
+}
+
+static int write_text(struct out *o, const struct cgs_snapshot *s)
+{
+	text_header(o, s);
+	if (text_calls(o, s) || text_targets(o, s))
+		return -1;
+	for (size_t i = 0; s->fns && i < s->nfns; i++)
+		text_histogram(o, s, &s->fns[i]);
+	return text_leaks(o, s);
+}
+
+/* ---- Folded ------------------------------------------------------------ */
+
+/* One frame's name, safe for a folded line: no ';', no blanks, no control or
+ * invalid bytes. */
+static void folded_frame(struct out *o, const struct cgs_frame_info *f)
+{
+	static const char unsafe[] = "; \t\r\n\v\f";
+
+	if (f->function && *f->function) {
+		put_clean(o, f->function, '_', unsafe);
+	} else if (f->module && *f->module) {
+		put_clean(o, base_name(f->module), '_', unsafe);
+		outf(o, "+0x%" PRIx64, f->offset);
+	} else {
+		outf(o, "0x%" PRIx64, f->addr);
+	}
+}
+
+static void write_folded(struct out *o, const struct cgs_snapshot *s)
+{
+	if (!s->leaks_enabled)
+		return;
+	for (size_t i = 0; s->sites && i < s->nsites; i++) {
+		const struct cgs_snap_site *site = &s->sites[i];
+		int n = site->frames ? site->nframes : 0;
+		if (n <= 0)
+			outs(o, "[unknown]");
+		for (int k = n - 1; k >= 0; k--) {
+			folded_frame(o, &site->frames[k]);
+			if (k)
+				outc(o, ';');
+		}
+		outf(o, " %" PRIu64 "\n", site->bytes);
+	}
+}
+
+/* ---- Entry point ------------------------------------------------------- */
+
+int cgs_report_write(const struct cgs_snapshot *s, int format, FILE *out)
+{
+	struct out o = { .f = out, .err = 0 };
+
+	if (!s || !out || (format != CGS_FMT_TEXT && format != CGS_FMT_JSON && format != CGS_FMT_FOLDED)) {
+		errno = EINVAL;
+		return -1;
+	}
+	errno = 0;
+	switch (format) {
+	case CGS_FMT_JSON:
+		write_json(&o, s);
+		break;
+	case CGS_FMT_FOLDED:
+		write_folded(&o, s);
+		break;
+	default:
+		if (write_text(&o, s) && !o.err)
+			o.err = ENOMEM;
+		break;
+	}
+	if (!o.err && fflush(out) == EOF)
+		out_failed(&o);
+	if (!o.err && ferror(out))
+		o.err = EIO;
+	if (o.err) {
+		errno = o.err;
+		return -1;
+	}
+	return 0;
+}

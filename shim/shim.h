@@ -1,0 +1,50 @@
+/* shim.h - glue between the interposers and the core.
+ *
+ * Every interposer has the same shape:
+ *
+ *	if (!cgs_on() && !cgs_boot())
+ *		return cgs_real.fn(args);          // off, or the shim is busy
+ *	t0 = rdtsc; r = cgs_real.fn(args); t1 = rdtsc;
+ *	hand (fn, t1 - t0, failed, what identifies the call) to the core;
+ *	return r;                               // errno as the real call left it
+ *
+ * The core never changes errno (paths that make system calls save and
+ * restore it) and never blocks in a way a signal handler could deadlock on:
+ * a call that arrives while this thread is already inside the shim (the
+ * guard is set) is passed through untimed. */
+#ifndef CGOSHIM_SHIM_H
+#define CGOSHIM_SHIM_H
+
+#include "real.h"
+#include "region.h"
+#include "tstate.h"
+
+static inline bool cgs_on(void)
+{
+	return CGS_LIKELY(cgs_R != NULL) && CGS_LIKELY(!cgs_t_guard);
+}
+
+/* init.c */
+/* Slow path of cgs_on(): make sure the real functions are resolved, start
+ * the shim if it can start now. True when the caller should measure. */
+bool cgs_boot(void);
+/* Time since start in units of 2^CGS_TIME_SHIFT ticks, for allocation ages. */
+uint32_t cgs_now_q(uint64_t tsc);
+
+/* signal.c */
+void cgs_signal_install(void);
+/* Ask the watcher for a dump; async-signal-safe. Returns the request's
+ * sequence number. */
+uint32_t cgs_dump_request(int trigger);
+enum { CGS_TRIGGER_SIGNAL = 1, CGS_TRIGGER_API = 2 };
+
+/* watcher.c */
+int cgs_watcher_spawn(struct cgs_region *r);
+
+/* fork.c */
+void cgs_fork_install(void);
+
+/* heap.c: the leak side of an allocation made by an interposer. */
+void cgs_heap_note_alloc(struct cgs_tstate *t, void *p, size_t size);
+
+#endif

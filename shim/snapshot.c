@@ -1,0 +1,362 @@
+/* snapshot.c - read one report's data out of the region (watcher side).
+ *
+ * The process may be running (a live dump) or gone (the final report). In
+ * both cases the region is only read, never locked: a live read of a leak
+ * shard is retried until its sequence number shows no writer raced it. All
+ * pointers read from the region are checked to lie inside it before use, so
+ * a region left half-written by a killed process cannot crash the watcher.
+ *
+ * The TSC rate is measured over the whole run: ticks and CLOCK_MONOTONIC at
+ * start (in the region) against both now. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "leaks.h"
+#include "snapshot.h"
+#include "tstate.h"
+
+#define MAX_THREADS_WALK (1u << 20)
+#define SEQ_RETRIES 64
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Every thread block, bounds-checked, at most MAX_THREADS_WALK. */
+static size_t thread_blocks(struct cgs_region *r, struct cgs_tstate ***out)
+{
+	size_t n = 0, cap = 64;
+	struct cgs_tstate **v = malloc(cap * sizeof(*v));
+	for (struct cgs_tstate *t = r->threads; v && t && n < MAX_THREADS_WALK; t = t->next_all) {
+		if (!cgs_region_contains(r, t, sizeof(*t)))
+			break;
+		if (n == cap) {
+			struct cgs_tstate **bigger = realloc(v, (cap *= 2) * sizeof(*v));
+			if (!bigger)
+				break;
+			v = bigger;
+		}
+		v[n++] = t;
+	}
+	*out = v;
+	return v ? n : 0;
+}
+
+static void take_fns(struct cgs_snapshot *s, struct cgs_tstate **ts, size_t nt)
+{
+	s->fns = calloc(CGS_FN_COUNT, sizeof(*s->fns));
+	if (!s->fns)
+		return;
+	for (int fn = 0; fn < CGS_FN_COUNT; fn++) {
+		struct cgs_stat st = { 0 };
+		for (size_t i = 0; i < nt; i++) {
+			struct cgs_stat copy = ts[i]->st[fn];
+			cgs_stat_merge(&st, &copy);
+		}
+		if (!st.count)
+			continue;
+		struct cgs_snap_fn *f = &s->fns[s->nfns++];
+		f->name = cgs_fn_names[fn];
+		f->family = cgs_fn_family[fn];
+		f->hist = calloc(CGS_HIST_BUCKETS, sizeof(uint64_t));
+		if (f->hist)
+			for (size_t i = 0; i < nt; i++)
+				cgs_hist_merge(f->hist, ts[i]->hist[fn]);
+		/* The count is the sum of buckets: a live read may race a writer. */
+		f->st = st;
+	}
+}
+
+static int by_total(const void *a, const void *b)
+{
+	const struct cgs_snap_target *x = a, *y = b;
+	if (x->st.total != y->st.total)
+		return x->st.total < y->st.total ? 1 : -1;
+	int c = strcmp(x->kind, y->kind);
+	return c ? c : strcmp(x->label, y->label);
+}
+
+static void take_targets(struct cgs_snapshot *s, struct cgs_region *r, struct cgs_tstate **ts, size_t nt)
+{
+	static const char *const kinds[CGS_TF_COUNT] = { "read", "ioctl", "open" };
+	struct cgs_files *fs = r->files;
+	if (!fs || !cgs_region_contains(r, fs, sizeof(*fs)))
+		return;
+	uint32_t nfiles = fs->count < CGS_FILES_MAX ? fs->count : CGS_FILES_MAX;
+	size_t cap = 16;
+	s->targets = malloc(cap * sizeof(*s->targets));
+	for (int tf = 0; tf < CGS_TF_COUNT && s->targets; tf++) {
+		for (uint32_t file = 0; file < nfiles; file++) {
+			struct cgs_stat st = { 0 };
+			uint64_t *hist = NULL;
+			for (size_t i = 0; i < nt; i++) {
+				struct cgs_thist **row = ts[i]->thist[tf];
+				if (!row || !cgs_region_contains(r, row, CGS_FILES_MAX * sizeof(*row)))
+					continue;
+				struct cgs_thist *h = row[file];
+				if (!h || !cgs_region_contains(r, h, sizeof(*h)) || !h->st.count)
+					continue;
+				if (!hist && !(hist = calloc(CGS_HIST_BUCKETS, sizeof(uint64_t))))
+					break;
+				struct cgs_stat copy = h->st;
+				cgs_stat_merge(&st, &copy);
+				cgs_hist_merge(hist, h->hist);
+			}
+			if (!st.count) {
+				free(hist);
+				continue;
+			}
+			if (s->ntargets == cap) {
+				struct cgs_snap_target *bigger = realloc(s->targets, (cap *= 2) * sizeof(*bigger));
+				if (!bigger) {
+					free(hist);
+					break;
+				}
+				s->targets = bigger;
+			}
+			struct cgs_snap_target *t = &s->targets[s->ntargets++];
+			t->kind = kinds[tf];
+			t->label = strndup(fs->f[file].label, CGS_FILE_LABEL_MAX - 1);
+			t->st = st;
+			t->hist = hist;
+		}
+	}
+	if (s->ntargets)
+		qsort(s->targets, s->ntargets, sizeof(*s->targets), by_total);
+}
+
+/* ---- leaks ------------------------------------------------------------- */
+
+struct agg {
+	uint32_t stack; /* key; slot used when count > 0 */
+	uint64_t count, bytes;
+	uint32_t oldest, newest; /* time quanta */
+};
+
+struct aggmap {
+	struct agg *v;
+	size_t cap, used;
+};
+
+static struct agg *agg_slot(struct aggmap *m, uint32_t stack)
+{
+	if ((m->used + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 1024;
+		struct agg *v = calloc(cap, sizeof(*v));
+		if (!v)
+			return NULL;
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->v[i].count)
+				for (size_t j = m->v[i].stack * 2654435761u;; j++)
+					if (!v[j & (cap - 1)].count) {
+						v[j & (cap - 1)] = m->v[i];
+						break;
+					}
+		free(m->v);
+		m->v = v;
+		m->cap = cap;
+	}
+	for (size_t j = stack * 2654435761u;; j++) {
+		struct agg *a = &m->v[j & (m->cap - 1)];
+		if (!a->count) {
+			a->stack = stack;
+			m->used++;
+			return a;
+		}
+		if (a->stack == stack)
+			return a;
+	}
+}
+
+/* A consistent copy of one shard's slots; returns the number of slots. */
+static size_t copy_shard(struct cgs_region *r, struct cgs_lshard *sh, struct cgs_lrec **buf, size_t *bufcap,
+			 bool racing, uint32_t *inconsistent)
+{
+	for (int attempt = 0;; attempt++) {
+		uint32_t seq = __atomic_load_n(&sh->seq, __ATOMIC_ACQUIRE);
+		if (racing && (seq & 1) && attempt < SEQ_RETRIES * 16)
+			continue;
+		uint64_t cap = __atomic_load_n(&sh->cap, __ATOMIC_ACQUIRE);
+		struct cgs_lrec *slots = __atomic_load_n(&sh->slots, __ATOMIC_ACQUIRE);
+		if (!cap || !slots || !cgs_region_contains(r, slots, cap * sizeof(*slots)))
+			return 0;
+		if (cap > *bufcap) {
+			struct cgs_lrec *b = realloc(*buf, cap * sizeof(*b));
+			if (!b)
+				return 0;
+			*buf = b;
+			*bufcap = cap;
+		}
+		memcpy(*buf, slots, cap * sizeof(*slots));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (!racing || __atomic_load_n(&sh->seq, __ATOMIC_RELAXED) == seq)
+			return cap;
+		if (attempt >= SEQ_RETRIES) {
+			(*inconsistent)++;
+			return cap;
+		}
+	}
+}
+
+static int by_bytes(const void *a, const void *b)
+{
+	const struct cgs_snap_site *x = a, *y = b;
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+}
+
+/* The cgo entry a stack came through: the function of the innermost frame
+ * named _cgo_<hash>_Cfunc_<name>. C.CString, C.CBytes and C.malloc all
+ * allocate through _Cfunc__CMalloc. */
+static const char *cgo_entry(const struct cgs_snap_site *site)
+{
+	for (int i = 0; i < site->nframes; i++) {
+		const char *fn = site->frames[i].function;
+		const char *c = fn && !strncmp(fn, "_cgo_", 5) ? strstr(fn, "_Cfunc_") : NULL;
+		if (!c)
+			continue;
+		c += 7;
+		if (!strcmp(c, "_CMalloc"))
+			return strdup("C.CString/C.CBytes/C.malloc");
+		char *out = malloc(strlen(c) + 3);
+		if (out) {
+			strcpy(out, "C.");
+			strcat(out, c);
+		}
+		return out;
+	}
+	return NULL;
+}
+
+static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing, struct cgs_symbolizer *sym,
+		       uint64_t now_tsc)
+{
+	struct cgs_leaks *l = r->leaks;
+	s->leaks_enabled = r->opts.leaks;
+	if (!l || !cgs_region_contains(r, l, sizeof(*l)))
+		return;
+	double ns_per_q = s->ns_per_tick * (double)(1u << CGS_TIME_SHIFT);
+	uint64_t now_q = (now_tsc - r->start_tsc) >> CGS_TIME_SHIFT;
+	uint64_t min_age_q = ns_per_q > 0 ? (uint64_t)((double)r->opts.min_age_ns / ns_per_q) : 0;
+	struct aggmap m = { 0 };
+	struct cgs_lrec *buf = NULL;
+	size_t bufcap = 0;
+	for (int i = 0; i < CGS_LEAK_SHARDS; i++) {
+		size_t n = copy_shard(r, &l->shard[i], &buf, &bufcap, racing, &s->inconsistent);
+		for (size_t k = 0; k < n; k++) {
+			const struct cgs_lrec *rec = &buf[k];
+			if (!rec->ptr)
+				continue;
+			uint64_t size = rec->meta & ((1ULL << CGS_LEAK_SIZE_BITS) - 1);
+			s->leak_count++;
+			s->leak_bytes += size;
+			if (min_age_q && now_q - rec->t_q < min_age_q)
+				continue;
+			s->shown_count++;
+			s->shown_bytes += size;
+			struct agg *a = agg_slot(&m, (uint32_t)(rec->meta >> CGS_LEAK_SIZE_BITS));
+			if (!a)
+				continue;
+			if (!a->count || rec->t_q < a->oldest)
+				a->oldest = rec->t_q;
+			if (!a->count || rec->t_q > a->newest)
+				a->newest = rec->t_q;
+			a->count++;
+			a->bytes += size;
+		}
+	}
+	free(buf);
+	s->sites = calloc(m.used ? m.used : 1, sizeof(*s->sites));
+	for (size_t i = 0; s->sites && i < m.cap; i++) {
+		struct agg *a = &m.v[i];
+		if (!a->count)
+			continue;
+		struct cgs_snap_site *site = &s->sites[s->nsites++];
+		site->count = a->count;
+		site->bytes = a->bytes;
+		site->stack_id = a->stack;
+		site->oldest_ns = (uint64_t)((double)a->oldest * ns_per_q);
+		site->newest_ns = (uint64_t)((double)a->newest * ns_per_q);
+	}
+	free(m.v);
+	qsort(s->sites, s->nsites, sizeof(*s->sites), by_bytes);
+	for (size_t i = 0; i < s->nsites; i++) {
+		struct cgs_snap_site *site = &s->sites[i];
+		const struct cgs_stack *st = cgs_stack_get(r, site->stack_id);
+		if (!st)
+			continue;
+		site->frames = calloc(st->depth ? st->depth : 1, sizeof(*site->frames));
+		if (!site->frames)
+			continue;
+		site->nframes = st->depth;
+		for (int k = 0; k < st->depth; k++) {
+			if (sym)
+				cgs_sym_resolve(sym, st->frames[k], st->epoch, k > 0, &site->frames[k]);
+			else
+				site->frames[k].addr = st->frames[k];
+		}
+		site->cgo = cgo_entry(site);
+	}
+}
+
+struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger, bool final, uint32_t seq,
+				       struct cgs_symbolizer *sym)
+{
+	struct cgs_snapshot *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	uint64_t now_tsc = cgs_rdtsc();
+	int64_t now_mono = mono_ns();
+	s->pid = r->pid;
+	s->exe = strndup(r->exe, sizeof(r->exe));
+	s->cmdline = strndup(r->cmdline, sizeof(r->cmdline));
+	s->trigger = trigger;
+	s->final = final;
+	s->seq = seq;
+	s->tsc_flags = r->tsc_flags;
+	s->duration_ns = now_mono > r->start_mono_ns ? (uint64_t)(now_mono - r->start_mono_ns) : 0;
+	s->ns_per_tick = now_tsc > r->start_tsc ? (double)s->duration_ns / (double)(now_tsc - r->start_tsc) : 0;
+	s->start_real_ns = r->start_real_ns;
+	s->opts = r->opts;
+	s->shim_bytes = cgs_region_used(r);
+	s->counters = r->counters;
+
+	struct cgs_tstate **ts;
+	size_t nt = thread_blocks(r, &ts);
+	s->threads = r->counters.thread_blocks;
+	take_fns(s, ts, nt);
+	take_targets(s, r, ts, nt);
+	free(ts);
+	take_leaks(s, r, !final, sym, now_tsc);
+	return s;
+}
+
+void cgs_snapshot_free(struct cgs_snapshot *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nfns; i++)
+		free(s->fns[i].hist);
+	free(s->fns);
+	for (size_t i = 0; i < s->ntargets; i++) {
+		free((char *)s->targets[i].label);
+		free(s->targets[i].hist);
+	}
+	free(s->targets);
+	for (size_t i = 0; i < s->nsites; i++) {
+		free(s->sites[i].frames);
+		free((char *)s->sites[i].cgo);
+	}
+	free(s->sites);
+	free((char *)s->exe);
+	free((char *)s->cmdline);
+	free(s);
+}

@@ -1,0 +1,85 @@
+/* snapshot.h - one report's data, read out of the shared region.
+ *
+ * The watcher builds a snapshot (snapshot.c: merge every thread's counters,
+ * group live allocations by stack, symbolise) and hands it to a writer
+ * (report.c: text, JSON, folded stacks). Writers see only this structure, so
+ * they can be tested with snapshots made up by hand. Times are in ticks;
+ * cgs_snap_ns converts. Everything here belongs to the snapshot and is freed
+ * by cgs_snapshot_free. */
+#ifndef CGOSHIM_SNAPSHOT_H
+#define CGOSHIM_SNAPSHOT_H
+
+#include <stdio.h>
+
+#include "hist.h"
+#include "region.h"
+#include "symbols.h"
+
+struct cgs_snap_fn {
+	const char *name;      /* entry point: "read", "__open_2", ... */
+	int family;            /* enum cgs_family */
+	struct cgs_stat st;
+	uint64_t *hist;        /* CGS_HIST_BUCKETS counts */
+};
+
+struct cgs_snap_target {
+	const char *kind;      /* "read", "ioctl" or "open" */
+	const char *label;     /* file path, "socket", "pipe", "(other)" ... */
+	struct cgs_stat st;
+	uint64_t *hist;
+};
+
+struct cgs_snap_site {
+	uint64_t count, bytes;
+	uint64_t oldest_ns, newest_ns; /* allocation times, ns since start */
+	uint32_t stack_id;
+	int nframes;
+	struct cgs_frame_info *frames; /* innermost first, shim frames removed */
+	const char *cgo;               /* cgo entry ("C.CString", "C.my_func") or NULL */
+};
+
+struct cgs_snapshot {
+	/* header */
+	int pid;
+	const char *exe;
+	const char *cmdline;
+	const char *trigger;   /* "signal", "api", "exit" */
+	bool final;
+	uint32_t seq;          /* dump sequence number, 1-based */
+	double ns_per_tick;
+	uint32_t tsc_flags;
+	uint64_t duration_ns;  /* start to this snapshot */
+	int64_t start_real_ns;
+	struct cgs_options opts;
+	uint64_t shim_bytes;   /* memory the shim holds in its region */
+	uint64_t threads;      /* thread blocks ever created */
+	struct cgs_counters counters;
+	uint32_t inconsistent; /* live reads that raced a writer too often */
+
+	size_t nfns;
+	struct cgs_snap_fn *fns;       /* entry points called at least once, table order */
+	size_t ntargets;
+	struct cgs_snap_target *targets; /* sorted by total time, descending */
+
+	bool leaks_enabled;
+	uint64_t leak_count, leak_bytes;       /* all live allocations */
+	uint64_t shown_count, shown_bytes;     /* those at least min_age old */
+	size_t nsites;
+	struct cgs_snap_site *sites;           /* sorted by bytes, descending */
+};
+
+static inline uint64_t cgs_snap_ns(const struct cgs_snapshot *s, uint64_t ticks)
+{
+	return (uint64_t)((double)ticks * s->ns_per_tick + 0.5);
+}
+
+/* snapshot.c */
+struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger, bool final,
+				       uint32_t seq, struct cgs_symbolizer *sym);
+void cgs_snapshot_free(struct cgs_snapshot *s);
+
+/* report.c: write the snapshot in the given format (enum cgs_format).
+ * Returns 0, or -1 on a write error (errno set). */
+int cgs_report_write(const struct cgs_snapshot *s, int format, FILE *out);
+
+#endif

@@ -1,0 +1,202 @@
+/* stacks.c - capture call stacks and keep one copy of each; see leaks.h.
+ *
+ * Capture uses libunwind's unw_backtrace, which walks with the unwind tables
+ * (so it is right for code built without frame pointers, like glibc) and
+ * caches what it learns per address. Frames inside the shim are dropped.
+ *
+ * The table: stacks live in 64 KiB chunks from the region; an open-addressing
+ * index maps a hash to stack ids; byid maps ids to stacks. Readers probe the
+ * index with no lock: an index or byid array that was replaced by a larger
+ * one is left in place (never freed), so a reader holding an old pointer
+ * reads valid, if older, data. */
+#include <errno.h>
+#include <string.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "leaks.h"
+#include "modules.h"
+#include "region.h"
+
+#define CHUNK (64u << 10)
+
+static uint64_t self_lo, self_hi;
+
+void cgs_stacks_set_self(uint64_t lo, uint64_t hi)
+{
+	self_lo = lo;
+	self_hi = hi;
+}
+
+int cgs_stacks_init(struct cgs_region *r)
+{
+	struct cgs_stacks *s = cgs_ralloc(r, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->index_cap = 4096;
+	s->index = cgs_ralloc(r, s->index_cap * sizeof(uint32_t));
+	s->byid_cap = 2048;
+	s->byid = cgs_ralloc(r, s->byid_cap * sizeof(struct cgs_stack *));
+	if (!s->index || !s->byid)
+		return -ENOMEM;
+	r->stacks = s;
+	return 0;
+}
+
+static uint32_t hash_frames(const uint64_t *f, int n, uint32_t gen)
+{
+	uint64_t h = 0x243F6A8885A308D3ULL ^ gen;
+	for (int i = 0; i < n; i++)
+		h = (h ^ f[i]) * 0x100000001B3ULL + (h >> 29);
+	uint32_t v = (uint32_t)(h ^ (h >> 32));
+	return v ? v : 1;
+}
+
+static bool same(const struct cgs_stack *st, uint32_t h, const uint64_t *f, int n, uint32_t gen)
+{
+	return st->hash == h && st->depth == n && st->unload_gen == gen &&
+	       !memcmp(st->frames, f, (size_t)n * sizeof(*f));
+}
+
+static uint32_t find(struct cgs_stacks *s, uint32_t h, const uint64_t *f, int n, uint32_t gen)
+{
+	/* Capacities first: arrays are published before their capacity, so an
+	 * array read after its capacity is at least that large. */
+	uint32_t cap = __atomic_load_n(&s->index_cap, __ATOMIC_ACQUIRE);
+	uint32_t byid_cap = __atomic_load_n(&s->byid_cap, __ATOMIC_ACQUIRE);
+	uint32_t *idx = __atomic_load_n(&s->index, __ATOMIC_ACQUIRE);
+	struct cgs_stack **byid = __atomic_load_n(&s->byid, __ATOMIC_ACQUIRE);
+	for (uint32_t i = h;; i++) {
+		uint32_t id = __atomic_load_n(&idx[i & (cap - 1)], __ATOMIC_ACQUIRE);
+		if (!id)
+			return 0;
+		/* An id newer than this byid array: look it up again under the lock. */
+		struct cgs_stack *st = id < byid_cap ? byid[id] : NULL;
+		if (!st)
+			return 0;
+		if (same(st, h, f, n, gen))
+			return id;
+	}
+}
+
+static struct cgs_stack *store(struct cgs_region *r, struct cgs_stacks *s, size_t bytes)
+{
+	if (s->chunk_left < bytes) {
+		s->chunk = cgs_ralloc(r, CHUNK);
+		s->chunk_left = s->chunk ? CHUNK : 0;
+		if (!s->chunk)
+			return NULL;
+	}
+	struct cgs_stack *st = (struct cgs_stack *)s->chunk;
+	s->chunk += bytes;
+	s->chunk_left -= bytes;
+	return st;
+}
+
+static bool grow_index(struct cgs_region *r, struct cgs_stacks *s)
+{
+	uint32_t cap = s->index_cap * 2;
+	uint32_t *fresh = cgs_ralloc(r, cap * sizeof(uint32_t));
+	if (!fresh)
+		return false;
+	for (uint32_t id = 1; id <= s->count; id++)
+		for (uint32_t i = s->byid[id]->hash;; i++)
+			if (!fresh[i & (cap - 1)]) {
+				fresh[i & (cap - 1)] = id;
+				break;
+			}
+	__atomic_store_n(&s->index, fresh, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->index_cap, cap, __ATOMIC_RELEASE);
+	return true;
+}
+
+static bool grow_byid(struct cgs_region *r, struct cgs_stacks *s)
+{
+	uint32_t cap = s->byid_cap * 2;
+	struct cgs_stack **fresh = cgs_ralloc(r, cap * sizeof(*fresh));
+	if (!fresh)
+		return false;
+	memcpy(fresh, s->byid, s->byid_cap * sizeof(*fresh));
+	__atomic_store_n(&s->byid, fresh, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->byid_cap, cap, __ATOMIC_RELEASE);
+	return true;
+}
+
+uint32_t cgs_stack_intern(struct cgs_stacks *s, const uint64_t *f, int n, uint32_t epoch)
+{
+	struct cgs_region *r = cgs_R;
+	uint32_t gen = __atomic_load_n(&s->unload_gen, __ATOMIC_RELAXED);
+	uint32_t h = hash_frames(f, n, gen);
+	uint32_t id = find(s, h, f, n, gen);
+	if (CGS_LIKELY(id))
+		return id;
+	cgs_spin_lock(&s->lock);
+	id = find(s, h, f, n, gen);
+	if (id)
+		goto out;
+	if (s->count + 1 >= CGS_STACK_IDS - 1 ||
+	    ((s->count + 2) * 2 > s->index_cap && !grow_index(r, s)) ||
+	    (s->count + 2 > s->byid_cap && !grow_byid(r, s))) {
+		cgs_count(&r->counters.stack_overflow);
+		goto out;
+	}
+	struct cgs_stack *st = store(r, s, sizeof(*st) + (size_t)n * sizeof(uint64_t));
+	if (!st) {
+		cgs_count(&r->counters.stack_overflow);
+		goto out;
+	}
+	st->hash = h;
+	st->epoch = epoch;
+	st->unload_gen = gen;
+	st->depth = (uint16_t)n;
+	memcpy(st->frames, f, (size_t)n * sizeof(uint64_t));
+	id = s->count + 1;
+	s->byid[id] = st;
+	__atomic_store_n(&s->count, id, __ATOMIC_RELEASE);
+	for (uint32_t i = h;; i++)
+		if (!s->index[i & (s->index_cap - 1)]) {
+			__atomic_store_n(&s->index[i & (s->index_cap - 1)], id, __ATOMIC_RELEASE);
+			break;
+		}
+out:
+	cgs_spin_unlock(&s->lock);
+	return id;
+}
+
+uint32_t cgs_stack_capture(int max_depth)
+{
+	struct cgs_region *r = cgs_R;
+	void *raw[CGS_STACK_DEPTH_MAX + 8];
+	uint64_t f[CGS_STACK_DEPTH_MAX];
+	int want = max_depth + 4; /* room for the shim's own frames */
+	if (want > (int)CGS_ARRAY_LEN(raw))
+		want = (int)CGS_ARRAY_LEN(raw);
+	int got = unw_backtrace(raw, want);
+	int n = 0;
+	for (int i = 0; i < got && n < max_depth; i++) {
+		uint64_t a = (uint64_t)(uintptr_t)raw[i];
+		if (a >= self_lo && a < self_hi)
+			continue;
+		f[n++] = a;
+	}
+	if (!n)
+		return 0;
+	return cgs_stack_intern(r->stacks, f, n, r->modules ? r->modules->epoch : 0);
+}
+
+const struct cgs_stack *cgs_stack_get(const struct cgs_region *r, uint32_t id)
+{
+	const struct cgs_stacks *s = r->stacks;
+	if (!s || !id || !cgs_region_contains(r, s, sizeof(*s)))
+		return NULL;
+	struct cgs_stack **byid = s->byid;
+	if (id > s->count || id >= s->byid_cap || !cgs_region_contains(r, byid, s->byid_cap * sizeof(*byid)))
+		return NULL;
+	const struct cgs_stack *st = byid[id];
+	if (!cgs_region_contains(r, st, sizeof(*st)) ||
+	    !cgs_region_contains(r, st, sizeof(*st) + st->depth * sizeof(uint64_t)) ||
+	    st->depth > CGS_STACK_DEPTH_MAX)
+		return NULL;
+	return st;
+}

@@ -1,0 +1,627 @@
+/* symbols.c - code addresses to function, file and line, on the report side.
+ *
+ * Runs in the watcher process or a test, never in an interposed call: it
+ * allocates, opens files and uses elfutils (libdwfl, libdw).
+ *
+ * Modules. Each entry of the module table gets, the first time an address
+ * falls in it, its own Dwfl session holding that one file reported at the
+ * entry's load bias. One session per entry (not one per address space) is
+ * what keeps epochs apart: a library unloaded and another one loaded at the
+ * same address are two entries, two sessions, and never overlap. Entries
+ * that describe the same file at the same place (a library dlopen'ed again
+ * at its old address) share the first one's session.
+ *
+ * Opening a file is checked before libdwfl sees it: it must be a regular
+ * file that starts with the ELF magic (libdwfl would otherwise try to
+ * decompress it, or block opening a FIFO). After opening, every program
+ * header, section header and section must lie inside the file (a truncated
+ * copy keeps its build-id note), and the file's build-id must equal the one
+ * read from memory at load time; if neither has one, the file's load span
+ * must end where the table's does. A file that fails any check was replaced
+ * or damaged: the address still gets its module path, but no function, file
+ * or line.
+ *
+ * Compilation units are found with an index built here from each CU's own
+ * address ranges (DW_AT_low_pc/high_pc/ranges), not with libdwfl's lookup:
+ * that one trusts .debug_aranges to cover every CU, and in a cgo binary only
+ * the C units have aranges, so Go addresses landed in a C unit. Ranges that
+ * start at 0 (code discarded by the linker) are left out.
+ *
+ * Separate debug information is looked up only by build-id in the local
+ * debuginfo path (/usr/lib/debug/.build-id); dwfl_standard_find_debuginfo is
+ * not used because it may query debuginfod servers over the network.
+ *
+ * Names. The function is the innermost inlined subroutine when the DWARF has
+ * one at the address (so that it agrees with the line), otherwise the ELF
+ * symbol, otherwise the DWARF subprogram. C++ names are demangled with
+ * __cxa_demangle when the process has it (found with dlsym, optional). Go
+ * binaries need nothing special: their symbols (main.leakLoop) and DWARF are
+ * ordinary.
+ *
+ * Epochs. An address is resolved against the entry valid at its epoch
+ * (cgs_modules_find). If there is none, the earliest entry loaded after
+ * that epoch at the address is used: stacks taken while a library was being
+ * loaded (its constructors run inside dlopen, before the refresh that
+ * records it) carry the epoch before its load.
+ *
+ * Cache. Results are kept in an open-addressing hash map keyed by (session
+ * owner, address), so a report with thousands of frames resolves each
+ * distinct frame once. Strings point into the sessions (or to demangled
+ * copies owned here) and stay valid until cgs_sym_free.
+ *
+ * A symboliser is not thread-safe. */
+#include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "symbols.h"
+
+enum mod_state { MOD_UNTRIED, MOD_READY, MOD_UNUSABLE };
+
+/* One address range of a compilation unit, in DWARF addresses. */
+struct cu_range {
+	Dwarf_Addr lo, hi;
+	Dwarf_Addr max_hi;   /* largest hi of this and every earlier range */
+	Dwarf_Die cu;
+};
+
+struct sym_module {
+	uint8_t state;
+	bool indexed;        /* cus built (owners only) */
+	uint32_t owner;      /* index of the entry whose session serves this one */
+	char *path;          /* own copy of the table's path; NULL if unusable */
+	Dwfl *dwfl;          /* owned when owner is this entry */
+	Dwfl_Module *mod;
+	Dwarf *dw;           /* NULL when the module has no DWARF */
+	Dwarf_Addr dwbias;   /* runtime address - DWARF address */
+	struct cu_range *cus; /* sorted by lo */
+	size_t ncus;
+};
+
+struct sym_slot {
+	uint64_t pc;
+	uint32_t owner1;     /* owner index + 1; 0 marks an empty slot */
+	int line;
+	const char *function;
+	const char *file;
+};
+
+typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
+
+struct cgs_symbolizer {
+	const struct cgs_module_table *table;
+	struct sym_slot *slots;
+	size_t cap, used;        /* cap is a power of two, or 0 */
+	char **strings;          /* demangled names */
+	size_t nstrings, capstrings;
+	demangle_fn demangle;
+	struct sym_module mods[CGS_MODULES_MAX];
+};
+
+#define ELF_MAGIC "\177ELF"
+#define CACHE_MIN 1024
+
+/* ---- libdwfl session ---- */
+
+static int no_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
+		       Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	(void)mod, (void)userdata, (void)name, (void)base;
+	(void)file_name, (void)elfp;
+	return -1;
+}
+
+static const Dwfl_Callbacks dwfl_callbacks = {
+	.find_elf = no_find_elf,
+	.find_debuginfo = dwfl_build_id_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+/* True for a regular file that starts like an ELF file; *size gets its
+ * size. */
+static bool file_is_elf(const char *path, uint64_t *size)
+{
+	char magic[4];
+	struct stat st;
+	bool ok = false;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size >= (off_t)sizeof(Elf64_Ehdr) &&
+	    pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic))
+		ok = memcmp(magic, ELF_MAGIC, sizeof(magic)) == 0;
+	*size = ok ? (uint64_t)st.st_size : 0;
+	close(fd);
+	return ok;
+}
+
+static bool inside(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+static bool sections_inside(Elf *elf, const GElf_Ehdr *eh, uint64_t size)
+{
+	Elf_Scn *scn = NULL;
+	size_t n;
+
+	if (elf_getshdrnum(elf, &n) != 0)
+		return false;
+	/* libelf reports no sections when their headers are cut off. */
+	if (n == 0 && eh->e_shnum != 0)
+		return false;
+	if (eh->e_shoff == 0)
+		return n == 0;
+	if (!inside(eh->e_shoff, (uint64_t)(n ? n : 1) * eh->e_shentsize, size))
+		return false;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh))
+			return false;
+		if (sh.sh_type != SHT_NOBITS &&
+		    !inside(sh.sh_offset, sh.sh_size, size))
+			return false;
+	}
+	return true;
+}
+
+/* True if nothing the headers describe lies past the end of the file. */
+static bool file_complete(Dwfl_Module *dm, uint64_t size)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(dm, &bias);
+	GElf_Ehdr eh;
+	size_t n;
+
+	if (!elf || !gelf_getehdr(elf, &eh) || elf_getphdrnum(elf, &n) != 0)
+		return false;
+	if (!inside(eh.e_phoff, (uint64_t)n * eh.e_phentsize, size))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph))
+			return false;
+		if (ph.p_type == PT_LOAD && !inside(ph.p_offset, ph.p_filesz, size))
+			return false;
+	}
+	return sections_inside(elf, &eh, size);
+}
+
+/* True if the opened file is the one that was mapped. */
+static bool same_file(const struct cgs_module *m, Dwfl_Module *dm)
+{
+	const unsigned char *bits = NULL;
+	GElf_Addr vaddr;
+	Dwarf_Addr start = 0, end = 0;
+	int n = dwfl_module_build_id(dm, &bits, &vaddr);
+
+	if (n < 0 || !bits)
+		n = 0;
+	if (n > CGS_BUILD_ID_MAX)
+		n = CGS_BUILD_ID_MAX;
+	if (m->build_id_len || n)
+		return n == m->build_id_len && memcmp(bits, m->build_id, n) == 0;
+	if (!dwfl_module_info(dm, NULL, &start, &end, NULL, NULL, NULL, NULL))
+		return false;
+	return end == m->hi;
+}
+
+static void open_module(struct sym_module *sm, const struct cgs_module *m)
+{
+	Dwfl_Module *dm;
+	Dwfl *dwfl;
+	uint64_t size;
+
+	if (!file_is_elf(sm->path, &size))
+		return;
+	dwfl = dwfl_begin(&dwfl_callbacks);
+	if (!dwfl)
+		return;
+	dwfl_report_begin(dwfl);
+	/* add_p_vaddr=true: base is the load bias, as dl_iterate_phdr gives
+	 * it, also for objects whose first PT_LOAD is not at vaddr 0. */
+	dm = dwfl_report_elf(dwfl, sm->path, sm->path, -1, m->bias, true);
+	if (dwfl_report_end(dwfl, NULL, NULL) != 0 || !dm ||
+	    !file_complete(dm, size) || !same_file(m, dm)) {
+		dwfl_end(dwfl);
+		return;
+	}
+	sm->dwfl = dwfl;
+	sm->mod = dm;
+	sm->state = MOD_READY;
+}
+
+/* ---- module entries ---- */
+
+static char *copy_path(const struct cgs_module *m)
+{
+	const char *end = memchr(m->path, '\0', sizeof(m->path));
+
+	if (!end || end == m->path)
+		return NULL;
+	return strdup(m->path);
+}
+
+static bool same_identity(const struct cgs_module *a, const struct cgs_module *b)
+{
+	return a->bias == b->bias && a->lo == b->lo && a->hi == b->hi &&
+	       a->build_id_len == b->build_id_len &&
+	       memcmp(a->build_id, b->build_id, sizeof(a->build_id)) == 0 &&
+	       strncmp(a->path, b->path, sizeof(a->path)) == 0;
+}
+
+static struct sym_module *module_state(struct cgs_symbolizer *s, uint32_t i);
+
+static void prepare(struct cgs_symbolizer *s, uint32_t i)
+{
+	const struct cgs_module *m = &s->table->mods[i];
+	struct sym_module *sm = &s->mods[i];
+
+	sm->state = MOD_UNUSABLE;
+	sm->owner = i;
+	sm->path = copy_path(m);
+	if (!sm->path || sm->path[0] != '/')
+		return;
+	for (uint32_t j = 0; j < i; j++) {
+		if (same_identity(&s->table->mods[j], m)) {
+			struct sym_module *twin = module_state(s, j);
+
+			sm->state = twin->state;
+			sm->owner = twin->owner;
+			sm->mod = twin->mod;
+			return;
+		}
+	}
+	open_module(sm, m);
+}
+
+static struct sym_module *module_state(struct cgs_symbolizer *s, uint32_t i)
+{
+	if (s->mods[i].state == MOD_UNTRIED)
+		prepare(s, i);
+	return &s->mods[i];
+}
+
+/* The entry for pc at epoch, or the earliest one loaded after it; -1. */
+static int module_index(const struct cgs_module_table *t, uint64_t pc,
+			uint32_t epoch)
+{
+	const struct cgs_module *m = cgs_modules_find(t, pc, epoch);
+	uint32_t n = __atomic_load_n(&t->count, __ATOMIC_ACQUIRE);
+	int best = -1;
+
+	if (m)
+		return (int)(m - t->mods);
+	if (n > CGS_MODULES_MAX)
+		n = CGS_MODULES_MAX;
+	for (uint32_t i = 0; i < n; i++) {
+		m = &t->mods[i];
+		if (pc < m->lo || pc >= m->hi || m->load_epoch <= epoch)
+			continue;
+		if (best < 0 || m->load_epoch < t->mods[best].load_epoch)
+			best = (int)i;
+	}
+	return best;
+}
+
+/* ---- compilation units ---- */
+
+static int cu_range_cmp(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static bool add_cu_ranges(struct sym_module *sm, Dwarf_Die *cu, size_t *cap)
+{
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
+
+	while ((off = dwarf_ranges(cu, off, &base, &lo, &hi)) > 0) {
+		if (lo == 0 || hi <= lo)
+			continue;
+		if (sm->ncus == *cap) {
+			size_t ncap = *cap ? 2 * *cap : 64;
+			struct cu_range *p = realloc(sm->cus, ncap * sizeof(*p));
+
+			if (!p)
+				return false;
+			sm->cus = p;
+			*cap = ncap;
+		}
+		sm->cus[sm->ncus++] = (struct cu_range){ .lo = lo, .hi = hi, .cu = *cu };
+	}
+	return true;
+}
+
+/* Builds the sorted range index of an owner module's compilation units. */
+static void index_cus(struct sym_module *sm)
+{
+	Dwarf_CU *cu = NULL, *next;
+	Dwarf_Die cudie;
+	uint8_t type;
+	size_t cap = 0;
+	Dwarf_Addr max_hi = 0;
+
+	sm->indexed = true;
+	sm->dw = dwfl_module_getdwarf(sm->mod, &sm->dwbias);
+	if (!sm->dw)
+		return;
+	while (dwarf_get_units(sm->dw, cu, &next, NULL, &type, &cudie, NULL) == 0) {
+		cu = next;
+		if (type == 0 || type == DW_UT_type || type == DW_UT_split_type)
+			continue;
+		if (!add_cu_ranges(sm, &cudie, &cap))
+			break;
+	}
+	if (!sm->ncus)
+		return;
+	qsort(sm->cus, sm->ncus, sizeof(*sm->cus), cu_range_cmp);
+	for (size_t i = 0; i < sm->ncus; i++) {
+		if (sm->cus[i].hi > max_hi)
+			max_hi = sm->cus[i].hi;
+		sm->cus[i].max_hi = max_hi;
+	}
+}
+
+/* The compilation unit whose ranges hold the DWARF address a, or NULL. */
+static Dwarf_Die *cu_at(struct sym_module *sm, Dwarf_Addr a)
+{
+	size_t l = 0, u = sm->ncus;
+
+	while (l < u) {
+		size_t mid = l + (u - l) / 2;
+
+		if (sm->cus[mid].lo <= a)
+			l = mid + 1;
+		else
+			u = mid;
+	}
+	/* Every range before l starts at or below a. */
+	for (size_t j = l; j-- > 0 && sm->cus[j].max_hi > a;)
+		if (a < sm->cus[j].hi)
+			return &sm->cus[j].cu;
+	return NULL;
+}
+
+/* ---- names ---- */
+
+static const char *keep_string(struct cgs_symbolizer *s, char *str)
+{
+	if (s->nstrings == s->capstrings) {
+		size_t cap = s->capstrings ? 2 * s->capstrings : 64;
+		char **p = realloc(s->strings, cap * sizeof(*p));
+
+		if (!p) {
+			free(str);
+			return NULL;
+		}
+		s->strings = p;
+		s->capstrings = cap;
+	}
+	s->strings[s->nstrings++] = str;
+	return str;
+}
+
+static const char *demangle(struct cgs_symbolizer *s, const char *name)
+{
+	const char *kept;
+	char *d;
+	int status = -1;
+
+	if (!name || !s->demangle || strncmp(name, "_Z", 2) != 0)
+		return name;
+	d = s->demangle(name, NULL, NULL, &status);
+	if (!d || status != 0) {
+		free(d);
+		return name;
+	}
+	kept = keep_string(s, d);
+	return kept ? kept : name;
+}
+
+static const char *die_name(Dwarf_Die *die)
+{
+	static const int attrs[] = { DW_AT_linkage_name, DW_AT_MIPS_linkage_name,
+				     DW_AT_name };
+	Dwarf_Attribute mem;
+
+	for (size_t i = 0; i < CGS_ARRAY_LEN(attrs); i++) {
+		const char *name;
+
+		if (!dwarf_attr_integrate(die, attrs[i], &mem))
+			continue;
+		name = dwarf_formstring(&mem);
+		if (name && name[0])
+			return name;
+	}
+	return NULL;
+}
+
+/* The name of the innermost function-like DWARF scope at the DWARF address
+ * a; *inlined tells whether it is an inlined subroutine. */
+static const char *scope_name(Dwarf_Die *cu, Dwarf_Addr a, bool *inlined)
+{
+	Dwarf_Die *scopes = NULL;
+	const char *name = NULL;
+	int n;
+
+	*inlined = false;
+	n = dwarf_getscopes(cu, a, &scopes);
+	for (int i = 0; i < n; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;
+		*inlined = tag == DW_TAG_inlined_subroutine;
+		name = die_name(&scopes[i]);
+		break;
+	}
+	free(scopes);
+	return name;
+}
+
+/* Function, file and line of pc in an owner module. */
+static void describe(struct cgs_symbolizer *s, struct sym_module *sm,
+		     uint64_t pc, struct sym_slot *out)
+{
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(sm->mod, pc, &off, &sym,
+						NULL, NULL, NULL);
+	Dwarf_Die *cu;
+	Dwarf_Line *line = NULL;
+	int l = 0;
+
+	if (!sm->indexed)
+		index_cus(sm);
+	cu = sm->ncus ? cu_at(sm, pc - sm->dwbias) : NULL;
+	if (cu) {
+		bool inlined;
+		const char *scope = scope_name(cu, pc - sm->dwbias, &inlined);
+
+		if (scope && (inlined || !name))
+			name = scope;
+		line = dwarf_getsrc_die(cu, pc - sm->dwbias);
+	}
+	out->function = demangle(s, name);
+	out->file = line ? dwarf_linesrc(line, NULL, NULL) : NULL;
+	out->line = out->file && dwarf_lineno(line, &l) == 0 ? l : 0;
+}
+
+/* ---- cache ---- */
+
+static size_t slot_hash(uint32_t owner1, uint64_t pc)
+{
+	uint64_t h = pc ^ ((uint64_t)owner1 * 0x9e3779b97f4a7c15ull);
+
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 29;
+	return (size_t)h;
+}
+
+static struct sym_slot *slot_probe(struct sym_slot *slots, size_t cap,
+				   uint32_t owner1, uint64_t pc)
+{
+	size_t i = slot_hash(owner1, pc) & (cap - 1);
+
+	while (slots[i].owner1 &&
+	       (slots[i].owner1 != owner1 || slots[i].pc != pc))
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+static bool cache_grow(struct cgs_symbolizer *s)
+{
+	size_t cap = s->cap ? 2 * s->cap : CACHE_MIN;
+	struct sym_slot *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return false;
+	for (size_t i = 0; i < s->cap; i++) {
+		struct sym_slot *o = &s->slots[i];
+
+		if (o->owner1)
+			*slot_probe(slots, cap, o->owner1, o->pc) = *o;
+	}
+	free(s->slots);
+	s->slots = slots;
+	s->cap = cap;
+	return true;
+}
+
+/* The cached result for (owner, pc), computed on a miss. */
+static struct sym_slot cache_get(struct cgs_symbolizer *s, uint32_t owner,
+				 uint64_t pc)
+{
+	uint32_t owner1 = owner + 1;
+	struct sym_slot *slot = NULL, fresh;
+
+	if (s->cap)
+		slot = slot_probe(s->slots, s->cap, owner1, pc);
+	if (slot && slot->owner1)
+		return *slot;
+	memset(&fresh, 0, sizeof(fresh));
+	describe(s, &s->mods[owner], pc, &fresh);
+	fresh.owner1 = owner1;
+	fresh.pc = pc;
+	if ((s->used + 1) * 4 > s->cap * 3 && !cache_grow(s))
+		return fresh;
+	*slot_probe(s->slots, s->cap, owner1, pc) = fresh;
+	s->used++;
+	return fresh;
+}
+
+/* ---- interface ---- */
+
+struct cgs_symbolizer *cgs_sym_new(const struct cgs_module_table *mods)
+{
+	struct cgs_symbolizer *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->table = mods;
+	*(void **)&s->demangle = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+	return s;
+}
+
+void cgs_sym_resolve(struct cgs_symbolizer *s, uint64_t addr, uint32_t epoch,
+		     bool is_return, struct cgs_frame_info *out)
+{
+	uint64_t pc = is_return && addr ? addr - 1 : addr;
+	struct sym_module *sm;
+	struct sym_slot r;
+	int i;
+
+	if (!out)
+		return;
+	memset(out, 0, sizeof(*out));
+	out->addr = addr;
+	if (!s || !s->table)
+		return;
+	i = module_index(s->table, pc, epoch);
+	if (i < 0)
+		return;
+	sm = module_state(s, (uint32_t)i);
+	out->module = sm->path;
+	out->offset = addr - s->table->mods[i].bias;
+	if (sm->state != MOD_READY)
+		return;
+	r = cache_get(s, sm->owner, pc);
+	out->function = r.function;
+	out->file = r.file;
+	out->line = r.line;
+}
+
+void cgs_sym_free(struct cgs_symbolizer *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < CGS_MODULES_MAX; i++) {
+		struct sym_module *sm = &s->mods[i];
+
+		if (sm->dwfl && sm->owner == i)
+			dwfl_end(sm->dwfl);
+		free(sm->cus);
+		free(sm->path);
+	}
+	for (size_t i = 0; i < s->nstrings; i++)
+		free(s->strings[i]);
+	free(s->strings);
+	free(s->slots);
+	free(s);
+}

@@ -1,0 +1,37 @@
+/* symbols.h - symbolisation of code addresses, used only on the report side
+ * (the watcher process or a test), never in an interposed call. It may
+ * allocate with the ordinary malloc and open files.
+ *
+ * Addresses are resolved against a module table snapshot (modules.h), so a
+ * library that was unloaded since is still named and read from its file. */
+#ifndef CGOSHIM_SYMBOLS_H
+#define CGOSHIM_SYMBOLS_H
+
+#include "modules.h"
+
+struct cgs_frame_info {
+	uint64_t addr;          /* the address asked for */
+	const char *function;   /* demangled where possible; NULL if unknown */
+	const char *module;     /* path of the object; NULL if in no known module */
+	const char *file;       /* source file; NULL if no line information */
+	int line;               /* 0 if unknown */
+	uint64_t offset;        /* addr - module bias, 0 if no module */
+};
+
+struct cgs_symbolizer;
+
+/* A symboliser over the given table (not copied: it must outlive the
+ * symboliser). Returns NULL only when out of memory. */
+struct cgs_symbolizer *cgs_sym_new(const struct cgs_module_table *mods);
+
+/* Resolve addr as it was at `epoch`. For a return address (every frame but
+ * the innermost one of a stack) pass is_return=true: the call instruction
+ * before it is what gets resolved. Strings in *out stay valid until
+ * cgs_sym_free. Never fails: unknown parts are NULL/0. Malformed or missing
+ * files give unknown parts, never a crash. */
+void cgs_sym_resolve(struct cgs_symbolizer *s, uint64_t addr, uint32_t epoch,
+		     bool is_return, struct cgs_frame_info *out);
+
+void cgs_sym_free(struct cgs_symbolizer *s);
+
+#endif

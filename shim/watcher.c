@@ -1,0 +1,365 @@
+/* watcher.c - the process that writes the reports.
+ *
+ * Each traced process image forks a watcher at start-up (twice, so the
+ * watcher is not the program's child: a program that waits for all its
+ * children must not wait for it). The watcher shares the region mapping,
+ * closes every descriptor but stderr, leaves the terminal's process group
+ * (Ctrl-C goes to the program, not to it) and ignores the termination
+ * signals. It waits on a futex in the region: each dump request gives one
+ * live report. When the image ends, it writes the final report and exits.
+ *
+ * "The image ends" is seen three ways: a pidfd of the process becomes
+ * readable (exit, however it happens: exit_group, a signal, SIGKILL); or
+ * the write end of a pipe the process holds (close-on-exec) closes and the
+ * region is no longer mapped in the process (an exec). If the program
+ * closed that pipe itself, the mapping check repeats every 250 ms.
+ *
+ * In the watcher the shim is off: cgs_R is NULL, so malloc, stdio and
+ * libdw work as usual and nothing it does is measured. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "log.h"
+#include "shim.h"
+#include "snapshot.h"
+#include "symbols.h"
+
+#define HIGH_FD 1000
+
+static CGS_TLS bool t_spawning;
+int cgs_pipe_wr = -1; /* the process's end of the exec-detection pipe */
+
+bool cgs_watcher_spawning(void);
+bool cgs_watcher_spawning(void)
+{
+	return t_spawning;
+}
+
+struct watch {
+	struct cgs_region *r;
+	pid_t pid;
+	int pidfd;
+	int pipe_rd;
+	volatile int dead;
+	struct cgs_symbolizer *sym;
+	bool warned;
+	uint32_t written;
+};
+
+static void wake(volatile uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+/* Whether the process still maps our region (else it exec'd). */
+static bool still_mapped(struct watch *w)
+{
+	char path[64], want[40];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)w->pid);
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)(uintptr_t)w->r);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	char line[512];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, want, strlen(want)) && strstr(line, "memfd:cgoshim");
+	fclose(f);
+	return found;
+}
+
+static bool alive(struct watch *w)
+{
+	if (w->pidfd >= 0) {
+		struct pollfd p = { w->pidfd, POLLIN, 0 };
+		return poll(&p, 1, 0) == 0;
+	}
+	return kill(w->pid, 0) == 0 || errno == EPERM;
+}
+
+static void *death_watch(void *arg)
+{
+	struct watch *w = arg;
+	bool pipe_open = w->pipe_rd >= 0;
+	for (;;) {
+		struct pollfd p[2];
+		int n = 0;
+		if (w->pidfd >= 0)
+			p[n++] = (struct pollfd){ w->pidfd, POLLIN, 0 };
+		if (pipe_open)
+			p[n++] = (struct pollfd){ w->pipe_rd, POLLIN, 0 };
+		int timeout = (w->pidfd >= 0 && pipe_open) ? -1 : 250;
+		int k = poll(p, (nfds_t)n, timeout);
+		if (k < 0 && errno != EINTR)
+			break;
+		if (!alive(w))
+			break;
+		if (pipe_open && n && (p[n - 1].revents & (POLLHUP | POLLIN | POLLERR))) {
+			char c;
+			if (read(w->pipe_rd, &c, 1) <= 0)
+				pipe_open = false;
+		}
+		if (!pipe_open && !still_mapped(w))
+			break;
+	}
+	w->dead = 1;
+	__atomic_add_fetch(&w->r->dump_req, 0, __ATOMIC_SEQ_CST);
+	wake(&w->r->dump_req);
+	return NULL;
+}
+
+/* Expand %p (pid), %n (sequence number), %% in the output template. */
+static void expand(const char *tmpl, pid_t pid, uint32_t seq, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (const char *p = tmpl; *p && n + 24 < cap; p++) {
+		if (p[0] == '%' && p[1] == 'p') {
+			n += (size_t)snprintf(out + n, cap - n, "%d", (int)pid);
+			p++;
+		} else if (p[0] == '%' && p[1] == 'n') {
+			n += (size_t)snprintf(out + n, cap - n, "%u", seq);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			out[n++] = '%';
+			p++;
+		} else {
+			out[n++] = *p;
+		}
+	}
+	out[n] = 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t k = write(fd, buf, len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		buf += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Write the report to a file beside the final name, then rename it into
+ * place without replacing anything (PITFALLS item 19). */
+static int write_file(struct watch *w, const char *path, const char *buf, size_t len)
+{
+	struct stat st;
+	if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
+		errno = ELOOP;
+		return -1;
+	}
+	char tmp[4200];
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path + 1) : 0;
+	snprintf(tmp, sizeof(tmp), "%.*s.cgoshim-tmp.%d.%u", dirlen, path, (int)getpid(), w->written);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	fchmod(fd, 0600);
+	if (write_all(fd, buf, len) || close(fd)) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	char dst[4200];
+	snprintf(dst, sizeof(dst), "%s", path);
+	for (int i = 1; i < 1000; i++) {
+		if (!syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, dst, 1 /* RENAME_NOREPLACE */))
+			return 0;
+		if (errno == EINVAL || errno == ENOSYS) {
+			/* No renameat2 here: link() also refuses to replace. */
+			if (!link(tmp, dst)) {
+				unlink(tmp);
+				return 0;
+			}
+		}
+		if (errno != EEXIST)
+			break;
+		snprintf(dst, sizeof(dst), "%s.%d", path, i); /* same pid, another image */
+	}
+	int e = errno;
+	unlink(tmp);
+	errno = e;
+	return -1;
+}
+
+static void emit(struct watch *w, const char *trigger, bool final)
+{
+	struct cgs_region *r = w->r;
+	uint32_t seq = w->written + 1;
+	struct cgs_snapshot *s = cgs_snapshot_take(r, trigger, final, seq, w->sym);
+	if (!s)
+		return;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (!m) {
+		cgs_snapshot_free(s);
+		return;
+	}
+	cgs_report_write(s, r->opts.format, m);
+	fclose(m);
+	cgs_snapshot_free(s);
+	int rc;
+	char path[4200];
+	if (!r->opts.output[0]) {
+		rc = write_all(2, buf, len);
+		path[0] = 0;
+	} else {
+		expand(r->opts.output, w->pid, seq, path, sizeof(path));
+		rc = write_file(w, path, buf, len);
+	}
+	if (rc && !w->warned) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "cannot write the report to %.400s: %s%s", path[0] ? path : "stderr",
+			 errno == ELOOP ? "it is a symbolic link, refused" : strerror(errno),
+			 final ? "" : " (further failures are not reported)");
+		cgs_log(msg, (const char *)NULL);
+		w->warned = true;
+	}
+	free(buf);
+	w->written++;
+}
+
+static const char *trigger_name(struct cgs_region *r)
+{
+	return r->last_trigger == CGS_TRIGGER_API ? "api" : "signal";
+}
+
+static void run(struct watch *w)
+{
+	struct cgs_region *r = w->r;
+	pthread_t th;
+	w->sym = cgs_sym_new(r->modules);
+	if (pthread_create(&th, NULL, death_watch, w)) {
+		/* Without the thread: poll for the end between requests. */
+		w->pipe_rd = -1;
+	}
+	r->watcher_up = 1;
+	uint32_t handled = 0;
+	for (;;) {
+		uint32_t req = __atomic_load_n(&r->dump_req, __ATOMIC_ACQUIRE);
+		if (req != handled) {
+			emit(w, trigger_name(r), false);
+			handled++;
+			__atomic_store_n(&r->dump_done, handled, __ATOMIC_RELEASE);
+			wake(&r->dump_done);
+			continue;
+		}
+		if (w->dead)
+			break;
+		struct timespec ts = { 1, 0 };
+		syscall(SYS_futex, &r->dump_req, FUTEX_WAIT, req, &ts, NULL, 0);
+		if (!w->dead && !alive(w))
+			w->dead = 1;
+	}
+	emit(w, "exit", true);
+	__atomic_store_n(&r->dump_done, handled + 1, __ATOMIC_RELEASE);
+	wake(&r->dump_done);
+}
+
+static void close_others(int keep1, int keep2)
+{
+	int keep[3] = { 2, keep1, keep2 };
+	/* sort */
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+	unsigned lo = 0;
+	for (int i = 0; i < 3; i++) {
+		if (keep[i] < 0)
+			continue;
+		if ((unsigned)keep[i] > lo && syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0))
+			for (unsigned fd = lo; fd < (unsigned)keep[i]; fd++)
+				syscall(SYS_close, fd);
+		lo = (unsigned)keep[i] + 1;
+	}
+	if (syscall(SYS_close_range, lo, ~0u, 0))
+		for (unsigned fd = lo; fd < 65536; fd++)
+			syscall(SYS_close, fd);
+}
+
+static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int pipe_rd)
+{
+	cgs_R = NULL; /* the shim is off in the watcher */
+	prctl(PR_SET_NAME, "cgoshim-watch");
+	setpgid(0, 0);
+	static const int quiet[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGUSR1, SIGUSR2,
+				     SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH };
+	for (size_t i = 0; i < CGS_ARRAY_LEN(quiet); i++)
+		signal(quiet[i], SIG_IGN);
+	if (r->opts.signal)
+		signal(r->opts.signal, SIG_IGN);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	close_others(pidfd, pipe_rd);
+	struct watch w = { .r = r, .pid = pid, .pidfd = pidfd, .pipe_rd = pipe_rd };
+	run(&w);
+	_exit(0);
+}
+
+int cgs_watcher_spawn(struct cgs_region *r)
+{
+	pid_t pid = getpid();
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		p[0] = p[1] = -1;
+	if (cgs_pipe_wr >= 0)
+		syscall(SYS_close, cgs_pipe_wr); /* a fork child's copy of the parent's */
+	cgs_pipe_wr = -1;
+	if (p[1] >= 0) {
+		int high = fcntl(p[1], F_DUPFD_CLOEXEC, HIGH_FD);
+		syscall(SYS_close, p[1]);
+		cgs_pipe_wr = high;
+	}
+	t_spawning = true;
+	pid_t mid = fork();
+	if (mid == 0) {
+		if (cgs_pipe_wr >= 0)
+			syscall(SYS_close, cgs_pipe_wr);
+		pid_t w = fork();
+		if (w == 0)
+			become_watcher(r, pid, pidfd, p[0]);
+		_exit(w < 0 ? 1 : 0);
+	}
+	t_spawning = false;
+	int status = 1;
+	if (mid > 0) {
+		while (waitpid(mid, &status, __WALL) < 0 && errno == EINTR)
+			;
+	}
+	if (pidfd >= 0)
+		syscall(SYS_close, pidfd);
+	if (p[0] >= 0)
+		syscall(SYS_close, p[0]);
+	if (mid < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		if (mid > 0 && errno == ECHILD)
+			return 0; /* the program reaped our helper itself: it ran */
+		return -1;
+	}
+	return 0;
+}
