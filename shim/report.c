@@ -147,15 +147,16 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 
 	if (c < 0x80)
 		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2, cp = c & 0x1f, least = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3, cp = c & 0x0f, least = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4, cp = c & 0x07, least = 0x10000;
-	} else {
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
 		return 0;
-	}
+	cp = c & (0x7f >> len);
+	least = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
 	if (n < len)
 		return 0;
 	for (size_t i = 1; i < len; i++) {
@@ -177,33 +178,41 @@ static size_t display_width(const char *s)
 	return w;
 }
 
-/* Copy src into dst (size n >= 1) for display: valid UTF-8 is kept; control
- * bytes and invalid bytes become '?'. Truncates at a character boundary. */
+/* Length of the character at p if it may be shown as it is: valid UTF-8,
+ * not a control byte, not one of the bytes in `also` (may be NULL); else 0. */
+static size_t good_char(const unsigned char *p, size_t n, const char *also)
+{
+	size_t k = utf8_len(p, n);
+	if (k == 1 && (p[0] < 0x20 || p[0] == 0x7f || (also && strchr(also, p[0]))))
+		return 0;
+	return k;
+}
+
+/* Copy src into dst (size n >= 1) for display: good characters are kept,
+ * other bytes become '?'. Truncates at a character boundary. */
 static void sanitize(char *dst, size_t n, const char *src)
 {
 	const unsigned char *p = (const unsigned char *)src;
 	size_t len = strlen(src), i = 0, o = 0;
 
 	while (i < len) {
-		size_t k = utf8_len(p + i, len - i);
-		if (k == 1 && (p[i] < 0x20 || p[i] == 0x7f))
-			k = 0;
+		size_t k = good_char(p + i, len - i, NULL);
 		if (o + (k ? k : 1) >= n)
 			break;
-		if (!k) {
-			dst[o++] = '?';
-			i++;
-		} else {
+		if (k) {
 			memcpy(dst + o, p + i, k);
 			o += k;
 			i += k;
+		} else {
+			dst[o++] = '?';
+			i++;
 		}
 	}
 	dst[o] = 0;
 }
 
-/* Write s with control bytes, invalid UTF-8 and the bytes of `also` (may
- * be NULL) replaced by `bad`; runs of good bytes go out at once. */
+/* Write s with every byte that is not part of a good character replaced by
+ * `bad`; runs of good characters go out at once. */
 static void put_clean(struct out *o, const char *s, char bad, const char *also)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -211,9 +220,7 @@ static void put_clean(struct out *o, const char *s, char bad, const char *also)
 
 	for (size_t i = 0; i < len;) {
 		size_t run = 0, k;
-		while (i + run < len && (k = utf8_len(p + i + run, len - i - run)) &&
-		       !(k == 1 && (p[i + run] < 0x20 || p[i + run] == 0x7f ||
-				    (also && strchr(also, p[i + run])))))
+		while (i + run < len && (k = good_char(p + i + run, len - i - run, also)))
 			run += k;
 		outn(o, s + i, run);
 		i += run;
@@ -237,17 +244,17 @@ static const char *base_name(const char *path)
 }
 
 /* Events counted in struct cgs_counters, with what a count means. */
-#define CGS_REPORT_COUNTERS(X)                                                                  \
-	X(untracked_allocs, "allocations not tracked for leaks: no room left for their records")  \
-	X(unknown_frees, "frees or reallocs of pointers the shim never saw allocated")            \
-	X(unknown_sizes, "malloc_usable_size calls on pointers the shim never saw allocated")     \
-	X(region_oom, "requests for shim memory that failed (raise CGOSHIM_MEMORY)")              \
-	X(pool_allocs, "bootstrap allocations served by the shim before malloc was resolved")     \
-	X(guard_calls, "calls made while the shim itself was busy: passed through, not timed")    \
-	X(orphan_calls, "calls on threads whose TLS was already destroyed: counted in a shared block") \
-	X(stack_overflow, "stacks not stored because the stack table was full")                  \
-	X(dlsym_next, "dlsym/dlvsym(RTLD_NEXT) calls: counted, not timed")                        \
-	X(signals, "dump signals received")                                                       \
+#define CGS_REPORT_COUNTERS(X)                                                              \
+	X(untracked_allocs, "allocations not recorded: no shim memory for their records")     \
+	X(unknown_frees, "frees or reallocs of pointers the shim never saw")                  \
+	X(unknown_sizes, "malloc_usable_size calls on pointers the shim never saw")           \
+	X(region_oom, "shim memory requests that failed (see CGOSHIM_MEMORY)")                \
+	X(pool_allocs, "bootstrap allocations (dlsym's calloc) served by the shim's pool")    \
+	X(guard_calls, "calls made while the shim itself was busy")                           \
+	X(orphan_calls, "calls after their thread's TLS destructors ran")                     \
+	X(stack_overflow, "stacks not stored: stack table full")                              \
+	X(dlsym_next, "dlsym/dlvsym(RTLD_NEXT) calls: counted, not timed")                    \
+	X(signals, "dump signals received")                                                   \
 	X(thread_blocks, "thread blocks created")
 
 #define CGS_REPORT_ONE(name, why) +1
@@ -344,7 +351,7 @@ static void json_stat(struct out *o, const struct cgs_snapshot *s, const struct 
 			first = false;
 			count = 0;
 		}
-		if (!count || l > le)
+		if (!count)
 			le = l;
 		count += hist[i];
 	}
@@ -368,7 +375,7 @@ static void json_frame(struct out *o, const struct cgs_frame_info *f)
 static void write_json(struct out *o, const struct cgs_snapshot *s)
 {
 	const struct cgs_options *op = &s->opts;
-	char sigbuf[16];
+	char sigbuf[32]; /* 16 is enough for any valid signal; this is for any int */
 	double rate = tick_rate(s);
 	double ghz = rate > 0 ? 1.0 / rate : 0;
 
@@ -463,12 +470,11 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 /* ---- Text: number formatting ------------------------------------------ */
 
 /* v rounded to 3 significant digits (exact in integers). */
-static uint64_t round3(uint64_t v, uint64_t *scale)
+static uint64_t round3(uint64_t v)
 {
 	uint64_t p = 1;
 	while (v / p >= 1000)
 		p *= 10;
-	*scale = p;
 	if (p == 1)
 		return v;
 	uint64_t q = v / p, r = v % p;
@@ -486,8 +492,7 @@ static const char *fmt_ns(uint64_t v, char buf[32])
 	static const struct { const char *unit; uint64_t div; } units[] = {
 		{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 },
 	};
-	uint64_t scale;
-	uint64_t r = round3(v, &scale);
+	uint64_t r = round3(v);
 	unsigned u = 0;
 	while (u + 1 < CGS_ARRAY_LEN(units) && r >= units[u + 1].div)
 		u++;
@@ -649,7 +654,7 @@ static void label_cell(char *dst, const char *src, size_t max)
 static void text_header(struct out *o, const struct cgs_snapshot *s)
 {
 	const struct cgs_options *op = &s->opts;
-	char a[32], b[32], sigbuf[16];
+	char a[32], b[32], sigbuf[32];
 	double rate = tick_rate(s);
 
 	outf(o, "cgoshim report: pid %d, ", s->pid);
@@ -681,7 +686,7 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 		outf(o, "warning: the TSC is not %s on this CPU: times can be wrong across frequency "
 			"changes or sleep states\n",
 		     !(s->tsc_flags & CGS_TSC_CONSTANT) && !(s->tsc_flags & CGS_TSC_NONSTOP)
-			     ? "constant nor nonstop"
+			     ? "constant, nor nonstop"
 		     : !(s->tsc_flags & CGS_TSC_CONSTANT) ? "constant" : "nonstop");
 
 	/* In the variables' own syntax, so a run can be repeated as it was. */

@@ -224,7 +224,7 @@ static const char *cgo_entry(const struct cgs_snap_site *site)
 		if (!c)
 			continue;
 		c += 7;
-		if (!strcmp(c, "_CMalloc"))
+		if (!strcmp(c, "_CMalloc") || !strcmp(c, "_Cmalloc"))
 			return strdup("C.CString/C.CBytes/C.malloc");
 		char *out = malloc(strlen(c) + 3);
 		if (out) {

@@ -751,7 +751,7 @@ START_TEST(text_options)
 	ck_assert_ptr_nonnull(strstr(t, "leak tracking off (CGOSHIM_LEAKS=0)\n"));
 	ck_assert_ptr_null(strstr(t, "live C heap"));
 	ck_assert_ptr_nonnull(strstr(t, "tsc: rate unknown"));
-	ck_assert_ptr_nonnull(strstr(t, "warning: the TSC is not constant nor nonstop"));
+	ck_assert_ptr_nonnull(strstr(t, "warning: the TSC is not constant, nor nonstop"));
 	free(t);
 	free_snapshot(s);
 }
