@@ -133,6 +133,8 @@ const char *cgs_signal_name(int sig, char buf[16])
 			return buf;
 		}
 	char num[21];
+	if (sig < 0 || sig > 999)
+		return "SIG?";
 	strcpy(buf, "SIG");
 	strcpy(buf + 3, cgs_u64_str((uint64_t)sig, num));
 	return buf;
@@ -228,7 +230,8 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT")) {
 		/* read by the launcher */
 	} else {
-		bad(quiet, "CGOSHIM_", name, "unknown option", "nothing");
+		if (!quiet)
+			cgs_log("CGOSHIM_", name, ": unknown option, ignored", (const char *)NULL);
 	}
 }
 

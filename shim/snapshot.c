@@ -67,7 +67,16 @@ static void take_fns(struct cgs_snapshot *s, struct cgs_tstate **ts, size_t nt)
 		if (f->hist)
 			for (size_t i = 0; i < nt; i++)
 				cgs_hist_merge(f->hist, ts[i]->hist[fn]);
-		/* The count is the sum of buckets: a live read may race a writer. */
+		/* A live read may race a writer: make the count agree with the
+		 * buckets, which the quantiles come from. */
+		if (f->hist) {
+			uint64_t sum = 0;
+			for (unsigned b = 0; b < CGS_HIST_BUCKETS; b++)
+				sum += f->hist[b];
+			st.count = sum;
+			if (st.errors > sum)
+				st.errors = sum;
+		}
 		f->st = st;
 	}
 }
@@ -106,6 +115,14 @@ static void take_targets(struct cgs_snapshot *s, struct cgs_region *r, struct cg
 				struct cgs_stat copy = h->st;
 				cgs_stat_merge(&st, &copy);
 				cgs_hist_merge(hist, h->hist);
+			}
+			if (hist && st.count) {
+				uint64_t sum = 0;
+				for (unsigned b = 0; b < CGS_HIST_BUCKETS; b++)
+					sum += hist[b];
+				st.count = sum;
+				if (st.errors > sum)
+					st.errors = sum;
 			}
 			if (!st.count) {
 				free(hist);
