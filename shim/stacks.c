@@ -27,6 +27,9 @@ void cgs_stacks_set_self(uint64_t lo, uint64_t hi)
 {
 	self_lo = lo;
 	self_hi = hi;
+	/* The default global cache takes a lock and blocks signals (a system
+	 * call) on every unwind; a per-thread cache does neither. */
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
 int cgs_stacks_init(struct cgs_region *r)
@@ -173,13 +176,13 @@ uint32_t cgs_stack_capture(int max_depth)
 	if (want > (int)CGS_ARRAY_LEN(raw))
 		want = (int)CGS_ARRAY_LEN(raw);
 	int got = unw_backtrace(raw, want);
+	/* The shim's frames are the innermost ones; drop those only. */
+	int i = 0;
+	while (i < got && (uint64_t)(uintptr_t)raw[i] - self_lo < self_hi - self_lo)
+		i++;
 	int n = 0;
-	for (int i = 0; i < got && n < max_depth; i++) {
-		uint64_t a = (uint64_t)(uintptr_t)raw[i];
-		if (a >= self_lo && a < self_hi)
-			continue;
-		f[n++] = a;
-	}
+	for (; i < got && n < max_depth; i++)
+		f[n++] = (uint64_t)(uintptr_t)raw[i];
 	if (!n)
 		return 0;
 	return cgs_stack_intern(r->stacks, f, n, r->modules ? r->modules->epoch : 0);
