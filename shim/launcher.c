@@ -18,6 +18,10 @@
  *    "cgoshim-watch" by a double fork. The watcher is an orphan, so it is
  *    adopted by the nearest child subreaper: we become one before forking
  *    the program, which makes every watcher of every descendant our child.
+ *    Contract with the library: a watcher bears its name from its first
+ *    instant (the intermediate process names itself before the second
+ *    fork), else a short program can end, and be scanned for watchers,
+ *    before its watcher has renamed itself.
  *
  * 3. While the program runs we forward the usual job-control and request
  *    signals to it (kill -USR2 on the launcher gives a live report), and reap
@@ -121,14 +125,23 @@ static void usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-static void *xrealloc(void *p, size_t n)
+static void *checked(void *p)
 {
-	void *q = realloc(p, n);
-	if (!q) {
+	if (!p) {
 		msg("out of memory");
 		exit(EXIT_FAILED);
 	}
-	return q;
+	return p;
+}
+
+static void *xmalloc(size_t n)
+{
+	return checked(malloc(n));
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	return checked(realloc(p, n));
 }
 
 /* ------------------------------------------------------------------- options */
@@ -223,7 +236,7 @@ static void set_assignment(const char *arg)
 	for (size_t i = 8; i < len; i++)
 		if (!isupper((unsigned char)arg[i]) && !isdigit((unsigned char)arg[i]) && arg[i] != '_')
 			usage_error("-e %.*s: not a variable name", (int)len, arg);
-	char *name = xrealloc(NULL, len + 1);
+	char *name = xmalloc(len + 1);
 	memcpy(name, arg, len);
 	name[len] = 0;
 	set_var(name, eq + 1);
@@ -304,9 +317,11 @@ static int parse_args(int argc, char **argv, const char **lib_opt)
 		case ':':
 			usage_error("option %s needs a value", argv[optind - 1]);
 		default:
-			if (optopt)
+			/* optopt: an unknown short option; 0 for an unknown long
+			 * one; the option's value for "--no-leaks=1". */
+			if (optopt > 0 && optopt < 128 && isalnum(optopt))
 				usage_error("unknown option -%c", optopt);
-			usage_error("unknown option %s", argv[optind - 1]);
+			usage_error("unknown option or unexpected value: %s", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
@@ -393,7 +408,7 @@ static void set_preload(const char *lib)
 		return;
 	}
 	size_t n = strlen(lib) + 1 + strlen(old) + 1;
-	char *v = xrealloc(NULL, n);
+	char *v = xmalloc(n);
 	snprintf(v, n, "%s:%s", lib, old);
 	set_var("LD_PRELOAD", v);
 	free(v);
@@ -496,7 +511,7 @@ static char *read_all(const char *path)
 	if (fd < 0)
 		return NULL;
 	size_t cap = 512, n = 0;
-	char *buf = xrealloc(NULL, cap);
+	char *buf = xmalloc(cap);
 	for (;;) {
 		if (n + 1 == cap) {
 			cap *= 2;
@@ -627,7 +642,7 @@ static void scan_descendants(struct pidset *watchers, struct pidset *live)
 {
 	struct pidset queue = { 0 };
 	list_children(getpid(), &queue);
-	for (size_t i = 0; i < queue.n && queue.n < MAX_DESCENDANTS; i++) {
+	for (size_t i = 0; i < queue.n; i++) {
 		pid_t p = queue.v[i];
 		if (is_watcher(p)) {
 			pidset_add(watchers, p);
@@ -635,7 +650,10 @@ static void scan_descendants(struct pidset *watchers, struct pidset *live)
 		}
 		if (proc_alive(p))
 			pidset_add(live, p);
-		list_children(p, &queue);
+		/* Past the bound, a watcher goes unseen or a live process is
+		 * missed: either way we only wait longer. */
+		if (queue.n < MAX_DESCENDANTS)
+			list_children(p, &queue);
 	}
 	free(queue.v);
 }
@@ -677,7 +695,8 @@ static bool view_fd(pid_t pid, const char *fd, struct fd_view *v)
 	return true;
 }
 
-/* Does some process in live hold pipe ino open for writing? */
+/* Does some process in live hold the pipe (a "pipe:[ino]" link) open for
+ * writing? */
 static bool pipe_writer_alive(const struct pidset *live, const char *pipe_link)
 {
 	for (size_t i = 0; i < live->n; i++) {

@@ -341,6 +341,9 @@ int cgs_watcher_spawn(struct cgs_region *r)
 	if (mid == 0) {
 		if (cgs_pipe_wr >= 0)
 			syscall(SYS_close, cgs_pipe_wr);
+		/* Named before the watcher exists: the launcher waits for every
+		 * process of this name (shim/launcher.c). */
+		prctl(PR_SET_NAME, "cgoshim-watch");
 		pid_t w = fork();
 		if (w == 0)
 			become_watcher(r, pid, pidfd, p[0]);

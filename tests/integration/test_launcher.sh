@@ -5,7 +5,9 @@
 #
 # Runs without the real library: it builds a stand-in preload library whose
 # constructor double-forks a watcher named "cgoshim-watch", as libcgoshim.so
-# does. The watcher waits for the process that made it, then 300 ms more,
+# does. The name is set in the intermediate process before the second fork,
+# so that the watcher has it from the moment it exists (launcher.c relies on
+# that: it looks for watchers as soon as the program has ended). The watcher waits for the process that made it, then 300 ms more,
 # then appends "final pid=N" to $CGOSHIM_OUTPUT. How it waits is chosen by
 # STANDIN_MODE:
 #	pidfd   poll a pidfd of the process (the default)
@@ -78,7 +80,6 @@ static void wait_for(pid_t target, const char *mode, int rd)
 
 static void watcher(pid_t target, const char *mode, int rd)
 {
-	prctl(PR_SET_NAME, "cgoshim-watch", 0, 0, 0);
 	int null = open("/dev/null", O_RDWR);
 	wait_for(target, mode, rd);
 	/* Stay off the program's standard streams, like the real watcher. */
@@ -110,6 +111,9 @@ __attribute__((constructor)) static void standin_init(void)
 		return;
 	pid_t mid = fork();
 	if (mid == 0) {
+		/* Named before the fork, the watcher bears its name from its
+		 * first instant: cgoshim can never mistake it for a daemon. */
+		prctl(PR_SET_NAME, "cgoshim-watch", 0, 0, 0);
 		if (fork() == 0) {
 			if (p[1] >= 0)
 				close(p[1]);
