@@ -24,6 +24,7 @@
 
 #include "cgoshim.h"
 #include "config.h"
+#include "gostack.h"
 #include "leaks.h"
 #include "log.h"
 #include "modules.h"
@@ -203,6 +204,7 @@ __attribute__((constructor(101))) static void cgs_constructor(void)
 	struct cgs_region *r = cgs_R;
 	cgs_t_guard++;
 	cgs_modules_refresh(r->modules);
+	cgs_go_init();
 	cgs_t_guard--;
 	cgs_signal_install();
 	cgs_fork_install();

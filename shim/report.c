@@ -417,8 +417,10 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	output[CGS_OUTPUT_MAX] = 0; /* never trust the terminator */
 	json_str(o, output);
 
-	outf(o, "}, \"shim\": {\"bytes\": %" PRIu64 ", \"threads\": %" PRIu64 "}, \"counters\": {",
+	outf(o, "}, \"shim\": {\"bytes\": %" PRIu64 ", \"threads\": %" PRIu64 ", \"go\": ",
 	     s->shim_bytes, s->threads);
+	json_str(o, s->go ? s->go : "");
+	outs(o, "}, \"counters\": {");
 #define CGS_REPORT_JSON_COUNTER(name, why) outf(o, "\"" #name "\": %" PRIu64 ", ", s->counters.name);
 	CGS_REPORT_COUNTERS(CGS_REPORT_JSON_COUNTER)
 #undef CGS_REPORT_JSON_COUNTER
@@ -710,6 +712,11 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 
 	outf(o, "shim: %s of its region in use, %" PRIu64 " thread %s\n",
 	     fmt_bytes(s->shim_bytes, a), s->threads, plural(s->threads, "block", "blocks"));
+	if (s->go && s->go[0]) {
+		outs(o, "go: ");
+		text_str(o, s->go);
+		outc(o, '\n');
+	}
 
 	bool any = s->inconsistent != 0;
 #define CGS_REPORT_ANY(name, why) any |= s->counters.name != 0;

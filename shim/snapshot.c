@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gostack.h"
 #include "leaks.h"
 #include "snapshot.h"
 #include "tstate.h"
@@ -230,25 +231,43 @@ static int by_bytes(const void *a, const void *b)
 	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
 }
 
-/* The cgo entry a stack came through: the function of the innermost frame
- * named _cgo_<hash>_Cfunc_<name>. C.CString, C.CBytes and C.malloc all
- * allocate through _Cfunc__CMalloc. */
+/* The cgo entry a stack came through. Best: the Go-side wrapper frame
+ * "pkg._Cfunc_NAME" (present when Go frames are followed), which tells
+ * C.CString from C.malloc. Else the C-side "_cgo_<hash>_Cfunc_NAME", where
+ * C.CString, C.CBytes and C.malloc all show as _CMalloc. */
+static char *cgo_name(const char *name, size_t len, bool go_side)
+{
+	char buf[128];
+	if (len >= sizeof(buf))
+		len = sizeof(buf) - 1;
+	memcpy(buf, name, len);
+	buf[len] = 0;
+	if (!strcmp(buf, "_CMalloc") || !strcmp(buf, "_Cmalloc"))
+		return strdup(go_side ? "C.malloc" : "C.CString/C.CBytes/C.malloc");
+	char *out = malloc(len + 3);
+	if (out) {
+		memcpy(out, "C.", 2);
+		memcpy(out + 2, buf, len + 1);
+	}
+	return out;
+}
+
 static const char *cgo_entry(const struct cgs_snap_site *site)
 {
 	for (int i = 0; i < site->nframes; i++) {
 		const char *fn = site->frames[i].function;
-		const char *c = fn && !strncmp(fn, "_cgo_", 5) ? strstr(fn, "_Cfunc_") : NULL;
+		const char *c = fn && strncmp(fn, "_cgo_", 5) ? strstr(fn, "._Cfunc_") : NULL;
 		if (!c)
 			continue;
-		c += 7;
-		if (!strcmp(c, "_CMalloc") || !strcmp(c, "_Cmalloc"))
-			return strdup("C.CString/C.CBytes/C.malloc");
-		char *out = malloc(strlen(c) + 3);
-		if (out) {
-			strcpy(out, "C.");
-			strcat(out, c);
-		}
-		return out;
+		c += 8;
+		const char *abi = strstr(c, ".abi");
+		return cgo_name(c, abi ? (size_t)(abi - c) : strlen(c), true);
+	}
+	for (int i = 0; i < site->nframes; i++) {
+		const char *fn = site->frames[i].function;
+		const char *c = fn && !strncmp(fn, "_cgo_", 5) ? strstr(fn, "_Cfunc_") : NULL;
+		if (c)
+			return cgo_name(c + 7, strlen(c + 7), false);
 	}
 	return NULL;
 }
@@ -344,6 +363,7 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	s->start_real_ns = r->start_real_ns;
 	s->opts = r->opts;
 	s->shim_bytes = cgs_region_used(r);
+	s->go = cgs_go_status();
 	s->counters = r->counters;
 
 	struct cgs_tstate **ts;

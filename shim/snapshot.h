@@ -53,6 +53,7 @@ struct cgs_snapshot {
 	struct cgs_options opts;
 	uint64_t shim_bytes;   /* memory the shim holds in its region */
 	uint64_t threads;      /* thread blocks ever created */
+	const char *go;        /* Go runtime found and how stacks are followed, or "not Go" */
 	struct cgs_counters counters;
 	uint32_t inconsistent; /* live reads that raced a writer too often */
 

@@ -15,6 +15,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "gostack.h"
 #include "leaks.h"
 #include "modules.h"
 #include "region.h"
@@ -183,6 +184,7 @@ uint32_t cgs_stack_capture(int max_depth)
 	int n = 0;
 	for (; i < got && n < max_depth; i++)
 		f[n++] = (uint64_t)(uintptr_t)raw[i];
+	n = cgs_go_extend(f, n, max_depth);
 	if (!n)
 		return 0;
 	return cgs_stack_intern(r->stacks, f, n, r->modules ? r->modules->epoch : 0);

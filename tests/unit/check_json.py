@@ -19,7 +19,7 @@ TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "seq", "duration_n
 TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
 OPTIONS = ["leaks", "targets", "children", "format", "signal", "stack_depth", "top",
            "min_age_ns", "memory", "slow_ns", "output"]
-SHIM = ["bytes", "threads"]
+SHIM = ["bytes", "threads", "go"]
 COUNTERS = ["untracked_allocs", "unknown_frees", "unknown_sizes", "region_oom", "pool_allocs",
             "guard_calls", "orphan_calls", "stack_overflow", "dlsym_next", "signals",
             "thread_blocks", "inconsistent_reads"]
@@ -127,8 +127,9 @@ class Checker:
             for k in ("min_age_ns", "memory", "slow_ns"):
                 self.uint(f"options.{k}", o[k])
         if self.keys("shim", r["shim"], SHIM):
-            for k in SHIM:
+            for k in ("bytes", "threads"):
                 self.uint(f"shim.{k}", r["shim"][k])
+            self.typed("shim.go", r["shim"]["go"], (str,))
         if self.keys("counters", r["counters"], COUNTERS):
             for k in COUNTERS:
                 self.uint(f"counters.{k}", r["counters"][k])
