@@ -52,7 +52,7 @@
 
 struct walk {
 	struct cgs_module_table *t;
-	uint32_t epoch;      /* the epoch this refresh publishes if it changes anything */
+	uint32_t epoch;      /* published if this refresh changes anything */
 	uint32_t old_count;  /* entries that existed before this walk */
 	bool changed;
 	uintptr_t exe_phdr;  /* AT_PHDR: identifies the main executable */
@@ -121,7 +121,8 @@ static bool object_path(const struct walk *w, const struct dl_phdr_info *info,
 }
 
 /* The [lo, hi) span of the PT_LOAD segments; false if there are none. */
-static bool load_span(const struct dl_phdr_info *info, uint64_t *lo, uint64_t *hi)
+static bool load_span(const struct dl_phdr_info *info, uint64_t *lo,
+		      uint64_t *hi)
 {
 	bool any = false;
 
@@ -187,7 +188,10 @@ static uint8_t scan_notes(const uint8_t *p, uint64_t size, uint64_t align,
 			return 0;
 		if (type == NT_GNU_BUILD_ID && namesz == 4 &&
 		    memcmp(p + 12, "GNU", 4) == 0 && descsz > 0) {
-			uint32_t n = descsz < CGS_BUILD_ID_MAX ? descsz : CGS_BUILD_ID_MAX;
+			uint32_t n = descsz;
+
+			if (n > CGS_BUILD_ID_MAX)
+				n = CGS_BUILD_ID_MAX;
 
 			memcpy(out, p + desc_at, n);
 			return (uint8_t)n;
@@ -341,10 +345,11 @@ const struct cgs_module *cgs_modules_find(const struct cgs_module_table *t,
 		n = CGS_MODULES_MAX;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct cgs_module *m = &t->mods[i];
-		uint32_t unload = __atomic_load_n(&m->unload_epoch, __ATOMIC_ACQUIRE);
+		uint32_t unload;
 
 		if (addr < m->lo || addr >= m->hi)
 			continue;
+		unload = __atomic_load_n(&m->unload_epoch, __ATOMIC_ACQUIRE);
 		if (m->load_epoch > epoch || epoch >= unload)
 			continue;
 		/* Ties: the most recently loaded wins; >= lets a later index

@@ -33,10 +33,16 @@
  *
  * Names. The function is the innermost inlined subroutine when the DWARF has
  * one at the address (so that it agrees with the line), otherwise the ELF
- * symbol, otherwise the DWARF subprogram. C++ names are demangled with
- * __cxa_demangle when the process has it (found with dlsym, optional). Go
- * binaries need nothing special: their symbols (main.leakLoop) and DWARF are
- * ordinary.
+ * function symbol, otherwise the DWARF subprogram. Function symbols are
+ * looked up in a sorted index built once per module (dwfl_module_addrinfo
+ * scans the whole symbol table at every call: a quarter of a millisecond
+ * per address in libc with its debug symbols). A function symbol of size 0
+ * (hand-written assembly) covers up to the next symbol of any kind or the
+ * end of its section; among functions at one address a global one wins.
+ * C++ names are demangled with __cxa_demangle when the process has it
+ * (found with dlsym, optional). Go binaries need nothing special: their
+ * symbols (main.leakLoop) and DWARF are ordinary, once CUs are found by
+ * their own ranges (above).
  *
  * Epochs. An address is resolved against the entry valid at its epoch
  * (cgs_modules_find). If there is none, the earliest entry loaded after
@@ -72,17 +78,29 @@ struct cu_range {
 	Dwarf_Die cu;
 };
 
+/* One symbol, at runtime addresses. Only functions have a name; other
+ * symbols (hi == lo) only end the sizeless functions before them. */
+struct sym_range {
+	Dwarf_Addr lo, hi;
+	Dwarf_Addr max_hi;   /* largest hi of this and every earlier range */
+	Dwarf_Addr limit;    /* end of the symbol's section */
+	const char *name;
+	int rank;            /* among equal lo, the highest rank wins */
+};
+
 struct sym_module {
 	uint8_t state;
-	bool indexed;        /* cus built (owners only) */
-	uint32_t owner;      /* index of the entry whose session serves this one */
-	char *path;          /* own copy of the table's path; NULL if unusable */
+	bool indexed;        /* cus and syms built (owners only) */
+	uint32_t owner;      /* the entry whose session serves this one */
+	char *path;          /* own copy of the table's path, or NULL */
 	Dwfl *dwfl;          /* owned when owner is this entry */
 	Dwfl_Module *mod;
 	Dwarf *dw;           /* NULL when the module has no DWARF */
 	Dwarf_Addr dwbias;   /* runtime address - DWARF address */
 	struct cu_range *cus; /* sorted by lo */
 	size_t ncus;
+	struct sym_range *syms; /* function symbols, sorted by lo, rank */
+	size_t nsyms;
 };
 
 struct sym_slot {
@@ -193,7 +211,8 @@ static bool file_complete(Dwfl_Module *dm, uint64_t size)
 
 		if (!gelf_getphdr(elf, (int)i, &ph))
 			return false;
-		if (ph.p_type == PT_LOAD && !inside(ph.p_offset, ph.p_filesz, size))
+		if (ph.p_type == PT_LOAD &&
+		    !inside(ph.p_offset, ph.p_filesz, size))
 			return false;
 	}
 	return sections_inside(elf, &eh, size);
@@ -212,7 +231,8 @@ static bool same_file(const struct cgs_module *m, Dwfl_Module *dm)
 	if (n > CGS_BUILD_ID_MAX)
 		n = CGS_BUILD_ID_MAX;
 	if (m->build_id_len || n)
-		return n == m->build_id_len && memcmp(bits, m->build_id, n) == 0;
+		return n == m->build_id_len &&
+		       memcmp(bits, m->build_id, n) == 0;
 	if (!dwfl_module_info(dm, NULL, &start, &end, NULL, NULL, NULL, NULL))
 		return false;
 	return end == m->hi;
@@ -254,7 +274,8 @@ static char *copy_path(const struct cgs_module *m)
 	return strdup(m->path);
 }
 
-static bool same_identity(const struct cgs_module *a, const struct cgs_module *b)
+static bool same_identity(const struct cgs_module *a,
+			  const struct cgs_module *b)
 {
 	return a->bias == b->bias && a->lo == b->lo && a->hi == b->hi &&
 	       a->build_id_len == b->build_id_len &&
@@ -335,14 +356,17 @@ static bool add_cu_ranges(struct sym_module *sm, Dwarf_Die *cu, size_t *cap)
 			continue;
 		if (sm->ncus == *cap) {
 			size_t ncap = *cap ? 2 * *cap : 64;
-			struct cu_range *p = realloc(sm->cus, ncap * sizeof(*p));
+			struct cu_range *p;
+
+			p = realloc(sm->cus, ncap * sizeof(*p));
 
 			if (!p)
 				return false;
 			sm->cus = p;
 			*cap = ncap;
 		}
-		sm->cus[sm->ncus++] = (struct cu_range){ .lo = lo, .hi = hi, .cu = *cu };
+		sm->cus[sm->ncus++] =
+			(struct cu_range){ .lo = lo, .hi = hi, .cu = *cu };
 	}
 	return true;
 }
@@ -360,7 +384,7 @@ static void index_cus(struct sym_module *sm)
 	sm->dw = dwfl_module_getdwarf(sm->mod, &sm->dwbias);
 	if (!sm->dw)
 		return;
-	while (dwarf_get_units(sm->dw, cu, &next, NULL, &type, &cudie, NULL) == 0) {
+	while (!dwarf_get_units(sm->dw, cu, &next, NULL, &type, &cudie, NULL)) {
 		cu = next;
 		if (type == 0 || type == DW_UT_type || type == DW_UT_split_type)
 			continue;
@@ -394,6 +418,170 @@ static Dwarf_Die *cu_at(struct sym_module *sm, Dwarf_Addr a)
 	for (size_t j = l; j-- > 0 && sm->cus[j].max_hi > a;)
 		if (a < sm->cus[j].hi)
 			return &sm->cus[j].cu;
+	return NULL;
+}
+
+/* ---- function symbols ---- */
+
+static int sym_range_cmp(const void *a, const void *b)
+{
+	const struct sym_range *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return (x->rank > y->rank) - (x->rank < y->rank);
+}
+
+static int binding_rank(unsigned char info)
+{
+	switch (GELF_ST_BIND(info)) {
+	case STB_GLOBAL:
+		return 2;
+	case STB_WEAK:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The header of the section a symbol is defined in. */
+static bool symbol_section(Elf *elf, GElf_Word shndx, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+
+	if (elf && shndx < SHN_LORESERVE)
+		scn = elf_getscn(elf, shndx);
+	return scn && gelf_getshdr(scn, sh);
+}
+
+/* Among functions at one address: global over weak over local, then a
+ * plain name over a default version (name@@V) over another one (name@V). */
+static int symbol_rank(const char *name, unsigned char info)
+{
+	const char *at = strchr(name, '@');
+	int version = !at ? 2 : at[1] == '@' ? 1 : 0;
+
+	return 1 + 3 * binding_rank(info) + version;
+}
+
+static bool add_symbol(struct sym_module *sm, struct sym_range r, size_t *cap)
+{
+	if (sm->nsyms == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 256;
+		struct sym_range *p = realloc(sm->syms, ncap * sizeof(*p));
+
+		if (!p)
+			return false;
+		sm->syms = p;
+		*cap = ncap;
+	}
+	sm->syms[sm->nsyms++] = r;
+	return true;
+}
+
+/* The index entry for symbol i of the module's table; false to skip it. */
+static bool read_symbol(Dwfl_Module *mod, int i, struct sym_range *r)
+{
+	GElf_Sym sym;
+	GElf_Addr addr;
+	GElf_Word shndx = SHN_UNDEF;
+	Elf *elf = NULL;
+	Dwarf_Addr bias = 0;
+	const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx,
+						   &elf, &bias);
+	int type = GELF_ST_TYPE(sym.st_info);
+	GElf_Shdr sh;
+	bool in_text;
+
+	if (!name || shndx == SHN_UNDEF || shndx == SHN_ABS ||
+	    type == STT_SECTION || type == STT_FILE || type == STT_TLS)
+		return false;
+	memset(r, 0, sizeof(*r));
+	r->lo = r->hi = addr;
+	in_text = symbol_section(elf, shndx, &sh) &&
+		  (sh.sh_flags & SHF_EXECINSTR);
+	/* Assembly labels without .type are NOTYPE: functions if in code. */
+	if (name[0] && (type == STT_FUNC || type == STT_GNU_IFUNC ||
+			(type == STT_NOTYPE && in_text))) {
+		r->name = name;
+		r->hi = addr + sym.st_size;
+		r->limit = in_text ? bias + sh.sh_addr + sh.sh_size : 0;
+		r->rank = symbol_rank(name, sym.st_info);
+	}
+	return true;
+}
+
+/* True if a function with a size starts where syms[i] does. */
+static bool sized_at(const struct sym_module *sm, size_t i)
+{
+	Dwarf_Addr lo = sm->syms[i].lo;
+
+	for (size_t k = i; k-- > 0 && sm->syms[k].lo == lo;)
+		if (sm->syms[k].name && sm->syms[k].hi > lo)
+			return true;
+	for (size_t k = i + 1; k < sm->nsyms && sm->syms[k].lo == lo; k++)
+		if (sm->syms[k].name && sm->syms[k].hi > lo)
+			return true;
+	return false;
+}
+
+/* Gives each sizeless function the span up to the next symbol or its
+ * section's end (none if a sized function starts at the same address),
+ * and fills max_hi. */
+static void close_sizeless(struct sym_module *sm)
+{
+	Dwarf_Addr max_hi = 0;
+
+	for (size_t i = 0, j = 0; i < sm->nsyms; i++) {
+		struct sym_range *r = &sm->syms[i];
+
+		while (j < sm->nsyms && sm->syms[j].lo <= r->lo)
+			j++;
+		if (r->name && r->hi == r->lo && !sized_at(sm, i)) {
+			r->hi = j < sm->nsyms ? sm->syms[j].lo : r->lo + 1;
+			if (r->limit > r->lo && r->hi > r->limit)
+				r->hi = r->limit;
+		}
+		if (r->hi > max_hi)
+			max_hi = r->hi;
+		r->max_hi = max_hi;
+	}
+}
+
+/* Builds the sorted index of an owner module's symbols. */
+static void index_symbols(struct sym_module *sm)
+{
+	int n = dwfl_module_getsymtab(sm->mod);
+	size_t cap = 0;
+
+	for (int i = 1; i < n; i++) {
+		struct sym_range r;
+
+		if (read_symbol(sm->mod, i, &r) && !add_symbol(sm, r, &cap))
+			break;
+	}
+	if (!sm->nsyms)
+		return;
+	qsort(sm->syms, sm->nsyms, sizeof(*sm->syms), sym_range_cmp);
+	close_sizeless(sm);
+}
+
+/* The innermost function symbol holding pc, or NULL. */
+static const char *symbol_at(const struct sym_module *sm, Dwarf_Addr pc)
+{
+	size_t l = 0, u = sm->nsyms;
+
+	while (l < u) {
+		size_t mid = l + (u - l) / 2;
+
+		if (sm->syms[mid].lo <= pc)
+			l = mid + 1;
+		else
+			u = mid;
+	}
+	for (size_t j = l; j-- > 0 && sm->syms[j].max_hi > pc;)
+		if (sm->syms[j].name && pc < sm->syms[j].hi)
+			return sm->syms[j].name;
 	return NULL;
 }
 
@@ -435,8 +623,9 @@ static const char *demangle(struct cgs_symbolizer *s, const char *name)
 
 static const char *die_name(Dwarf_Die *die)
 {
-	static const int attrs[] = { DW_AT_linkage_name, DW_AT_MIPS_linkage_name,
-				     DW_AT_name };
+	static const int attrs[] = {
+		DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name,
+	};
 	Dwarf_Attribute mem;
 
 	for (size_t i = 0; i < CGS_ARRAY_LEN(attrs); i++) {
@@ -464,7 +653,8 @@ static const char *scope_name(Dwarf_Die *cu, Dwarf_Addr a, bool *inlined)
 	for (int i = 0; i < n; i++) {
 		int tag = dwarf_tag(&scopes[i]);
 
-		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+		if (tag != DW_TAG_inlined_subroutine &&
+		    tag != DW_TAG_subprogram)
 			continue;
 		*inlined = tag == DW_TAG_inlined_subroutine;
 		name = die_name(&scopes[i]);
@@ -478,16 +668,16 @@ static const char *scope_name(Dwarf_Die *cu, Dwarf_Addr a, bool *inlined)
 static void describe(struct cgs_symbolizer *s, struct sym_module *sm,
 		     uint64_t pc, struct sym_slot *out)
 {
-	GElf_Off off;
-	GElf_Sym sym;
-	const char *name = dwfl_module_addrinfo(sm->mod, pc, &off, &sym,
-						NULL, NULL, NULL);
+	const char *name;
 	Dwarf_Die *cu;
 	Dwarf_Line *line = NULL;
 	int l = 0;
 
-	if (!sm->indexed)
+	if (!sm->indexed) {
+		index_symbols(sm);
 		index_cus(sm);
+	}
+	name = symbol_at(sm, pc);
 	cu = sm->ncus ? cu_at(sm, pc - sm->dwbias) : NULL;
 	if (cu) {
 		bool inlined;
@@ -617,6 +807,7 @@ void cgs_sym_free(struct cgs_symbolizer *s)
 		if (sm->dwfl && sm->owner == i)
 			dwfl_end(sm->dwfl);
 		free(sm->cus);
+		free(sm->syms);
 		free(sm->path);
 	}
 	for (size_t i = 0; i < s->nstrings; i++)

@@ -7,7 +7,11 @@
  *              executable, libc, vdso, build-ids, epochs on dlopen/dlclose,
  *              relative dlopen paths, errno kept).
  *   resolve    an address in this binary, built with -g, resolves to its
- *              function, this file and the line captured with __LINE__.
+ *              function, this file and the line captured with __LINE__; a
+ *              return address after a noreturn call names its caller;
+ *              addresses outside every module; a stack taken at the epoch
+ *              before its library's load (constructors) still resolves; C++
+ *              names are demangled (when libstdc++ can be loaded).
  *   unload     PITFALLS item 13: library A is dlclose'd, library B loaded
  *              (very likely at A's old base); A's address at A's epoch still
  *              names A, and at B's epoch names B.
@@ -22,6 +26,7 @@
  * environment variables SYMFIX_A, SYMFIX_B and SYMFIX_GO, else they are
  * looked for next to this test binary. This file must be built with -g. */
 #include <check.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -130,8 +135,8 @@ static void entry_from_file(const char *path, uint64_t bias,
 				m->hi = bias + ph.p_vaddr + ph.p_memsz;
 			any = true;
 		} else if (ph.p_type == PT_NOTE && !m->build_id_len) {
-			Elf_Data *d = elf_getdata_rawchunk(elf, ph.p_offset,
-							   ph.p_filesz, ELF_T_NHDR);
+			Elf_Data *d = elf_getdata_rawchunk(
+				elf, ph.p_offset, ph.p_filesz, ELF_T_NHDR);
 			GElf_Nhdr nh;
 			size_t off = 0, name_at, desc_at;
 
@@ -140,7 +145,8 @@ static void entry_from_file(const char *path, uint64_t bias,
 				if (nh.n_type == NT_GNU_BUILD_ID &&
 				    nh.n_descsz <= CGS_BUILD_ID_MAX) {
 					memcpy(m->build_id,
-					       (char *)d->d_buf + desc_at, nh.n_descsz);
+					       (char *)d->d_buf + desc_at,
+					       nh.n_descsz);
 					m->build_id_len = (uint8_t)nh.n_descsz;
 				}
 			}
@@ -243,13 +249,18 @@ static void make_tmpdir(void)
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
+/* Removes the temporary directory; it holds only plain entries. */
 static void remove_tmpdir(void)
 {
-	char cmd[128];
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "symbols: could not remove %s\n", tmpdir);
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	ck_assert_int_eq(rmdir(tmpdir), 0);
 }
 
 /* Fixture files that a test only reads are copied first: valgrind 3.19
@@ -259,6 +270,15 @@ static void tmp_copy(const char *from, const char *name, char *out)
 {
 	snprintf(out, CGS_MODULE_PATH_MAX, "%s/%s", tmpdir, name);
 	copy_file(from, out, -1);
+}
+
+/* Calls a fixture's symfix_*_where(); returns the line it reports. */
+static int call_where(void *h, const char *fn, uintptr_t *pc)
+{
+	where_fn where = (where_fn)dlsym(h, fn);
+
+	ck_assert_msg(where != NULL, "dlsym %s: %s", fn, dlerror());
+	return where(pc);
 }
 
 /* ---- functions of this binary that the tests resolve ---- */
@@ -411,8 +431,8 @@ START_TEST(refresh_follows_dlopen_and_dlclose)
 	count = table.count;
 
 	h = dlopen(a, RTLD_NOW | RTLD_LOCAL);
-	ck_assert_ptr_nonnull(h);
-	((where_fn)dlsym(h, "symfix_a_where"))(&pc);
+	ck_assert_msg(h != NULL, "dlopen %s: %s", a, dlerror());
+	call_where(h, "symfix_a_where", &pc);
 	cgs_modules_refresh(&table);
 	ck_assert_uint_eq(table.epoch, 2);
 	ck_assert_uint_eq(table.count, count + 1);
@@ -450,8 +470,8 @@ START_TEST(refresh_relative_dlopen)
 	*strrchr(dir, '/') = '\0';
 	ck_assert_int_eq(chdir(dir), 0);
 	h = dlopen("./libsymfix_a.so", RTLD_NOW | RTLD_LOCAL);
-	ck_assert_ptr_nonnull(h);
-	((where_fn)dlsym(h, "symfix_a_where"))(&pc);
+	ck_assert_msg(h != NULL, "dlopen ./libsymfix_a.so: %s", dlerror());
+	call_where(h, "symfix_a_where", &pc);
 	table_reset();
 	cgs_modules_refresh(&table);
 	epoch = table.epoch;
@@ -551,6 +571,31 @@ START_TEST(resolve_outside_modules)
 }
 END_TEST
 
+/* C++ names are demangled when the process has __cxa_demangle. */
+START_TEST(resolve_demangles_cxx)
+{
+	struct cgs_frame_info fi;
+	struct cgs_symbolizer *s;
+	void *h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_GLOBAL);
+	void *fn;
+
+	if (!h) {
+		fprintf(stderr, "symbols: note: no libstdc++.so.6, "
+			"demangling not checked\n");
+		return;
+	}
+	fn = dlsym(h, "_ZNSt9bad_allocD1Ev");
+	ck_assert_ptr_nonnull(fn);
+	table_reset();
+	cgs_modules_refresh(&table);
+	s = cgs_sym_new(&table);
+	cgs_sym_resolve(s, (uintptr_t)fn, table.epoch, false, &fi);
+	ck_assert_ptr_nonnull(fi.function);
+	ck_assert_str_eq(fi.function, "std::bad_alloc::~bad_alloc()");
+	cgs_sym_free(s);
+}
+END_TEST
+
 /* A stack taken while a library was being loaded (in its constructor)
  * carries the epoch before its load: it still resolves. */
 START_TEST(resolve_before_load_epoch)
@@ -592,12 +637,9 @@ struct loaded {
 static void *load_fixture(const char *path, const char *fn, struct loaded *l)
 {
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	where_fn where;
 
 	ck_assert_msg(h != NULL, "dlopen %s: %s", path, dlerror());
-	where = (where_fn)dlsym(h, fn);
-	ck_assert_ptr_nonnull(where);
-	l->line = where(&l->pc);
+	l->line = call_where(h, fn, &l->pc);
 	cgs_modules_refresh(&table);
 	l->epoch = table.epoch;
 	l->mod = cgs_modules_find(&table, l->pc, l->epoch);
@@ -638,7 +680,8 @@ START_TEST(unloaded_library_keeps_its_name)
 
 	h = load_fixture(a, "symfix_a_where", &la);
 	/* Resolve while loaded too, so that the cache holds A's answer. */
-	expect_frame(s, la.pc, la.epoch, "symfix_a_where", "/liba.c", la.line, a);
+	expect_frame(s, la.pc, la.epoch, "symfix_a_where", "/liba.c",
+		     la.line, a);
 	ck_assert_int_eq(dlclose(h), 0);
 	cgs_modules_refresh(&table);
 	ck_assert_uint_eq(la.mod->unload_epoch, table.epoch);
@@ -651,8 +694,10 @@ START_TEST(unloaded_library_keeps_its_name)
 			(unsigned long long)lb.mod->bias,
 			(unsigned long long)la.mod->bias);
 
-	expect_frame(s, la.pc, la.epoch, "symfix_a_where", "/liba.c", la.line, a);
-	expect_frame(s, lb.pc, lb.epoch, "symfix_b_where", "/libb.c", lb.line, b);
+	expect_frame(s, la.pc, la.epoch, "symfix_a_where", "/liba.c",
+		     la.line, a);
+	expect_frame(s, lb.pc, lb.epoch, "symfix_b_where", "/libb.c",
+		     lb.line, b);
 	if (same_base) /* A's old address now lies in B: the same code. */
 		expect_frame(s, la.pc, lb.epoch, "symfix_b_where", "/libb.c",
 			     lb.line, b);
@@ -660,8 +705,10 @@ START_TEST(unloaded_library_keeps_its_name)
 
 	/* A fresh symboliser, B first: no order dependence. */
 	s = cgs_sym_new(&table);
-	expect_frame(s, lb.pc, lb.epoch, "symfix_b_where", "/libb.c", lb.line, b);
-	expect_frame(s, la.pc, la.epoch, "symfix_a_where", "/liba.c", la.line, a);
+	expect_frame(s, lb.pc, lb.epoch, "symfix_b_where", "/libb.c",
+		     lb.line, b);
+	expect_frame(s, la.pc, la.epoch, "symfix_a_where", "/liba.c",
+		     la.line, a);
 	cgs_sym_free(s);
 	dlclose(h);
 }
@@ -688,7 +735,8 @@ static void expect_unknown(struct cgs_symbolizer *s, uint64_t addr,
 	struct cgs_frame_info fi;
 
 	cgs_sym_resolve(s, addr, 1, false, &fi);
-	ck_assert_msg(fi.function == NULL, "%s: function %s", module, fi.function);
+	ck_assert_msg(fi.function == NULL, "%s: function %s", module,
+		      fi.function);
 	ck_assert_ptr_null(fi.file);
 	ck_assert_int_eq(fi.line, 0);
 	if (module)
@@ -697,7 +745,8 @@ static void expect_unknown(struct cgs_symbolizer *s, uint64_t addr,
 		ck_assert_ptr_null(fi.module);
 }
 
-static void expect_a(struct cgs_symbolizer *s, uint64_t addr, const char *module)
+static void expect_a(struct cgs_symbolizer *s, uint64_t addr,
+		     const char *module)
 {
 	struct cgs_frame_info fi;
 
@@ -745,7 +794,8 @@ START_TEST(malformed_files_give_unknown)
 		copy_file(a, p, cuts[i]);
 		add_as_a(&ea, p);
 	}
-	for (off_t cut = st.st_size / 8; cut < st.st_size; cut += st.st_size / 8) {
+	for (off_t cut = st.st_size / 8; cut < st.st_size;
+	     cut += st.st_size / 8) {
 		snprintf(p, sizeof(p), "%s/cut%lld.so", tmpdir, (long long)cut);
 		copy_file(a, p, cut);
 		add_as_a(&ea, p);
@@ -869,7 +919,8 @@ START_TEST(corrupted_files_do_not_crash)
 		for (int k = 0; k < 1 + v % 8; k++) {
 			rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
 			/* Keep the ELF header's magic; hit anything else. */
-			copy[4 + rnd % (st.st_size - 4)] ^= (unsigned char)(rnd >> 32) | 1;
+			copy[4 + rnd % (st.st_size - 4)] ^=
+				(unsigned char)(rnd >> 32) | 1;
 		}
 		snprintf(p, sizeof(p), "%s/flip%d.so", tmpdir, v);
 		write_bytes(p, copy, st.st_size);
@@ -963,6 +1014,7 @@ static Suite *symbols_suite(void)
 	tcase_add_test(tc, resolve_return_after_noreturn_call);
 	tcase_add_test(tc, resolve_outside_modules);
 	tcase_add_test(tc, resolve_before_load_epoch);
+	tcase_add_test(tc, resolve_demangles_cxx);
 	suite_add_tcase(s, tc);
 
 	tc = new_tcase("unload");

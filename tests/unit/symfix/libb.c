@@ -7,6 +7,10 @@
 #include <stdint.h>
 
 #define SYMFIX_NOINLINE __attribute__((noinline, noclone))
+/* Exported even when built with -fvisibility=hidden: the test dlsym()s it. */
+#define SYMFIX_EXPORT __attribute__((visibility("default")))
+
+SYMFIX_EXPORT int symfix_b_where(uintptr_t *pc);
 
 /* Returns the address its caller resumes at. */
 static SYMFIX_NOINLINE void *symfix_b_return_address(void)
@@ -19,7 +23,7 @@ static SYMFIX_NOINLINE void *symfix_b_return_address(void)
 
 /* Stores a return address inside this function in *pc and returns the line
  * of the call that produced it (both on one line). */
-SYMFIX_NOINLINE int symfix_b_where(uintptr_t *pc)
+SYMFIX_EXPORT SYMFIX_NOINLINE int symfix_b_where(uintptr_t *pc)
 {
 	*pc = (uintptr_t)symfix_b_return_address(); return __LINE__;
 }
