@@ -1,11 +1,13 @@
 /* dl.c - interposers for dlopen, dlsym, dlvsym and dlclose.
  *
  * Two of glibc's answers depend on who calls (PITFALLS items 11, 12):
- *  - dlsym/dlvsym(RTLD_NEXT, ...) searches the objects after the caller's.
- *    The exported dlsym and dlvsym are small assembly stubs: for RTLD_NEXT
- *    they count the call and jump (not call) to libc's function, so libc
- *    sees the program's return address and answers exactly as without the
- *    shim. Those calls are counted, not timed. Other handles go to the
+ *  - dlsym/dlvsym(RTLD_NEXT, ...) searches the objects after the caller's,
+ *    and RTLD_DEFAULT searches the caller's scope (which holds the caller's
+ *    own dependencies when it was loaded RTLD_LOCAL). The exported dlsym
+ *    and dlvsym are small assembly stubs: for these two handles they count
+ *    the call and jump (not call) to libc's function, so libc sees the
+ *    program's return address and answers exactly as without the shim.
+ *    Those calls are counted, not timed. Lookups in a handle go to the
  *    timed C path.
  *  - dlopen of a bare name searches the caller's DT_RPATH/DT_RUNPATH
  *    (with $ORIGIN). The interposer asks the dynamic loader for the
@@ -25,6 +27,7 @@
 
 #include "leaks.h"
 #include "modules.h"
+#include "ring.h"
 #include "shim.h"
 
 uint64_t *cgs_dlsym_next_ptr; /* &cgs_R->counters.dlsym_next once started */
@@ -43,8 +46,11 @@ __asm__(".text\n"
 	".globl dlsym\n"
 	".type dlsym, @function\n"
 	"dlsym:\n"
+	"	testq %rdi, %rdi\n"
+	"	je 3f\n"
 	"	cmpq $-1, %rdi\n"
 	"	jne cgs_dlsym_timed\n"
+	"3:\n"
 	"	cmpq $0, cgs_real_dlsym_ptr(%rip)\n"
 	"	jne 1f\n"
 	"	pushq %rdi\n"
@@ -54,7 +60,10 @@ __asm__(".text\n"
 	"	addq $8, %rsp\n"
 	"	popq %rsi\n"
 	"	popq %rdi\n"
-	"1:	movq cgs_dlsym_next_ptr(%rip), %rax\n"
+	"1:	movq cgs_R(%rip), %rax\n"
+	"	testq %rax, %rax\n"
+	"	jz 2f\n"
+	"	movq cgs_dlsym_next_ptr(%rip), %rax\n"
 	"	testq %rax, %rax\n"
 	"	jz 2f\n"
 	"	lock incq (%rax)\n"
@@ -63,8 +72,11 @@ __asm__(".text\n"
 	".globl dlvsym\n"
 	".type dlvsym, @function\n"
 	"dlvsym:\n"
+	"	testq %rdi, %rdi\n"
+	"	je 3f\n"
 	"	cmpq $-1, %rdi\n"
 	"	jne cgs_dlvsym_timed\n"
+	"3:\n"
 	"	cmpq $0, cgs_real_dlvsym_ptr(%rip)\n"
 	"	jne 1f\n"
 	"	pushq %rdi\n"
@@ -74,19 +86,26 @@ __asm__(".text\n"
 	"	popq %rdx\n"
 	"	popq %rsi\n"
 	"	popq %rdi\n"
-	"1:	movq cgs_dlsym_next_ptr(%rip), %rax\n"
+	"1:	movq cgs_R(%rip), %rax\n"
+	"	testq %rax, %rax\n"
+	"	jz 2f\n"
+	"	movq cgs_dlsym_next_ptr(%rip), %rax\n"
 	"	testq %rax, %rax\n"
 	"	jz 2f\n"
 	"	lock incq (%rax)\n"
 	"2:	jmp *cgs_real_dlvsym_ptr(%rip)\n"
 	".size dlvsym, .-dlvsym\n");
 
-static void done_dl(int fn, uint64_t t0, bool err)
+/* Every timed dl call also goes to the flight recorder (ring.h): what was
+ * opened or looked up (name, version), in which handle, and the result. */
+static void done_dl(int fn, uint64_t t0, bool err, const char *name, const char *version,
+		    const void *handle, int64_t result)
 {
 	uint64_t ticks = cgs_rdtsc() - t0;
 	struct cgs_tstate *t = cgs_self();
 	if (t)
 		cgs_record(t, fn, ticks, err);
+	cgs_event_dl(t, fn, t0, ticks, name, version, handle, result, err);
 }
 
 void *cgs_dlsym_timed(void *handle, const char *name)
@@ -97,7 +116,7 @@ void *cgs_dlsym_timed(void *handle, const char *name)
 		return cgs_real.dlsym(handle, name);
 	uint64_t t0 = cgs_rdtsc();
 	void *p = cgs_real.dlsym(handle, name);
-	done_dl(CGS_FN_dlsym, t0, !p);
+	done_dl(CGS_FN_dlsym, t0, !p, name, NULL, handle, (int64_t)(uintptr_t)p);
 	return p;
 }
 
@@ -109,7 +128,7 @@ void *cgs_dlvsym_timed(void *handle, const char *name, const char *version)
 		return cgs_real.dlvsym(handle, name, version);
 	uint64_t t0 = cgs_rdtsc();
 	void *p = cgs_real.dlvsym(handle, name, version);
-	done_dl(CGS_FN_dlvsym, t0, !p);
+	done_dl(CGS_FN_dlvsym, t0, !p, name, version, handle, (int64_t)(uintptr_t)p);
 	return p;
 }
 
@@ -214,7 +233,7 @@ CGS_EXPORT void *dlopen(const char *name, int mode)
 		return cgs_real.dlopen(path ? path : name, mode);
 	uint64_t t0 = cgs_rdtsc();
 	void *h = cgs_real.dlopen(path ? path : name, mode);
-	done_dl(CGS_FN_dlopen, t0, !h);
+	done_dl(CGS_FN_dlopen, t0, !h, path ? path : name, NULL, NULL, (int64_t)(uintptr_t)h);
 	if (h)
 		refresh_modules(false);
 	return h;
@@ -228,7 +247,7 @@ CGS_EXPORT int dlclose(void *h)
 		return cgs_real.dlclose(h);
 	uint64_t t0 = cgs_rdtsc();
 	int r = cgs_real.dlclose(h);
-	done_dl(CGS_FN_dlclose, t0, r != 0);
+	done_dl(CGS_FN_dlclose, t0, r != 0, NULL, NULL, h, r);
 	if (r == 0)
 		refresh_modules(true);
 	return r;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "leaks.h"
+#include "ring.h"
 #include "shim.h"
 
 static inline bool pool_time(void)
@@ -64,6 +65,8 @@ static inline void done_alloc(int fn, void *p, size_t size, uint64_t t0, bool fa
 	cgs_record(t, fn, ticks, failed);
 	if (p && cgs_R->opts.leaks)
 		cgs_heap_note_alloc(t, p, size);
+	if (cgs_slow(ticks))
+		cgs_event_heap(t, fn, t0, ticks, size, p, failed);
 }
 
 CGS_EXPORT void *malloc(size_t n)
@@ -128,6 +131,8 @@ CGS_EXPORT void free(void *p)
 	struct cgs_tstate *t = cgs_self();
 	if (t)
 		cgs_record(t, CGS_FN_free, ticks, false);
+	if (cgs_slow(ticks))
+		cgs_event_heap(t, CGS_FN_free, t0, ticks, 0, NULL, false);
 	errno = saved;
 }
 
@@ -152,6 +157,8 @@ static void *realloc_common(int fn, void *p, size_t n, void *(*call)(void *, siz
 	struct cgs_tstate *t = cgs_self();
 	if (t)
 		cgs_record(t, fn, ticks, !q && n);
+	if (cgs_slow(ticks))
+		cgs_event_heap(t, fn, t0, ticks, n, q, !q && n);
 	if (leaks) {
 		cgs_t_guard++;
 		if (q && had) {
@@ -178,7 +185,12 @@ static void *call_realloc(void *p, size_t n, size_t unused)
 
 static void *call_reallocarray(void *p, size_t n, size_t m)
 {
-	return cgs_real.reallocarray(p, n, m);
+	/* glibc's reallocarray calls realloc through the PLT, that is the
+	 * shim's realloc: let that inner call pass through. */
+	cgs_t_guard++;
+	void *q = cgs_real.reallocarray(p, n, m);
+	cgs_t_guard--;
+	return q;
 }
 
 static void *pool_realloc(void *p, size_t n)

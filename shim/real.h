@@ -60,6 +60,7 @@ struct cgs_real {
 	sighandler_t (*sysv_signal)(int, sighandler_t);
 	sighandler_t (*bsd_signal)(int, sighandler_t);
 	pid_t (*fork)(void);
+	int (*pipe2)(int *, int);
 };
 
 extern struct cgs_real cgs_real;

@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "options.h"
+#include "report_extra.h"
 #include "snapshot.h"
 
 /* ---- Output with sticky errors ---------------------------------------- */
@@ -253,9 +254,10 @@ static const char *base_name(const char *path)
 	X(guard_calls, "calls made while the shim itself was busy")                           \
 	X(orphan_calls, "calls after their thread's TLS destructors ran")                     \
 	X(stack_overflow, "stacks not stored: stack table full")                              \
-	X(dlsym_next, "dlsym/dlvsym(RTLD_NEXT) calls: counted, not timed")                    \
+	X(dlsym_next, "dlsym/dlvsym(RTLD_NEXT or RTLD_DEFAULT) calls: counted, not timed")                    \
 	X(signals, "dump signals received")                                                   \
-	X(thread_blocks, "thread blocks created")
+	X(thread_blocks, "thread blocks created")                                             \
+	X(ring_bind_failed, "flight recorder rings whose memory could not be bound to their node")
 
 #define CGS_REPORT_ONE(name, why) +1
 _Static_assert(sizeof(struct cgs_counters) == (0 CGS_REPORT_COUNTERS(CGS_REPORT_ONE)) * sizeof(uint64_t),
@@ -372,6 +374,59 @@ static void json_frame(struct out *o, const struct cgs_frame_info *f)
 	outf(o, ", \"line\": %d, \"addr\": \"0x%" PRIx64 "\"}", f->line > 0 ? f->line : 0, f->addr);
 }
 
+/* ---- Flight recorder: JSON --------------------------------------------- */
+
+static const char *const family_name[] = { "read", "open", "close", "ioctl", "heap", "dl" };
+
+static const char *event_fn(const struct cgs_snap_event *e)
+{
+	return e->fn >= 0 && e->fn < CGS_FN_COUNT ? cgs_fn_names[e->fn] : "?";
+}
+
+/* ", "recorder": {...}, "rings": [...], "events": [...]" */
+static void json_recorder(struct out *o, const struct cgs_snapshot *s)
+{
+	outs(o, ", \"recorder\": {\"enabled\": ");
+	json_bool(o, s->recorder);
+	outf(o, ", \"slow_ns\": %" PRIu64 ", \"ring_events\": %" PRIu64 ", \"topology\": ", s->opts.slow_ns,
+	     s->ring_events);
+	json_str_or_empty(o, s->topology);
+	outs(o, ", \"cpu_source\": ");
+	json_str_or_empty(o, s->cpu_source);
+	outf(o, ", \"unattributed_calls\": %" PRIu64 ", \"unattributed_ns\": %" PRIu64 "}, \"rings\": [",
+	     s->unattributed_calls, tick_ns(s, s->unattributed_ticks));
+	for (size_t i = 0; s->rings && i < s->nrings; i++) {
+		const struct cgs_snap_ring *r = &s->rings[i];
+		outf(o, "%s{\"node\": %d, \"written\": %" PRIu64 ", \"overwritten\": %" PRIu64
+			", \"bytes\": %" PRIu64 ", \"bound_node\": %d, \"calls\": %" PRIu64
+			", \"time_ns\": %" PRIu64 ", \"capacity\": %" PRIu64 ", \"policy\": ",
+		     i ? ", " : "", r->node, r->written, r->overwritten, r->bytes, r->bound_node, r->calls,
+		     tick_ns(s, r->ticks), r->capacity);
+		json_str_or_empty(o, r->policy);
+		outs(o, ", \"cpus\": ");
+		json_str_or_empty(o, r->cpus);
+		outf(o, ", \"in_flight\": %" PRIu64 ", \"torn\": %" PRIu64 "}", r->in_flight, r->torn);
+	}
+	outs(o, "], \"events\": [");
+	for (size_t i = 0; s->events && i < s->nevents; i++) {
+		const struct cgs_snap_event *e = &s->events[i];
+		outf(o, "%s{\"t_ns\": %" PRIu64 ", \"fn\": ", i ? ", " : "", tick_ns(s, e->t_ticks));
+		json_str(o, event_fn(e));
+		outf(o, ", \"dur_ns\": %" PRIu64 ", \"tid\": %d, \"cpu\": %d, \"node\": %d, \"target\": ",
+		     tick_ns(s, e->dur), (int)e->tid, e->cpu, e->node);
+		json_str(o, e->target);
+		outf(o, ", \"fd\": %d, \"arg\": %" PRIu64 ", \"result\": %" PRId64 ", \"errno\": %d, \"stack\": [",
+		     e->fd, e->arg, e->result, e->err);
+		for (int k = 0; e->frames && k < e->nframes; k++) {
+			if (k)
+				outs(o, ", ");
+			json_frame(o, &e->frames[k]);
+		}
+		outs(o, "]}");
+	}
+	outc(o, ']');
+}
+
 static void write_json(struct out *o, const struct cgs_snapshot *s)
 {
 	const struct cgs_options *op = &s->opts;
@@ -466,7 +521,9 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 		}
 		outs(o, "]}");
 	}
-	outs(o, "]}}\n");
+	outs(o, "]}");
+	json_recorder(o, s);
+	outs(o, "}\n");
 }
 
 /* ---- Text: number formatting ------------------------------------------ */
@@ -996,6 +1053,166 @@ static int text_leaks(struct out *o, const struct cgs_snapshot *s)
 	return 0;
 }
 
+/* ---- Flight recorder: text --------------------------------------------- */
+
+/* What the timeline shows in its target column. */
+static void event_target_cell(char *dst, const struct cgs_snap_event *e)
+{
+	char tmp[TABLE_CELL];
+	int family = e->fn >= 0 && e->fn < CGS_FN_COUNT ? cgs_fn_family[e->fn] : -1;
+
+	if (family == CGS_FAM_HEAP)
+		snprintf(tmp, sizeof(tmp), "%" PRIu64 " bytes", e->arg);
+	else if (family == CGS_FAM_IOCTL)
+		snprintf(tmp, sizeof(tmp), "%.200s (fd %d, request 0x%" PRIx64 ")", e->target ? e->target : "?",
+			 e->fd, e->arg);
+	else if (e->fd >= 0 && family != CGS_FAM_OPEN)
+		snprintf(tmp, sizeof(tmp), "%.200s (fd %d)", e->target ? e->target : "?", e->fd);
+	else
+		snprintf(tmp, sizeof(tmp), "%.240s", e->target ? e->target : "");
+	label_cell(dst, tmp, 60);
+}
+
+static int by_dur_desc(const void *a, const void *b, void *events)
+{
+	const struct cgs_snap_event *ev = events;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	if (ev[i].dur != ev[j].dur)
+		return ev[i].dur > ev[j].dur ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+static int by_index(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	return i < j ? -1 : i > j;
+}
+
+static int text_rings(struct out *o, const struct cgs_snapshot *s)
+{
+	static const char *const head[] = { "node", "cpus", "memory", "bound to", "written",
+					    "overwritten", "calls", "time" };
+	struct table t = { .ncols = CGS_ARRAY_LEN(head), .left = (1u << 1) | (1u << 3) };
+	char (*row)[TABLE_CELL];
+	char a[32];
+
+	outf(o, "  %zu %s of %" PRIu64 " records (NUMA topology: %s; CPU from %s):\n", s->nrings,
+	     plural(s->nrings, "ring", "rings"), s->ring_events, s->topology ? s->topology : "?",
+	     s->cpu_source ? s->cpu_source : "?");
+	if (!(row = table_row(&t)))
+		goto oom;
+	for (unsigned c = 0; c < t.ncols; c++)
+		snprintf(row[c], TABLE_CELL, "%s", head[c]);
+	for (size_t i = 0; s->rings && i < s->nrings; i++) {
+		const struct cgs_snap_ring *r = &s->rings[i];
+		if (!(row = table_row(&t)))
+			goto oom;
+		snprintf(row[0], TABLE_CELL, "%d", r->node);
+		label_cell(row[1], r->cpus ? r->cpus : "", 40);
+		fmt_bytes(r->bytes, row[2]);
+		if (r->bound_node >= 0)
+			snprintf(row[3], TABLE_CELL, "node %d (%s)", r->bound_node, r->policy ? r->policy : "?");
+		else
+			snprintf(row[3], TABLE_CELL, "not bound");
+		snprintf(row[4], TABLE_CELL, "%" PRIu64, r->written);
+		snprintf(row[5], TABLE_CELL, "%" PRIu64, r->overwritten);
+		snprintf(row[6], TABLE_CELL, "%" PRIu64, r->calls);
+		snprintf(row[7], TABLE_CELL, "%s", fmt_ns(tick_ns(s, r->ticks), a));
+	}
+	table_print(o, &t, "  ");
+	free(t.cell);
+	outs(o, "  (calls and time: every call of a thread, counted on the node it was last seen on)\n");
+	if (s->unattributed_calls)
+		outf(o, "  %" PRIu64 " calls (%s) of threads never seen on a node are in no row\n",
+		     s->unattributed_calls, fmt_ns(tick_ns(s, s->unattributed_ticks), a));
+	for (size_t i = 0; s->rings && i < s->nrings; i++)
+		if (s->rings[i].in_flight || s->rings[i].torn)
+			outf(o, "  node %d: %" PRIu64 " records being written and %" PRIu64
+				" torn were left out\n",
+			     s->rings[i].node, s->rings[i].in_flight, s->rings[i].torn);
+	return 0;
+oom:
+	free(t.cell);
+	return -1;
+}
+
+static int text_recorder(struct out *o, const struct cgs_snapshot *s)
+{
+	static const char *const head[] = { "#", "at", "tid", "node", "cpu", "fn", "target", "duration",
+					    "result" };
+	struct table t = { .ncols = CGS_ARRAY_LEN(head), .left = (1u << 5) | (1u << 6) };
+	char (*row)[TABLE_CELL];
+	char a[32];
+	size_t *order = NULL;
+
+	if (!s->recorder)
+		return 0;
+	outf(o, "\nflight recorder: calls of %s or more (CGOSHIM_SLOW_NS), and every dlopen, dlsym, "
+		"dlvsym and dlclose\n",
+	     fmt_ns(s->opts.slow_ns, a));
+	if (text_rings(o, s))
+		return -1;
+	size_t n = s->events ? s->nevents : 0;
+	if (!n) {
+		outs(o, "\nslowest recent calls: none recorded\n");
+		return 0;
+	}
+	if (!(order = malloc(n * sizeof(*order))))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), by_dur_desc, (void *)s->events);
+	size_t top = s->opts.top > 0 ? (size_t)s->opts.top : 20;
+	size_t shown = n < top ? n : top;
+	qsort(order, shown, sizeof(*order), by_index);
+	outf(o, "\nslowest recent calls (%zu of %zu recorded, CGOSHIM_TOP=%zu), in time order:\n", shown, n, top);
+	if (!(row = table_row(&t)))
+		goto oom;
+	for (unsigned c = 0; c < t.ncols; c++)
+		snprintf(row[c], TABLE_CELL, "%s", head[c]);
+	for (size_t k = 0; k < shown; k++) {
+		const struct cgs_snap_event *e = &s->events[order[k]];
+		if (!(row = table_row(&t)))
+			goto oom;
+		snprintf(row[0], TABLE_CELL, "%zu", k + 1);
+		snprintf(row[1], TABLE_CELL, "+%s", fmt_ns(tick_ns(s, e->t_ticks), a));
+		snprintf(row[2], TABLE_CELL, "%d", (int)e->tid);
+		snprintf(row[3], TABLE_CELL, "%d", e->node);
+		snprintf(row[4], TABLE_CELL, "%d", e->cpu);
+		label_cell(row[5], event_fn(e), 40);
+		event_target_cell(row[6], e);
+		fmt_ns(tick_ns(s, e->dur), row[7]);
+		if (e->err)
+			snprintf(row[8], TABLE_CELL, "%" PRId64 " (errno %d: %s)", e->result, e->err,
+				 strerror(e->err));
+		else if (e->fn >= 0 && e->fn < CGS_FN_COUNT &&
+			 (cgs_fn_family[e->fn] == CGS_FAM_HEAP || cgs_fn_family[e->fn] == CGS_FAM_DL) &&
+			 e->fn != CGS_FN_dlclose)
+			snprintf(row[8], TABLE_CELL, "%s", e->result ? "ok" : "NULL");
+		else
+			snprintf(row[8], TABLE_CELL, "%" PRId64, e->result);
+	}
+	table_print(o, &t, "  ");
+	free(t.cell);
+	t.cell = NULL;
+	for (size_t k = 0; k < shown; k++) {
+		const struct cgs_snap_event *e = &s->events[order[k]];
+		outf(o, "\n  #%zu ", k + 1);
+		text_str(o, event_fn(e));
+		outs(o, " stack (innermost frame first):\n");
+		if (!e->frames || e->nframes <= 0)
+			outs(o, "    (no stack)\n");
+		for (int f = 0; e->frames && f < e->nframes; f++)
+			text_frame(o, &e->frames[f]);
+	}
+	free(order);
+	return 0;
+oom:
+	free(t.cell);
+	free(order);
+	return -1;
+}
+
 static int write_text(struct out *o, const struct cgs_snapshot *s)
 {
 	text_header(o, s);
@@ -1003,7 +1220,9 @@ static int write_text(struct out *o, const struct cgs_snapshot *s)
 		return -1;
 	for (size_t i = 0; s->fns && i < s->nfns; i++)
 		text_histogram(o, s, &s->fns[i]);
-	return text_leaks(o, s);
+	if (text_leaks(o, s))
+		return -1;
+	return text_recorder(o, s);
 }
 
 /* ---- Folded ------------------------------------------------------------ */
@@ -1042,13 +1261,79 @@ static void write_folded(struct out *o, const struct cgs_snapshot *s)
 	}
 }
 
+/* ---- Chrome trace events ----------------------------------------------- */
+
+/* One frame as a string, for the "stack" argument of a trace event. */
+static void chrome_frame(struct out *o, const struct cgs_frame_info *f)
+{
+	char buf[1024];
+	if (f->function && *f->function) {
+		if (f->file && *f->file && f->line > 0)
+			snprintf(buf, sizeof(buf), "%.400s (%.400s:%d)", f->function, base_name(f->file), f->line);
+		else
+			snprintf(buf, sizeof(buf), "%.400s", f->function);
+	} else if (f->module && *f->module) {
+		snprintf(buf, sizeof(buf), "%.400s+0x%" PRIx64, base_name(f->module), f->offset);
+	} else {
+		snprintf(buf, sizeof(buf), "0x%" PRIx64, f->addr);
+	}
+	json_str(o, buf);
+}
+
+/* The flight recorder's events in the Trace Event Format (the JSON object
+ * form) that chrome://tracing and Perfetto open: one complete ("X") event
+ * per record, times in microseconds since the process started. */
+static void write_chrome(struct out *o, const struct cgs_snapshot *s)
+{
+	outf(o, "{\"traceEvents\": [{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": %d, \"tid\": 0, "
+		"\"args\": {\"name\": ",
+	     s->pid);
+	json_str_or_empty(o, s->exe && *s->exe ? s->exe : "?");
+	outs(o, "}}");
+	for (size_t i = 0; s->events && i < s->nevents; i++) {
+		const struct cgs_snap_event *e = &s->events[i];
+		int family = e->fn >= 0 && e->fn < CGS_FN_COUNT ? cgs_fn_family[e->fn] : -1;
+		uint64_t ts = tick_ns(s, e->t_ticks), dur = tick_ns(s, e->dur);
+		outs(o, ",\n{\"name\": ");
+		json_str(o, event_fn(e));
+		outs(o, ", \"cat\": ");
+		json_str(o, family >= 0 && family < (int)CGS_ARRAY_LEN(family_name) ? family_name[family] : "?");
+		outf(o, ", \"ph\": \"X\", \"ts\": %" PRIu64 ".%03u, \"dur\": %" PRIu64 ".%03u, \"pid\": %d, "
+			"\"tid\": %d, \"args\": {\"target\": ",
+		     ts / 1000, (unsigned)(ts % 1000), dur / 1000, (unsigned)(dur % 1000), s->pid, (int)e->tid);
+		json_str(o, e->target);
+		outf(o, ", \"node\": %d, \"cpu\": %d, \"fd\": %d, \"arg\": %" PRIu64 ", \"result\": %" PRId64
+			", \"errno\": %d, \"stack\": [",
+		     e->node, e->cpu, e->fd, e->arg, e->result, e->err);
+		for (int k = 0; e->frames && k < e->nframes; k++) {
+			if (k)
+				outs(o, ", ");
+			chrome_frame(o, &e->frames[k]);
+		}
+		outs(o, "]}}");
+	}
+	outf(o, "],\n\"displayTimeUnit\": \"ns\", \"otherData\": {\"schema\": \"cgoshim/1\", \"pid\": %d, "
+		"\"trigger\": ",
+	     s->pid);
+	json_str_or_empty(o, s->trigger);
+	outs(o, ", \"final\": ");
+	json_bool(o, s->final);
+	outf(o, ", \"slow_ns\": %" PRIu64 ", \"events\": %zu}}\n", s->opts.slow_ns, s->events ? s->nevents : 0);
+}
+
 /* ---- Entry point ------------------------------------------------------- */
 
 int cgs_report_write(const struct cgs_snapshot *s, int format, FILE *out)
 {
 	struct out o = { .f = out, .err = 0 };
 
-	if (!s || !out || (format != CGS_FMT_TEXT && format != CGS_FMT_JSON && format != CGS_FMT_FOLDED)) {
+	/* Formats for other tools: report_pprof.c, report_om.c. */
+	if (s && out && format == CGS_FMT_PPROF)
+		return cgs_report_pprof(s, out);
+	if (s && out && format == CGS_FMT_OPENMETRICS)
+		return cgs_report_om(s, out);
+	if (!s || !out ||
+	    (format != CGS_FMT_TEXT && format != CGS_FMT_JSON && format != CGS_FMT_FOLDED && format != CGS_FMT_CHROME)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -1059,6 +1344,9 @@ int cgs_report_write(const struct cgs_snapshot *s, int format, FILE *out)
 		break;
 	case CGS_FMT_FOLDED:
 		write_folded(&o, s);
+		break;
+	case CGS_FMT_CHROME:
+		write_chrome(&o, s);
 		break;
 	default:
 		if (write_text(&o, s) && !o.err)

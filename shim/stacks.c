@@ -10,6 +10,9 @@
  * one is left in place (never freed), so a reader holding an old pointer
  * reads valid, if older, data. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include <string.h>
 
 #define UNW_LOCAL_ONLY
@@ -18,7 +21,9 @@
 #include "gostack.h"
 #include "leaks.h"
 #include "modules.h"
+#include "real.h"
 #include "region.h"
+#include "tstate.h"
 
 #define CHUNK (64u << 10)
 
@@ -204,4 +209,38 @@ const struct cgs_stack *cgs_stack_get(const struct cgs_region *r, uint32_t id)
 	    st->depth > CGS_STACK_DEPTH_MAX)
 		return NULL;
 	return st;
+}
+
+/* libunwind validates addresses by writing them to a pipe it opens on first
+ * use, and reopens it (closing the old numbers) when a read from it fails.
+ * Opened at the lowest free descriptors, that pipe would shift the program's
+ * descriptor numbers and, after the program closed and reused them, make
+ * libunwind read, write and close the program's files. So a pipe made while
+ * the shim itself runs (the guard is set: libunwind inside a stack capture)
+ * is moved to descriptors of 1000 and up. The program's own pipe2 calls are
+ * passed through untouched. */
+#define CGS_HIGH_FD 1000
+CGS_EXPORT int pipe2(int fds[2], int flags);
+CGS_EXPORT int pipe2(int fds[2], int flags)
+{
+	if (!cgs_real_ready())
+		cgs_real_resolve();
+	if (!cgs_t_guard)
+		return cgs_real.pipe2(fds, flags);
+	int saved = errno;
+	int low[2];
+	if (syscall(SYS_pipe2, low, flags))
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		int high = (int)syscall(SYS_fcntl, low[i], (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD,
+					CGS_HIGH_FD);
+		if (high >= 0) {
+			syscall(SYS_close, low[i]);
+			low[i] = high;
+		}
+	}
+	fds[0] = low[0];
+	fds[1] = low[1];
+	errno = saved;
+	return 0;
 }
