@@ -6,10 +6,12 @@ set -euo pipefail
 pkgs=(
 	gcc pkg-config meson ninja-build          # build
 	libunwind-dev libdw-dev libelf-dev         # stacks, symbols
+	zlib1g-dev                                 # gzip of pprof profiles
 	libnuma-dev libjemalloc-dev                # NUMA, allocator tests
 	check libjansson-dev python3               # tests
 	golang-go golang-1.19-src                  # Go examples, Go's cgo suites
 	strace valgrind                            # oracles in the tests
+	prometheus                                 # promtool, checks the metrics output
 )
 
 missing=()

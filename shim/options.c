@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "options.h"
+#include "ring.h"
 
 #define DEFAULT_MEMORY (8ULL << 30)
 #define MIN_MEMORY (16ULL << 20)
@@ -145,6 +146,9 @@ const char *cgs_format_name(int fmt)
 	switch (fmt) {
 	case CGS_FMT_JSON: return "json";
 	case CGS_FMT_FOLDED: return "folded";
+	case CGS_FMT_PPROF: return "pprof";
+	case CGS_FMT_OPENMETRICS: return "openmetrics";
+	case CGS_FMT_CHROME: return "chrome";
 	default: return "text";
 	}
 }
@@ -181,6 +185,7 @@ static void set_defaults(struct cgs_options *o)
 	o->top = 20;
 	o->memory = DEFAULT_MEMORY;
 	o->slow_ns = DEFAULT_SLOW_NS;
+	o->ring_events = CGS_RING_EVENTS_DEFAULT;
 }
 
 static void parse_one(struct cgs_options *o, const char *name, const char *v, bool quiet)
@@ -201,7 +206,10 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		if (!strcmp(v, "text")) o->format = CGS_FMT_TEXT;
 		else if (!strcmp(v, "json")) o->format = CGS_FMT_JSON;
 		else if (!strcmp(v, "folded")) o->format = CGS_FMT_FOLDED;
-		else bad(quiet, "CGOSHIM_FORMAT", v, "not text, json or folded", "text");
+		else if (!strcmp(v, "pprof")) o->format = CGS_FMT_PPROF;
+		else if (!strcmp(v, "openmetrics")) o->format = CGS_FMT_OPENMETRICS;
+		else if (!strcmp(v, "chrome")) o->format = CGS_FMT_CHROME;
+		else bad(quiet, "CGOSHIM_FORMAT", v, "not text, json, folded, pprof, openmetrics or chrome", "text");
 	} else if (!strcmp(name, "SIGNAL")) {
 		int sig;
 		if (cgs_parse_signal(v, &sig)) bad(quiet, "CGOSHIM_SIGNAL", v, "not a usable signal", "SIGUSR2");
@@ -222,6 +230,18 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 	} else if (!strcmp(name, "SLOW_NS")) {
 		if (cgs_parse_duration(v, &u) && cgs_parse_u64(v, &u)) bad(quiet, "CGOSHIM_SLOW_NS", v, "not a duration", "1ms");
 		else o->slow_ns = u;
+	} else if (!strcmp(name, "RING_EVENTS")) {
+		if (cgs_parse_u64(v, &u) || u < CGS_RING_EVENTS_MIN || u > CGS_RING_EVENTS_MAX)
+			bad(quiet, "CGOSHIM_RING_EVENTS", v, "not 16 to 16777216", "4096");
+		else o->ring_events = (uint32_t)u;
+	} else if (!strcmp(name, "NUMA_TOPOLOGY")) {
+		if (strlen(v) >= CGS_TOPOLOGY_MAX || cgs_topology_parse(v, NULL))
+			bad(quiet, "CGOSHIM_NUMA_TOPOLOGY", v, "not like 0-1:0,2-3:1 (CPUS:NODE,...)", "the kernel's");
+		else memcpy(o->numa_topology, v, strlen(v) + 1);
+	} else if (!strcmp(name, "INTERVAL")) {
+		if (cgs_parse_duration(v, &u) || (u && u < CGS_INTERVAL_MIN_NS))
+			bad(quiet, "CGOSHIM_INTERVAL", v, "not 0 or a duration of at least 10ms", "0 (off)");
+		else o->interval_ns = u;
 	} else if (!strcmp(name, "OUTPUT")) {
 		size_t n = strlen(v);
 		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_OUTPUT", v, "longer than 255 bytes", "stderr");
@@ -235,8 +255,13 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 	}
 }
 
+/* Where a pprof profile goes when CGOSHIM_OUTPUT is not set: a gzipped
+ * protobuf is no use on a terminal. */
+#define PPROF_DEFAULT_OUTPUT "cgoshim.%p.%n.pb.gz"
+
 void cgs_options_parse(struct cgs_options *o, char *const *envp, bool quiet)
 {
+	bool output_set = false;
 	set_defaults(o);
 	for (; envp && *envp; envp++) {
 		const char *e = *envp;
@@ -249,5 +274,8 @@ void cgs_options_parse(struct cgs_options *o, char *const *envp, bool quiet)
 		memcpy(name, e + 8, (size_t)(eq - (e + 8)));
 		name[eq - (e + 8)] = 0;
 		parse_one(o, name, eq + 1, quiet);
+		output_set |= !strcmp(name, "OUTPUT");
 	}
+	if (o->format == CGS_FMT_PPROF && !output_set)
+		memcpy(o->output, PPROF_DEFAULT_OUTPUT, sizeof(PPROF_DEFAULT_OUTPUT));
 }

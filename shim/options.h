@@ -10,8 +10,13 @@
 #include "common.h"
 
 #define CGS_OUTPUT_MAX 256
+#define CGS_TOPOLOGY_MAX 128
 
-enum cgs_format { CGS_FMT_TEXT, CGS_FMT_JSON, CGS_FMT_FOLDED };
+enum cgs_format { CGS_FMT_TEXT, CGS_FMT_JSON, CGS_FMT_FOLDED, CGS_FMT_PPROF, CGS_FMT_OPENMETRICS,
+		  CGS_FMT_CHROME };
+
+/* Shortest CGOSHIM_INTERVAL accepted (0 = off). */
+#define CGS_INTERVAL_MIN_NS 10000000ULL
 
 struct cgs_options {
 	bool disable;        /* CGOSHIM_DISABLE=1: pass every call through */
@@ -19,13 +24,16 @@ struct cgs_options {
 	bool targets;        /* CGOSHIM_TARGETS (default 1): split by file */
 	bool children;       /* CGOSHIM_CHILDREN (default 1) */
 	bool launcher;       /* CGOSHIM_LAUNCHER=1: started by the cgoshim command */
-	int format;          /* CGOSHIM_FORMAT: text|json|folded */
+	int format;          /* CGOSHIM_FORMAT: text|json|folded|pprof|openmetrics|chrome */
 	int signal;          /* CGOSHIM_SIGNAL: 0 = none; default SIGUSR2 */
 	int stack_depth;     /* CGOSHIM_STACK_DEPTH: 1..64, default 16 */
 	int top;             /* CGOSHIM_TOP: leak sites in the text report, default 20 */
 	uint64_t min_age_ns; /* CGOSHIM_MIN_AGE: only leaks at least this old */
 	uint64_t memory;     /* CGOSHIM_MEMORY: bytes of address space for the shim's state */
 	uint64_t slow_ns;    /* CGOSHIM_SLOW_NS */
+	uint32_t ring_events; /* CGOSHIM_RING_EVENTS: records per NUMA node's ring */
+	char numa_topology[CGS_TOPOLOGY_MAX]; /* CGOSHIM_NUMA_TOPOLOGY (testing): "" = the kernel's */
+	uint64_t interval_ns; /* CGOSHIM_INTERVAL: a live dump every this long; 0 = off */
 	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr */
 };
 

@@ -6,7 +6,9 @@
  * closes every descriptor but stderr, leaves the terminal's process group
  * (Ctrl-C goes to the program, not to it) and ignores the termination
  * signals. It waits on a futex in the region: each dump request gives one
- * live report. When the image ends, it writes the final report and exits.
+ * live report, and with CGOSHIM_INTERVAL the wait times out to give one more
+ * every interval (trigger "interval"). When the image ends, it writes the
+ * final report and exits.
  *
  * "The image ends" is seen three ways: a pidfd of the process becomes
  * readable (exit, however it happens: exit_group, a signal, SIGKILL); or
@@ -33,6 +35,7 @@
 #include <sys/wait.h>
 
 #include "log.h"
+#include "ring.h"
 #include "shim.h"
 #include "snapshot.h"
 #include "symbols.h"
@@ -157,8 +160,11 @@ static int write_all(int fd, const char *buf, size_t len)
 }
 
 /* Write the report to a file beside the final name, then rename it into
- * place without replacing anything (PITFALLS item 19). */
-static int write_file(struct watch *w, const char *path, const char *buf, size_t len)
+ * place without replacing anything (PITFALLS item 19). With `replace` (the
+ * openmetrics format: a scraper reads one fixed file name), rename it over
+ * the file that is there, so a reader sees the old file or the new one,
+ * never a part. A symbolic link is refused either way. */
+static int write_file(struct watch *w, const char *path, const char *buf, size_t len, bool replace)
 {
 	struct stat st;
 	if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
@@ -174,6 +180,14 @@ static int write_file(struct watch *w, const char *path, const char *buf, size_t
 		return -1;
 	fchmod(fd, 0600);
 	if (write_all(fd, buf, len) || close(fd)) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	if (replace) {
+		if (!rename(tmp, path))
+			return 0;
 		int e = errno;
 		unlink(tmp);
 		errno = e;
@@ -225,7 +239,7 @@ static void emit(struct watch *w, const char *trigger, bool final)
 		path[0] = 0;
 	} else {
 		expand(r->opts.output, w->pid, seq, path, sizeof(path));
-		rc = write_file(w, path, buf, len);
+		rc = write_file(w, path, buf, len, r->opts.format == CGS_FMT_OPENMETRICS);
 	}
 	if (rc && !w->warned) {
 		char msg[600];
@@ -239,6 +253,13 @@ static void emit(struct watch *w, const char *trigger, bool final)
 	w->written++;
 }
 
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static const char *trigger_name(struct cgs_region *r)
 {
 	return r->last_trigger == CGS_TRIGGER_API ? "api" : "signal";
@@ -249,12 +270,19 @@ static void run(struct watch *w)
 	struct cgs_region *r = w->r;
 	pthread_t th;
 	w->sym = cgs_sym_new(r->modules);
+	/* The flight recorder's helper: refines slow_ticks once the TSC rate
+	 * is known, notes which node each thread runs on (ring.h). */
+	cgs_rings_watch(r, (int)w->pid);
 	if (pthread_create(&th, NULL, death_watch, w)) {
 		/* Without the thread: poll for the end between requests. */
 		w->pipe_rd = -1;
 	}
 	r->watcher_up = 1;
 	uint32_t handled = 0;
+	/* CGOSHIM_INTERVAL: a live dump every `every` ns, on a fixed schedule
+	 * (a missed tick is skipped, not made up). */
+	const int64_t every = (int64_t)r->opts.interval_ns;
+	int64_t next = every ? now_ns() + every : 0;
 	for (;;) {
 		uint32_t req = __atomic_load_n(&r->dump_req, __ATOMIC_ACQUIRE);
 		if (req != handled) {
@@ -267,6 +295,18 @@ static void run(struct watch *w)
 		if (w->dead)
 			break;
 		struct timespec ts = { 1, 0 };
+		if (every) {
+			int64_t left = next - now_ns();
+			if (left <= 0) {
+				emit(w, "interval", false);
+				next += every;
+				if (next <= now_ns())
+					next = now_ns() + every;
+				continue;
+			}
+			if (left < 1000000000)
+				ts = (struct timespec){ 0, left };
+		}
 		syscall(SYS_futex, &r->dump_req, FUTEX_WAIT, req, &ts, NULL, 0);
 		if (!w->dead && !alive(w))
 			w->dead = 1;
