@@ -155,7 +155,9 @@ static const char usage_text[] =
 	"\n"
 	"Options (each sets a variable in PROGRAM's environment):\n"
 	"  -o, --output=TEMPLATE   report file name template       CGOSHIM_OUTPUT\n"
-	"  -f, --format=FMT        text, json or folded            CGOSHIM_FORMAT\n"
+	"  -f, --format=FMT        text, json, folded, pprof,      CGOSHIM_FORMAT\n"
+	"                          openmetrics or chrome\n"
+	"      --interval=T        also report every T (e.g. 10s)  CGOSHIM_INTERVAL\n"
 	"      --no-leaks          do not track C-heap leaks       CGOSHIM_LEAKS=0\n"
 	"      --stack-depth=N     frames per stack, 1 to 64       CGOSHIM_STACK_DEPTH\n"
 	"      --signal=SIG        live-report signal, or none     CGOSHIM_SIGNAL\n"
@@ -169,7 +171,9 @@ static const char usage_text[] =
 	"Variables read by the library:\n"
 	"  CGOSHIM_DISABLE=1      pass every call through, measure nothing\n"
 	"  CGOSHIM_OUTPUT=T       report file name template (empty, - or stderr: stderr)\n"
-	"  CGOSHIM_FORMAT=F       report format: text (default), json or folded\n"
+	"  CGOSHIM_FORMAT=F       report format: text (default), json, folded, pprof,\n"
+	"                         openmetrics or chrome\n"
+	"  CGOSHIM_INTERVAL=T     also write a report every T, e.g. 10s (default 0: off)\n"
 	"  CGOSHIM_SIGNAL=S       signal asking for a live report (default USR2; none)\n"
 	"  CGOSHIM_LEAKS=0|1      track C-heap allocations, report leaks (default 1)\n"
 	"  CGOSHIM_STACK_DEPTH=N  frames recorded per stack, 1 to 64 (default 16)\n"
@@ -197,6 +201,7 @@ enum {
 	OPT_SIGNAL,
 	OPT_NO_CHILDREN,
 	OPT_SLOW_NS,
+	OPT_INTERVAL,
 	OPT_LIB,
 	OPT_VERSION,
 };
@@ -209,6 +214,7 @@ static const struct option long_options[] = {
 	{ "signal", required_argument, NULL, OPT_SIGNAL },
 	{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
 	{ "slow-ns", required_argument, NULL, OPT_SLOW_NS },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "env", required_argument, NULL, 'e' },
 	{ "lib", required_argument, NULL, OPT_LIB },
 	{ "help", no_argument, NULL, 'h' },
@@ -256,8 +262,11 @@ static void check_stack_depth(const char *s)
 
 static void check_format(const char *s)
 {
-	if (strcmp(s, "text") && strcmp(s, "json") && strcmp(s, "folded"))
-		usage_error("--format %s: expected text, json or folded", s);
+	static const char *const formats[] = { "text", "json", "folded", "pprof", "openmetrics", "chrome" };
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (!strcmp(s, formats[i]))
+			return;
+	usage_error("--format %s: expected text, json, folded, pprof, openmetrics or chrome", s);
 }
 
 static void check_not_empty(const char *opt, const char *s)
@@ -300,6 +309,10 @@ static int parse_args(int argc, char **argv, const char **lib_opt)
 		case OPT_SLOW_NS:
 			check_not_empty("--slow-ns", optarg);
 			set_var("CGOSHIM_SLOW_NS", optarg);
+			break;
+		case OPT_INTERVAL:
+			check_not_empty("--interval", optarg);
+			set_var("CGOSHIM_INTERVAL", optarg);
 			break;
 		case 'e':
 			set_assignment(optarg);

@@ -103,7 +103,7 @@ class Checker:
         self.typed("pid", r["pid"], (int,))
         for k in ("exe", "cmdline", "trigger"):
             self.typed(k, r[k], (str,))
-        if r["trigger"] not in ("signal", "api", "exit", ""):
+        if r["trigger"] not in ("signal", "api", "exit", "interval", ""):
             self.fail("trigger", repr(r["trigger"]))
         self.typed("final", r["final"], (bool,))
         for k in ("seq", "duration_ns"):
