@@ -664,6 +664,33 @@ static const char *scope_name(Dwarf_Die *cu, Dwarf_Addr a, bool *inlined)
 	return name;
 }
 
+/* A source path relative to its compilation directory is made absolute
+ * when that file exists here (code built on this machine: go tool pprof
+ * -list and editors find it); otherwise it stays as recorded (a
+ * distribution's build directory means nothing on this machine). */
+static const char *absolute_source(struct cgs_symbolizer *s, Dwarf_Die *cu, const char *file)
+{
+	Dwarf_Attribute mem;
+	const char *dir;
+	char *joined;
+
+	if (!file || file[0] == '/' || !cu)
+		return file;
+	dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &mem));
+	if (!dir || dir[0] != '/')
+		return file;
+	while (file[0] == '.' && file[1] == '/')
+		file += 2;
+	if (asprintf(&joined, "%s/%s", dir, file) < 0)
+		return file;
+	if (access(joined, F_OK) != 0) {
+		free(joined);
+		return file;
+	}
+	const char *kept = keep_string(s, joined);
+	return kept ? kept : file;
+}
+
 /* Function, file and line of pc in an owner module. */
 static void describe(struct cgs_symbolizer *s, struct sym_module *sm,
 		     uint64_t pc, struct sym_slot *out)
@@ -688,7 +715,7 @@ static void describe(struct cgs_symbolizer *s, struct sym_module *sm,
 		line = dwarf_getsrc_die(cu, pc - sm->dwbias);
 	}
 	out->function = demangle(s, name);
-	out->file = line ? dwarf_linesrc(line, NULL, NULL) : NULL;
+	out->file = line ? absolute_source(s, cu, dwarf_linesrc(line, NULL, NULL)) : NULL;
 	out->line = out->file && dwarf_lineno(line, &l) == 0 ? l : 0;
 }
 
