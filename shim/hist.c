@@ -5,14 +5,16 @@
 
 void cgs_stat_add_atomic(struct cgs_stat *s, uint64_t *hist, uint64_t v, bool err)
 {
-	uint64_t n = __atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
 	if (err)
 		__atomic_add_fetch(&s->errors, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->total, v, __ATOMIC_RELAXED);
+	/* min 0 means "no value yet" in a shared stat: a racing first add must
+	 * still win if it is smaller. (A true 0-tick call keeps min at 0.) */
 	uint64_t cur = __atomic_load_n(&s->min, __ATOMIC_RELAXED);
-	while ((n == 1 || v < cur) &&
+	while ((cur == 0 || v < cur) && v != cur &&
 	       !__atomic_compare_exchange_n(&s->min, &cur, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		n = 0;
+		;
 	cur = __atomic_load_n(&s->max, __ATOMIC_RELAXED);
 	while (v > cur && !__atomic_compare_exchange_n(&s->max, &cur, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;

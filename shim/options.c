@@ -34,9 +34,10 @@ int cgs_parse_u64(const char *s, uint64_t *out)
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
 			return -1;
-		if (v > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*s - '0');
+		if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
 			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
+		v = v * 10 + d;
 	}
 	*out = v;
 	return 0;
@@ -153,6 +154,22 @@ const char *cgs_format_name(int fmt)
 	}
 }
 
+/* A copy of s safe to print: control and non-ASCII bytes become '?', and a
+ * long value ends in "...". */
+static void printable(const char *s, char *out, size_t cap)
+{
+	size_t i = 0;
+	for (; s[i] && i < cap - 4; i++) {
+		unsigned char c = (unsigned char)s[i];
+		out[i] = (c < 32 || c > 126) ? '?' : (char)c;
+	}
+	if (s[i]) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = 0;
+}
+
 static void bad(bool quiet, const char *name, const char *val, const char *why, const char *dflt)
 {
 	char shown[64];
@@ -228,7 +245,8 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 			bad(quiet, "CGOSHIM_MEMORY", v, "not a size from 16M to 1T", "8G");
 		else o->memory = u;
 	} else if (!strcmp(name, "SLOW_NS")) {
-		if (cgs_parse_duration(v, &u) && cgs_parse_u64(v, &u)) bad(quiet, "CGOSHIM_SLOW_NS", v, "not a duration", "1ms");
+		/* A plain number is nanoseconds here (the variable's name says so). */
+		if (cgs_parse_u64(v, &u) && cgs_parse_duration(v, &u)) bad(quiet, "CGOSHIM_SLOW_NS", v, "not a duration", "1ms");
 		else o->slow_ns = u;
 	} else if (!strcmp(name, "RING_EVENTS")) {
 		if (cgs_parse_u64(v, &u) || u < CGS_RING_EVENTS_MIN || u > CGS_RING_EVENTS_MAX)
@@ -250,8 +268,11 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT")) {
 		/* read by the launcher */
 	} else {
-		if (!quiet)
-			cgs_log("CGOSHIM_", name, ": unknown option, ignored", (const char *)NULL);
+		if (!quiet) {
+			char shown[40];
+			printable(name, shown, sizeof(shown));
+			cgs_log("CGOSHIM_", shown, ": unknown option, ignored", (const char *)NULL);
+		}
 	}
 }
 
@@ -268,8 +289,16 @@ void cgs_options_parse(struct cgs_options *o, char *const *envp, bool quiet)
 		if (strncmp(e, "CGOSHIM_", 8))
 			continue;
 		const char *eq = strchr(e, '=');
-		if (!eq || eq - (e + 8) >= 32)
+		if (!eq)
 			continue;
+		if (eq - (e + 8) >= 32) {
+			if (!quiet) {
+				char shown[40];
+				printable(e + 8, shown, sizeof(shown));
+				cgs_log("CGOSHIM_", shown, ": unknown option, ignored", (const char *)NULL);
+			}
+			continue;
+		}
 		char name[32];
 		memcpy(name, e + 8, (size_t)(eq - (e + 8)));
 		name[eq - (e + 8)] = 0;
