@@ -1,0 +1,3 @@
+module cgoshim.example/cstring-leak
+
+go 1.19

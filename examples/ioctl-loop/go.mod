@@ -1,0 +1,3 @@
+module cgoshim.example/ioctl-loop
+
+go 1.19

@@ -1,0 +1,3 @@
+module cgoshim.example/plugin
+
+go 1.19

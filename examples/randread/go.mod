@@ -1,0 +1,3 @@
+module cgoshim.example/randread
+
+go 1.19

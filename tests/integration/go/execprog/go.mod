@@ -1,0 +1,3 @@
+module cgoshim.test/execprog
+
+go 1.19

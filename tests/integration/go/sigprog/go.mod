@@ -1,0 +1,3 @@
+module cgoshim.test/sigprog
+
+go 1.19

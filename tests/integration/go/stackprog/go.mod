@@ -1,0 +1,3 @@
+module cgoshim.test/stackprog
+
+go 1.19

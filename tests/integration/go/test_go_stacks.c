@@ -1,0 +1,85 @@
+/* test_go_stacks.c - what a leak site looks like when Go called C.
+ *
+ * libunwind walks the C stack up to runtime.asmcgocall, where cgo switched
+ * from the goroutine's stack to the thread's (PITFALLS item 17); the shim
+ * names the cgo entry in the site's "cgo" field and (shim/gostack.c, Go
+ * 1.19 layout) continues into the goroutine's frames up to the Go caller.
+ * tests/integration/go/stackprog leaks through C.CString (7 x 77 bytes),
+ * through C.my_func, a C function of the preamble that mallocs (5 x 55
+ * bytes), and through C.my_func_noinline, the same kept out of line (3 x 33
+ * bytes). The test prints each site's frames in the log and checks that the
+ * cgo entry and the Go caller are named. cgo compiles the preamble with -O2,
+ * so GCC inlines a small static my_func into its wrapper
+ * _cgo_<hash>_Cfunc_my_func, which is how real cgo code is built: the entry
+ * must be found then too. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "go_util.h"
+
+static json_t *final_report(struct hrun *r)
+{
+	const char *argv[] = { hbin("stackprog"), NULL };
+	ck_assert(hrun(argv, NULL, r) == 0);
+	ck_assert_msg(hexited(r, 0), "stackprog %s; stderr: %s", status_str(r->status), r->err);
+	ck_assert_msg(r->final, "no final report");
+	return r->final;
+}
+
+static bool has_frame(json_t *site, const char *fn)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(site, "frames"), i, f)
+		if (!strcmp(jstr(f, "function"), fn))
+			return true;
+	return false;
+}
+
+/* The site of count allocations of size bytes: printed, then its cgo
+ * field checked against want, and its frames for the C function fn and
+ * the Go function caller that called it. */
+static void check_site(const char *title, long long count, long long size, const char *want, const char *fn,
+		       const char *caller)
+{
+	struct hrun r;
+	json_t *rep = final_report(&r);
+	json_t *site = site_sized(rep, count, count * size);
+	ck_assert_msg(site, "no leak site of %lld x %lld bytes", count, size);
+	print_site(title, site);
+	ck_assert_msg(!fn || has_frame(site, fn), "%s: no frame of the site names %s", title, fn);
+	ck_assert_msg(json_is_string(json_object_get(site, "cgo")), "%s: the site has no cgo entry (want %s)", title,
+		      want);
+	ck_assert_msg(strstr(jstr(site, "cgo"), want), "%s: cgo is %s, want %s", title, jstr(site, "cgo"), want);
+	ck_assert_msg(has_frame(site, caller), "%s: the stack does not reach the Go caller %s", title, caller);
+	hrun_free(&r);
+}
+
+START_TEST(cstring)
+{
+	check_site("C.CString", 7, 77, "C.CString", NULL, "main.leakStrings");
+}
+END_TEST
+
+START_TEST(my_func)
+{
+	check_site("C.my_func", 5, 55, "C.my_func", "my_func", "main.leakMyFunc");
+}
+END_TEST
+
+START_TEST(my_func_noinline)
+{
+	check_site("C.my_func_noinline", 3, 33, "C.my_func_noinline", "my_func_noinline", "main.leakNoinline");
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+	const struct go_case cases[] = {
+		{ "cstring", cstring },
+		{ "my_func", my_func },
+		{ "noinline", my_func_noinline },
+	};
+	return go_main(argc, argv, "go-stacks", cases, sizeof(cases) / sizeof(cases[0]));
+}
