@@ -1,9 +1,10 @@
 /* fork.c - keep fork() safe and give each process its own report.
  *
  * prepare: take every shim lock (a lock held by another thread at fork
- * would stay held forever in the child); parent: release them; child:
- * release them, copy the region so the child's writes no longer reach the
- * parent's watcher (cgs_region_privatize keeps it at the same address, so
+ * would stay held forever in the child); parent: wait until the child has
+ * its copy, then release them; child: copy the region (so the child's
+ * writes no longer reach the parent's watcher), release the locks in the
+ * copy (cgs_region_privatize keeps it at the same address, so
  * no pointer changes), restart the counts (the child's report covers the
  * child), keep the live allocations (the child's heap is a copy of the
  * parent's), and start a watcher for the child.
@@ -28,6 +29,7 @@ static void lock_all(void)
 	if (!r || cgs_watcher_spawning())
 		return;
 	cgs_t_guard++;
+	r->fork_sync = 0;
 	cgs_leaks_lock_all(r->leaks);
 	cgs_spin_lock(&r->stacks->lock);
 	cgs_spin_lock(&r->files->lock);
@@ -49,8 +51,13 @@ static void unlock_all(struct cgs_region *r)
 
 static void parent(void)
 {
-	if (cgs_R && !cgs_watcher_spawning())
+	if (cgs_R && !cgs_watcher_spawning()) {
+		/* Hold every lock until the child has its own copy of the
+		 * region, so the copy is consistent and holds nothing this
+		 * process does after the fork. */
+		cgs_region_fork_wait(cgs_R);
 		unlock_all(cgs_R);
+	}
 }
 
 static void child(void)
@@ -58,8 +65,17 @@ static void child(void)
 	struct cgs_region *r = cgs_R;
 	if (!r || cgs_watcher_spawning())
 		return;
+	if (!r->opts.children) {
+		cgs_region_fork_copied(r);
+		unlock_all(r);
+		cgs_turn_off();
+		return;
+	}
+	/* Copy while the locks are held (the parent waits for this), then
+	 * release them in the copy. */
+	int rc = cgs_region_privatize(r);
 	unlock_all(r);
-	if (!r->opts.children || cgs_region_privatize(r)) {
+	if (rc) {
 		cgs_turn_off();
 		return;
 	}

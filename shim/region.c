@@ -10,11 +10,12 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <linux/futex.h>
 
 #include "region.h"
 
 #define PAGE 4096ULL
-#define MIN_RESERVE (64ULL << 20)
+#define MIN_RESERVE (16ULL << 20) /* the smallest CGOSHIM_MEMORY accepts */
 
 struct cgs_region *cgs_R;
 
@@ -60,6 +61,21 @@ bool cgs_region_contains(const struct cgs_region *r, const void *p, size_t n)
 uint64_t cgs_region_used(const struct cgs_region *r)
 {
 	return __atomic_load_n(&r->brk, __ATOMIC_RELAXED);
+}
+
+uint64_t cgs_region_resident(const struct cgs_region *r)
+{
+	uint64_t used = cgs_region_used(r), pages = 0;
+	unsigned char vec[256];
+	for (uint64_t off = 0; off < used; off += sizeof(vec) * PAGE) {
+		uint64_t len = used - off < sizeof(vec) * PAGE ? used - off : sizeof(vec) * PAGE;
+		uint64_t n = (len + PAGE - 1) / PAGE;
+		if (mincore((char *)r + off, n * PAGE, vec))
+			return used; /* cannot tell: the upper bound */
+		for (uint64_t i = 0; i < n; i++)
+			pages += vec[i] & 1;
+	}
+	return pages * PAGE;
 }
 
 static unsigned size_class(size_t n)
@@ -110,6 +126,10 @@ void cgs_rfree(struct cgs_region *r, void *p, size_t n)
 	if (!p)
 		return;
 	unsigned c = size_class(n);
+	/* Give the pages of a large chunk back now (a grown table's old
+	 * slots): they read as zero when the chunk is reused. */
+	if ((1ULL << c) >= (64u << 10))
+		madvise(p, 1ULL << c, MADV_REMOVE);
 	cgs_spin_lock(&r->alloc_lock);
 	*(void **)p = r->free_lists[c];
 	r->free_lists[c] = p;
@@ -121,8 +141,10 @@ int cgs_region_privatize(struct cgs_region *r)
 	uint64_t size = r->size, used = cgs_region_used(r);
 	char *src = (char *)r;
 	char *dst = map_memfd(size, NULL);
-	if (!dst)
+	if (!dst) {
+		cgs_region_fork_copied(r);
 		return -ENOMEM;
+	}
 	/* Copy only pages that exist: reading a hole of a memfd would allocate. */
 	unsigned char vec[256];
 	for (uint64_t off = 0; off < used; off += sizeof(vec) * PAGE) {
@@ -140,10 +162,26 @@ int cgs_region_privatize(struct cgs_region *r)
 				memcpy(dst + o, src + o, (used - o) < PAGE ? used - o : PAGE);
 		}
 	}
+	cgs_region_fork_copied(r);
 	void *moved = mremap(dst, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, src);
 	if (moved == MAP_FAILED) {
 		munmap(dst, size);
 		return -errno;
 	}
 	return 0;
+}
+
+void cgs_region_fork_copied(struct cgs_region *r)
+{
+	__atomic_store_n(&r->fork_sync, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &r->fork_sync, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+void cgs_region_fork_wait(struct cgs_region *r)
+{
+	/* Bounded: a child that dies before copying must not hang the parent. */
+	for (int i = 0; i < 100 && !__atomic_load_n(&r->fork_sync, __ATOMIC_ACQUIRE); i++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		syscall(SYS_futex, &r->fork_sync, FUTEX_WAIT, 0, &ts, NULL, 0);
+	}
 }

@@ -29,6 +29,7 @@ struct cgs_files;
 struct cgs_module_table;
 struct cgs_leaks;
 struct cgs_stacks;
+struct cgs_rings;
 
 /* Events the report shows as counts, so nothing is lost silently. */
 struct cgs_counters {
@@ -43,6 +44,7 @@ struct cgs_counters {
 	uint64_t dlsym_next;         /* dlsym/dlvsym(RTLD_NEXT): counted, not timed */
 	uint64_t signals;            /* dump signals received */
 	uint64_t thread_blocks;      /* thread blocks created */
+	uint64_t ring_bind_failed;   /* flight recorder rings not bound to their node (ring.h) */
 };
 
 struct cgs_region {
@@ -68,6 +70,7 @@ struct cgs_region {
 	volatile uint32_t watcher_up; /* 1 once the watcher runs */
 	volatile int32_t watcher_pid;
 	volatile uint32_t last_trigger; /* CGS_TRIGGER_* of the latest request */
+	volatile uint32_t fork_sync;    /* fork: 1 once the child has its copy */
 
 	struct cgs_counters counters;
 
@@ -85,6 +88,11 @@ struct cgs_region {
 	struct cgs_module_table *modules;
 	struct cgs_leaks *leaks;
 	struct cgs_stacks *stacks;
+
+	/* Flight recorder (ring.h). slow_ticks is read by every timed call:
+	 * its own cache line, written only at start and by the watcher. */
+	uint64_t slow_ticks CGS_ALIGNED(64);
+	struct cgs_rings *rings;
 };
 
 #define CGS_TSC_CONSTANT 1u
@@ -107,8 +115,14 @@ void *cgs_ralloc(struct cgs_region *r, size_t n);
 void cgs_rfree(struct cgs_region *r, void *p, size_t n);
 /* Whether [p, p+n) lies in the region (report side checks every pointer). */
 bool cgs_region_contains(const struct cgs_region *r, const void *p, size_t n);
-/* Bytes of the region in use. */
+/* Bytes of the region handed out so far (high-water mark). */
 uint64_t cgs_region_used(const struct cgs_region *r);
+/* Bytes of the region backed by memory now: what the shim holds. */
+uint64_t cgs_region_resident(const struct cgs_region *r);
+/* fork: the child has copied the region (or given up); the parent waits for
+ * that before it lets its threads change the region again. */
+void cgs_region_fork_copied(struct cgs_region *r);
+void cgs_region_fork_wait(struct cgs_region *r);
 
 static inline void cgs_count(uint64_t *c)
 {

@@ -129,6 +129,7 @@ CGS_EXPORT sighandler_t signal(int sig, sighandler_t h)
 	return replace(sig, h, SA_RESTART); /* glibc's signal() is BSD-style */
 }
 
+sighandler_t bsd_signal(int sig, sighandler_t h);
 CGS_EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
 {
 	if (!cgs_real_ready())

@@ -207,7 +207,9 @@ static int write_file(struct watch *w, const char *path, const char *buf, size_t
 		}
 		if (errno != EEXIST)
 			break;
-		snprintf(dst, sizeof(dst), "%s.%d", path, i); /* same pid, another image */
+		/* same pid, another image: the path was checked to fit when expanded */
+		if (snprintf(dst, sizeof(dst), "%.4000s.%d", path, i) >= (int)sizeof(dst))
+			break;
 	}
 	int e = errno;
 	unlink(tmp);
