@@ -97,15 +97,17 @@ __asm__(".text\n"
 	".size dlvsym, .-dlvsym\n");
 
 /* Every timed dl call also goes to the flight recorder (ring.h): what was
- * opened or looked up (name, version), in which handle, and the result. */
+ * opened or looked up (name, version), in which handle, and the result.
+ * caller (dlsym, dlvsym): the program's return address, the record's whole
+ * stack unless the call was slow; 0: a full stack. */
 static void done_dl(int fn, uint64_t t0, bool err, const char *name, const char *version,
-		    const void *handle, int64_t result)
+		    const void *handle, int64_t result, const void *caller)
 {
 	uint64_t ticks = cgs_rdtsc() - t0;
 	struct cgs_tstate *t = cgs_self();
 	if (t)
 		cgs_record(t, fn, ticks, err);
-	cgs_event_dl(t, fn, t0, ticks, name, version, handle, result, err);
+	cgs_event_dl(t, fn, t0, ticks, name, version, handle, result, err, (uint64_t)(uintptr_t)caller);
 }
 
 void *cgs_dlsym_timed(void *handle, const char *name)
@@ -116,7 +118,7 @@ void *cgs_dlsym_timed(void *handle, const char *name)
 		return cgs_real.dlsym(handle, name);
 	uint64_t t0 = cgs_rdtsc();
 	void *p = cgs_real.dlsym(handle, name);
-	done_dl(CGS_FN_dlsym, t0, !p, name, NULL, handle, (int64_t)(uintptr_t)p);
+	done_dl(CGS_FN_dlsym, t0, !p, name, NULL, handle, (int64_t)(uintptr_t)p, __builtin_return_address(0));
 	return p;
 }
 
@@ -128,7 +130,7 @@ void *cgs_dlvsym_timed(void *handle, const char *name, const char *version)
 		return cgs_real.dlvsym(handle, name, version);
 	uint64_t t0 = cgs_rdtsc();
 	void *p = cgs_real.dlvsym(handle, name, version);
-	done_dl(CGS_FN_dlvsym, t0, !p, name, version, handle, (int64_t)(uintptr_t)p);
+	done_dl(CGS_FN_dlvsym, t0, !p, name, version, handle, (int64_t)(uintptr_t)p, __builtin_return_address(0));
 	return p;
 }
 
@@ -233,7 +235,7 @@ CGS_EXPORT void *dlopen(const char *name, int mode)
 		return cgs_real.dlopen(path ? path : name, mode);
 	uint64_t t0 = cgs_rdtsc();
 	void *h = cgs_real.dlopen(path ? path : name, mode);
-	done_dl(CGS_FN_dlopen, t0, !h, path ? path : name, NULL, NULL, (int64_t)(uintptr_t)h);
+	done_dl(CGS_FN_dlopen, t0, !h, path ? path : name, NULL, NULL, (int64_t)(uintptr_t)h, NULL);
 	if (h)
 		refresh_modules(false);
 	return h;
@@ -247,7 +249,7 @@ CGS_EXPORT int dlclose(void *h)
 		return cgs_real.dlclose(h);
 	uint64_t t0 = cgs_rdtsc();
 	int r = cgs_real.dlclose(h);
-	done_dl(CGS_FN_dlclose, t0, r != 0, NULL, NULL, h, r);
+	done_dl(CGS_FN_dlclose, t0, r != 0, NULL, NULL, h, r, NULL);
 	if (r == 0)
 		refresh_modules(true);
 	return r;

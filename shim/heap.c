@@ -56,7 +56,8 @@ static inline void note_free(void *p)
 		cgs_count(&cgs_R->counters.unknown_frees);
 }
 
-static inline void done_alloc(int fn, void *p, size_t size, uint64_t t0, bool failed)
+static inline __attribute__((always_inline)) void done_alloc(int fn, void *p, size_t size, uint64_t t0,
+							      bool failed)
 {
 	uint64_t ticks = cgs_rdtsc() - t0;
 	struct cgs_tstate *t = cgs_self();

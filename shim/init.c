@@ -28,6 +28,7 @@
 #include "leaks.h"
 #include "log.h"
 #include "modules.h"
+#include "ring.h"
 #include "shim.h"
 
 extern char **environ;
@@ -156,6 +157,10 @@ static bool start(void)
 		cgs_log("CGOSHIM_MEMORY too small for the shim's tables; measuring nothing", (const char *)NULL);
 		return false;
 	}
+	/* Without memory for the rings the recorder stays off; the rest runs. */
+	if (cgs_rings_init(r))
+		cgs_log("CGOSHIM_MEMORY too small for the flight recorder; slow calls are not recorded",
+			(const char *)NULL);
 	dl_iterate_phdr(self_range, NULL);
 	cgs_dlsym_next_ptr = &r->counters.dlsym_next;
 	__atomic_store_n(&cgs_R, r, __ATOMIC_RELEASE);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ring.h"
 #include "shim.h"
 
 /* Fortified and internal entry points have no prototype in the headers. */
@@ -21,15 +22,23 @@ int __openat_2(int dirfd, const char *path, int flags);
 int __openat64_2(int dirfd, const char *path, int flags);
 int ioctl(int fd, unsigned long req, ...);
 
-static inline void done_fd(int fn, int tf, int fd, uint64_t t0, bool err)
+/* arg: what else identifies the call in a flight-recorder record (the
+ * ioctl request), r: its result. Always inlined: a call here would cost
+ * more than the rest of the bookkeeping. */
+static inline __attribute__((always_inline)) void done_fd(int fn, int tf, int fd, uint64_t t0, int64_t r, uint64_t arg)
 {
 	uint64_t ticks = cgs_rdtsc() - t0;
 	struct cgs_tstate *t = cgs_self();
 	if (CGS_UNLIKELY(!t))
 		return;
+	bool err = r < 0;
 	cgs_record(t, fn, ticks, err);
 	if (cgs_R->opts.targets)
 		cgs_record_target(t, tf, cgs_fd_file(cgs_R->files, fd), ticks, err);
+	/* The record looks the file up again: one more lookup on a slow call
+	 * beats keeping it live on every call. */
+	if (cgs_slow(ticks))
+		cgs_event_fd(t, fn, t0, ticks, fd, CGS_EVENT_NOFILE, arg, r);
 }
 
 #define READ_LIKE(name, ret_t, params, args, fd)                                   \
@@ -39,7 +48,7 @@ static inline void done_fd(int fn, int tf, int fd, uint64_t t0, bool err)
 			return cgs_real.name args;                                \
 		uint64_t t0 = cgs_rdtsc();                                        \
 		ret_t r = cgs_real.name args;                                     \
-		done_fd(CGS_FN_##name, CGS_TF_READ, fd, t0, r < 0);               \
+		done_fd(CGS_FN_##name, CGS_TF_READ, fd, t0, r, 0);                \
 		return r;                                                         \
 	}
 
@@ -74,6 +83,8 @@ static void done_open(int fn, const char *path, int fd, uint64_t t0)
 	}
 	if (fd >= 0)
 		cgs_fd_set(cgs_R->files, fd, file);
+	if (cgs_slow(ticks))
+		cgs_event_open(t, fn, t0, ticks, path, cgs_R->opts.targets && path ? file : CGS_EVENT_NOFILE, fd);
 	errno = saved;
 }
 
@@ -135,6 +146,9 @@ CGS_EXPORT int close(int fd)
 	int r = cgs_real.close(fd);
 	uint64_t ticks = cgs_rdtsc() - t0;
 	int saved = errno;
+	/* Before the descriptor's file is forgotten. */
+	if (cgs_slow(ticks))
+		cgs_event_fd(cgs_self(), CGS_FN_close, t0, ticks, fd, CGS_EVENT_NOFILE, 0, r);
 	/* On Linux the descriptor is gone even when close fails with EINTR. */
 	if (r == 0 || saved != EBADF)
 		cgs_fd_clear(cgs_R->files, fd);
@@ -187,6 +201,6 @@ CGS_EXPORT int ioctl(int fd, unsigned long req, ...)
 		return cgs_real.ioctl(fd, req, arg);
 	uint64_t t0 = cgs_rdtsc();
 	int r = cgs_real.ioctl(fd, req, arg);
-	done_fd(CGS_FN_ioctl, CGS_TF_IOCTL, fd, t0, r < 0);
+	done_fd(CGS_FN_ioctl, CGS_TF_IOCTL, fd, t0, r, req);
 	return r;
 }

@@ -84,6 +84,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
+
 #define LIB_NAME "libcgoshim.so"
 #define WATCHER_COMM "cgoshim-watch"
 #define DEFAULT_WAIT_S 60.0
@@ -148,6 +150,9 @@ static void *xrealloc(void *p, size_t n)
 
 static const char usage_text[] =
 	"Usage: cgoshim [OPTION]... [--] PROGRAM [ARG]...\n"
+	"   or: cgoshim diff BASE.json NEW.json [--max-p99-regress=10%]...\n"
+	"   or: cgoshim merge REPORT.json... > merged.json\n"
+	"   or: cgoshim html REPORT.json > report.html\n"
 	"Run PROGRAM with libcgoshim.so preloaded: time its calls to read, open,\n"
 	"ioctl, the malloc family, dlopen and dlsym, and report C-heap leaks.\n"
 	"Child processes are traced too. cgoshim returns once the final reports\n"
@@ -193,7 +198,13 @@ static const char usage_text[] =
 	"QUIT, USR1, USR2, WINCH, CONT) is passed on to PROGRAM.\n"
 	"Exit status: PROGRAM's (cgoshim dies of the signal that killed PROGRAM);\n"
 	"2 usage error; 125 cgoshim failed; 126 PROGRAM or the library not usable;\n"
-	"127 PROGRAM or the library not found.\n";
+	"127 PROGRAM or the library not found.\n"
+	"\n"
+	"Reports: 'cgoshim diff' compares two JSON reports and fails (status 1) when\n"
+	"a threshold is crossed; 'cgoshim merge' merges the reports of several\n"
+	"processes into one; 'cgoshim html' draws one as a self-contained page.\n"
+	"'cgoshim SUBCOMMAND --help' says more. To run a program named diff, merge\n"
+	"or html, put -- before it.\n";
 
 enum {
 	OPT_NO_LEAKS = 256,
@@ -926,6 +937,13 @@ static void exit_like(int status)
 
 int main(int argc, char **argv)
 {
+	/* Report subcommands (cli.h); "cgoshim -- diff ..." runs a program named diff. */
+	if (argc > 1 && !strcmp(argv[1], "diff"))
+		return cgs_cli_diff(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "merge"))
+		return cgs_cli_merge(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "html"))
+		return cgs_cli_html(argc - 1, argv + 1);
 	const char *lib_opt = NULL;
 	int prog = parse_args(argc, argv, &lib_opt);
 	char *lib = find_library(lib_opt);

@@ -388,8 +388,7 @@ static void json_recorder(struct out *o, const struct cgs_snapshot *s)
 {
 	outs(o, ", \"recorder\": {\"enabled\": ");
 	json_bool(o, s->recorder);
-	outf(o, ", \"slow_ns\": %" PRIu64 ", \"ring_events\": %" PRIu64 ", \"topology\": ", s->opts.slow_ns,
-	     s->ring_events);
+	outs(o, ", \"topology\": ");
 	json_str_or_empty(o, s->topology);
 	outs(o, ", \"cpu_source\": ");
 	json_str_or_empty(o, s->cpu_source);
@@ -465,8 +464,13 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	outs(o, ", \"signal\": ");
 	json_str(o, cgs_signal_name(op->signal, sigbuf));
 	outf(o, ", \"stack_depth\": %d, \"top\": %d, \"min_age_ns\": %" PRIu64 ", \"memory\": %" PRIu64
-		", \"slow_ns\": %" PRIu64 ", \"output\": ",
-	     op->stack_depth, op->top, op->min_age_ns, op->memory, op->slow_ns);
+		", \"slow_ns\": %" PRIu64 ", \"ring_events\": %" PRIu32 ", \"numa_topology\": ",
+	     op->stack_depth, op->top, op->min_age_ns, op->memory, op->slow_ns, op->ring_events);
+	char topology[CGS_TOPOLOGY_MAX + 1];
+	memcpy(topology, op->numa_topology, CGS_TOPOLOGY_MAX);
+	topology[CGS_TOPOLOGY_MAX] = 0;
+	json_str(o, topology);
+	outs(o, ", \"output\": ");
 	char output[CGS_OUTPUT_MAX + 1];
 	memcpy(output, op->output, CGS_OUTPUT_MAX);
 	output[CGS_OUTPUT_MAX] = 0; /* never trust the terminator */
@@ -756,6 +760,14 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	outf(o, " CGOSHIM_MIN_AGE=%s", fmt_duration_opt(op->min_age_ns, a));
 	outf(o, " CGOSHIM_MEMORY=%s", fmt_size_opt(op->memory, a));
 	outf(o, " CGOSHIM_SLOW_NS=%s", fmt_duration_opt(op->slow_ns, a));
+	outf(o, " CGOSHIM_RING_EVENTS=%" PRIu32, op->ring_events);
+	if (op->numa_topology[0]) {
+		char topology[CGS_TOPOLOGY_MAX + 1];
+		memcpy(topology, op->numa_topology, CGS_TOPOLOGY_MAX);
+		topology[CGS_TOPOLOGY_MAX] = 0;
+		outs(o, " CGOSHIM_NUMA_TOPOLOGY=");
+		text_str(o, topology);
+	}
 	char output[CGS_OUTPUT_MAX + 1];
 	memcpy(output, op->output, CGS_OUTPUT_MAX);
 	output[CGS_OUTPUT_MAX] = 0;

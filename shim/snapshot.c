@@ -8,13 +8,17 @@
  *
  * The TSC rate is measured over the whole run: ticks and CLOCK_MONOTONIC at
  * start (in the region) against both now. */
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "gostack.h"
+#include "files.h"
 #include "leaks.h"
+#include "ring.h"
 #include "snapshot.h"
 #include "tstate.h"
 
@@ -343,6 +347,227 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 	}
 }
 
+/* ---- flight recorder --------------------------------------------------- */
+
+/* The CPUs of ring i as a cpulist. */
+static char *ring_cpus(const struct cgs_topology *t, unsigned i)
+{
+	size_t cap = 64, n = 0;
+	char *out = malloc(cap);
+	if (!out)
+		return NULL;
+	out[0] = 0;
+	for (unsigned c = 0; c < CGS_CPUS_MAX; c++) {
+		if (t->ring_of_cpu[c] != i)
+			continue;
+		unsigned e = c;
+		while (e + 1 < CGS_CPUS_MAX && t->ring_of_cpu[e + 1] == i)
+			e++;
+		if (n + 24 > cap) {
+			char *bigger = realloc(out, cap *= 2);
+			if (!bigger)
+				break;
+			out = bigger;
+		}
+		n += (size_t)(e > c ? snprintf(out + n, cap - n, "%s%u-%u", n ? "," : "", c, e)
+				    : snprintf(out + n, cap - n, "%s%u", n ? "," : "", c));
+		c = e;
+	}
+	return out;
+}
+
+static char *file_label(struct cgs_region *r, uint32_t file_plus1)
+{
+	struct cgs_files *fs = r->files;
+	if (!file_plus1 || !fs || !cgs_region_contains(r, fs, sizeof(*fs)) || file_plus1 > CGS_FILES_MAX)
+		return NULL;
+	return strndup(fs->f[file_plus1 - 1].label, CGS_FILE_LABEL_MAX - 1);
+}
+
+/* What a record identifies, for people: a file, path, library or symbol. */
+static char *event_target(struct cgs_region *r, const struct cgs_rings *rs, const struct cgs_event *e)
+{
+	char text[CGS_EVENT_TEXT + 1];
+	size_t len = e->textlen < CGS_EVENT_TEXT ? e->textlen : CGS_EVENT_TEXT;
+	memcpy(text, e->text, len);
+	text[len] = 0;
+	if (e->fn >= CGS_FN_COUNT)
+		return NULL;
+	switch (cgs_fn_family[e->fn]) {
+	case CGS_FAM_READ:
+	case CGS_FAM_IOCTL:
+	case CGS_FAM_CLOSE:
+		return file_label(r, e->file);
+	case CGS_FAM_OPEN:
+		/* Id 0 is "(other)": the table was full; the record's own copy
+		 * of the path (its tail) is then better. */
+		return e->file > 1 ? file_label(r, e->file) : strdup(text);
+	case CGS_FAM_DL: {
+		const struct cgs_dlname *d = cgs_rings_dlname(rs, e->file);
+		char lib[CGS_EVENT_TEXT + 1] = "";
+		if (e->fn == CGS_FN_dlopen)
+			return strdup(text);
+		if (d && d->handle == e->arg) {
+			size_t n = d->len < CGS_EVENT_TEXT ? d->len : CGS_EVENT_TEXT;
+			memcpy(lib, d->name, n);
+			lib[n] = 0;
+		}
+		char *out = NULL;
+		if (e->fn == CGS_FN_dlclose) {
+			if (lib[0])
+				return strdup(lib);
+			if (asprintf(&out, "handle 0x%" PRIx64, e->arg) < 0)
+				return NULL;
+			return out;
+		}
+		if (asprintf(&out, "%s in %s", text,
+			     lib[0] ? lib : e->arg == 0 ? "RTLD_DEFAULT" : "an unknown handle") < 0)
+			return NULL;
+		return out;
+	}
+	default:
+		return NULL;
+	}
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct cgs_snap_event *x = a, *y = b;
+	if (x->t_ticks != y->t_ticks)
+		return x->t_ticks < y->t_ticks ? -1 : 1;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+/* Whether a ring read out of the region can be walked safely. */
+static bool ring_sane(struct cgs_region *r, const struct cgs_ring *ring)
+{
+	if (!cgs_region_contains(r, ring, sizeof(*ring)))
+		return false;
+	uint64_t cap = ring->mask + 1;
+	return cap && !(cap & ring->mask) && cap <= CGS_RING_EVENTS_MAX &&
+	       cgs_region_contains(r, ring->slots, cap * sizeof(struct cgs_event));
+}
+
+static void take_ring_events(struct cgs_snapshot *s, struct cgs_region *r, const struct cgs_rings *rs,
+			     const struct cgs_ring *ring, struct cgs_snap_ring *sr, size_t *cap,
+			     struct cgs_symbolizer *sym)
+{
+	uint64_t head = cgs_ring_written(ring), n = ring->mask + 1;
+	uint64_t first = head > n ? head - n : 0;
+	double rate = s->ns_per_tick;
+	for (uint64_t idx = first; idx < head; idx++) {
+		struct cgs_event e;
+		switch (cgs_ring_get(ring, idx, &e)) {
+		case CGS_SLOT_OK:
+			break;
+		case CGS_SLOT_TORN:
+			sr->torn++;
+			continue;
+		default:
+			sr->in_flight++;
+			continue;
+		}
+		bool dl = e.fn < CGS_FN_COUNT && cgs_fn_family[e.fn] == CGS_FAM_DL;
+		/* Recorded against an estimated threshold: keep exactly the calls
+		 * at least slow_ns long at the rate measured over the run. */
+		if (!dl && rate > 0 && (double)e.dur * rate < (double)r->opts.slow_ns)
+			continue;
+		if (s->nevents == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 256;
+			struct cgs_snap_event *v = realloc(s->events, ncap * sizeof(*v));
+			if (!v)
+				return;
+			s->events = v;
+			*cap = ncap;
+		}
+		struct cgs_snap_event *se = &s->events[s->nevents++];
+		memset(se, 0, sizeof(*se));
+		se->t_ticks = e.t0 > r->start_tsc ? e.t0 - r->start_tsc : 0;
+		se->dur = e.dur;
+		se->fn = e.fn < CGS_FN_COUNT ? e.fn : 0;
+		se->tid = e.tid;
+		se->cpu = e.cpu == 0xffff ? -1 : e.cpu;
+		se->node = e.node;
+		se->fd = e.fd;
+		se->err = e.err;
+		se->arg = e.arg;
+		se->result = e.result;
+		se->target = event_target(r, rs, &e);
+		se->stack_id = e.stack;
+		const struct cgs_stack *st = cgs_stack_get(r, e.stack);
+		if (!st || !(se->frames = calloc(st->depth ? st->depth : 1, sizeof(*se->frames))))
+			continue;
+		se->nframes = st->depth;
+		for (int k = 0; k < st->depth; k++) {
+			if (sym)
+				cgs_sym_resolve(sym, st->frames[k], st->epoch, k > 0, &se->frames[k]);
+			else
+				se->frames[k].addr = st->frames[k];
+		}
+	}
+}
+
+static void take_recorder(struct cgs_snapshot *s, struct cgs_region *r, struct cgs_tstate **ts, size_t nt,
+			  struct cgs_symbolizer *sym)
+{
+	static const char *const topo[] = { "single", "sysfs", "override" };
+	const struct cgs_rings *rs = r->rings;
+	if (!rs || !cgs_region_contains(r, rs, sizeof(*rs)))
+		return;
+	s->recorder = true;
+	s->topology = rs->topo.source < 3 ? topo[rs->topo.source] : "single";
+	s->cpu_source = rs->cpu_rseq ? "rseq" : "getcpu";
+	s->ring_events = rs->capacity;
+	uint32_t nr = rs->nrings < CGS_NODES_MAX ? rs->nrings : CGS_NODES_MAX;
+	s->rings = calloc(nr ? nr : 1, sizeof(*s->rings));
+	if (!s->rings)
+		return;
+	size_t cap = 0;
+	for (uint32_t i = 0; i < nr; i++) {
+		const struct cgs_ring *ring = rs->ring[i];
+		if (!ring_sane(r, ring))
+			continue;
+		struct cgs_snap_ring *sr = &s->rings[s->nrings++];
+		int policy;
+		sr->node = ring->node;
+		sr->capacity = ring->mask + 1;
+		sr->written = cgs_ring_written(ring);
+		sr->overwritten = cgs_ring_overwritten(ring);
+		sr->bytes = ring->bytes;
+		sr->bound_node = cgs_ring_policy_node(ring, &policy);
+		if (policy < 0) {
+			sr->bound_node = ring->bound_node;
+			policy = ring->policy;
+		}
+		sr->policy = sr->bound_node < 0 ? "none" : policy == CGS_MPOL_BIND ? "bind" : "preferred";
+		sr->cpus = ring_cpus(&rs->topo, i);
+		take_ring_events(s, r, rs, ring, sr, &cap, sym);
+	}
+	if (s->nevents)
+		qsort(s->events, s->nevents, sizeof(*s->events), by_start);
+	/* Calls and time per node: each thread block's totals go to the node
+	 * its thread was last seen on. */
+	for (size_t i = 0; i < nt; i++) {
+		uint64_t calls = 0, ticks = 0;
+		for (int fn = 0; fn < CGS_FN_COUNT; fn++) {
+			calls += ts[i]->st[fn].count;
+			ticks += ts[i]->st[fn].total;
+		}
+		int node = cgs_rings_thread_node(rs, ts[i]->tid);
+		struct cgs_snap_ring *home = NULL;
+		for (size_t k = 0; node >= 0 && k < s->nrings && !home; k++)
+			if (s->rings[k].node == node)
+				home = &s->rings[k];
+		if (home) {
+			home->calls += calls;
+			home->ticks += ticks;
+		} else {
+			s->unattributed_calls += calls;
+			s->unattributed_ticks += ticks;
+		}
+	}
+}
+
 struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger, bool final, uint32_t seq,
 				       struct cgs_symbolizer *sym)
 {
@@ -362,7 +587,7 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	s->ns_per_tick = now_tsc > r->start_tsc ? (double)s->duration_ns / (double)(now_tsc - r->start_tsc) : 0;
 	s->start_real_ns = r->start_real_ns;
 	s->opts = r->opts;
-	s->shim_bytes = cgs_region_used(r);
+	s->shim_bytes = cgs_region_resident(r);
 	s->go = cgs_go_status();
 	s->counters = r->counters;
 
@@ -371,6 +596,7 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	s->threads = r->counters.thread_blocks;
 	take_fns(s, ts, nt);
 	take_targets(s, r, ts, nt);
+	take_recorder(s, r, ts, nt, sym);
 	free(ts);
 	take_leaks(s, r, !final, sym, now_tsc);
 	return s;
@@ -393,6 +619,14 @@ void cgs_snapshot_free(struct cgs_snapshot *s)
 		free((char *)s->sites[i].cgo);
 	}
 	free(s->sites);
+	for (size_t i = 0; i < s->nrings; i++)
+		free(s->rings[i].cpus);
+	free(s->rings);
+	for (size_t i = 0; i < s->nevents; i++) {
+		free(s->events[i].target);
+		free(s->events[i].frames);
+	}
+	free(s->events);
 	free((char *)s->exe);
 	free((char *)s->cmdline);
 	free(s);

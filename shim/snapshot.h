@@ -38,6 +38,38 @@ struct cgs_snap_site {
 	const char *cgo;               /* cgo entry ("C.CString", "C.my_func") or NULL */
 };
 
+/* Flight recorder (ring.h): one ring per NUMA node. */
+struct cgs_snap_ring {
+	int node;
+	int bound_node;        /* node its memory is bound to, as the kernel says now; -1 = not bound */
+	const char *policy;    /* "bind", "preferred" or "none" (static string) */
+	char *cpus;            /* the CPUs that write here, as a cpulist ("0-3,8") */
+	uint64_t capacity;     /* records */
+	uint64_t written;      /* records ever written */
+	uint64_t overwritten;  /* of those, overwritten by newer ones: max(0, written - capacity) */
+	uint64_t bytes;        /* memory of the ring */
+	uint64_t in_flight;    /* records not shown: being written (or their writer died) */
+	uint64_t torn;         /* records not shown: checksum failed */
+	uint64_t calls, ticks; /* every call of the threads last seen on this node (approximate) */
+};
+
+struct cgs_snap_event {
+	uint64_t t_ticks;      /* start, ticks since the process started */
+	uint64_t dur;          /* ticks */
+	int fn;                /* enum cgs_fn */
+	int32_t tid;
+	int cpu;               /* -1 = unknown */
+	int node;
+	int fd;                /* -1 = none */
+	int err;               /* errno of a failed call, else 0 */
+	uint64_t arg;          /* size (heap), request (ioctl), handle (dlsym, dlclose) */
+	int64_t result;
+	char *target;          /* file, path, library or symbol; NULL when none (heap) */
+	uint32_t stack_id;
+	int nframes;
+	struct cgs_frame_info *frames; /* innermost first */
+};
+
 struct cgs_snapshot {
 	/* header */
 	int pid;
@@ -67,6 +99,18 @@ struct cgs_snapshot {
 	uint64_t shown_count, shown_bytes;     /* those at least min_age old */
 	size_t nsites;
 	struct cgs_snap_site *sites;           /* sorted by bytes, descending */
+
+	/* Flight recorder; all zero when it is off. */
+	bool recorder;
+	const char *topology;          /* "sysfs", "override" or "single" (static) */
+	const char *cpu_source;        /* "rseq" or "getcpu" (static) */
+	uint64_t ring_events;          /* capacity of each ring */
+	uint64_t unattributed_calls;   /* calls of threads whose node is not known */
+	uint64_t unattributed_ticks;
+	size_t nrings;
+	struct cgs_snap_ring *rings;   /* by node */
+	size_t nevents;
+	struct cgs_snap_event *events; /* by start time; only calls >= slow_ns, and dl calls */
 };
 
 static inline uint64_t cgs_snap_ns(const struct cgs_snapshot *s, uint64_t ticks)

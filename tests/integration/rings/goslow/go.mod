@@ -1,0 +1,3 @@
+module cgoshim.test/goslow
+
+go 1.19

@@ -1,0 +1,304 @@
+/* test_stress.c - the stress program under the shim, with the dump signal
+ * arriving every 5 ms (suite "stress").
+ *
+ * What a user would check after such a run: the program did not hang
+ * (a watchdog gives it STRESS_SECONDS + 60 s, then kills it and fails),
+ * did not crash and found nothing wrong with any call it made; every report
+ * written during the run parses (each is read with jansson as it appears and
+ * then removed, so that a long soak does not fill the disk; the first few,
+ * the final one and every child's go through tests/unit/check_json.py);
+ * every signal the program received gave one live report, in sequence; and
+ * the final report is exact: the leaks the program made on purpose (blocks
+ * of 31337 bytes, counted by the program) equal the report's sites of that
+ * size, the calls it counted equal the report's counts, and no free was of
+ * a pointer the shim did not know (counters.unknown_frees == 0). Each fork
+ * child and each exec'd /bin/true writes its own final report.
+ *
+ * STRESS_SECONDS (default 20) sets the duration; scripts/soak.sh runs this
+ * same test for longer. Figures go to stdout for the README. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "rel.h"
+
+#define SIGNAL_EVERY_MS 5
+#define KEEP_LIVE 3        /* live reports kept for the schema checker */
+
+struct sig_run {
+	struct hrun *r;        /* hrun's result: its dir is known before the program starts */
+	char ready[300];
+	double seconds;        /* the program's run time */
+	double deadline;       /* watchdog: give up signalling then */
+	bool saw_ready, hung;
+	long sent;             /* signals sent */
+	long live;             /* live reports of the program parsed */
+	long bad;              /* report files that did not parse */
+	char bad_name[512];
+	unsigned char *seen;   /* seen[seq] for the program's live reports */
+	long seen_cap;
+	long dup_seq;          /* live reports whose seq came twice */
+	long kept;
+	long children;         /* final reports of other processes */
+	long child_live;       /* live reports of other processes (none expected) */
+	char checked[300];     /* parsed files kept for the schema checker go here */
+	volatile bool stop;    /* tells the signaller thread to stop */
+	int pid;
+};
+
+/* Parse every new report in the directory. The program's live reports are
+ * removed once parsed, but for the first KEEP_LIVE; those and the reports
+ * of other processes move to the "checked" folder for the schema checker,
+ * so that each file is parsed once however long the run. */
+static void sweep(struct sig_run *s, int pid)
+{
+	size_t n;
+	char **v = rel_report_names(s->r->dir, &n);
+	for (size_t i = 0; i < n; i++) {
+		json_error_t e;
+		json_t *j = json_load_file(v[i], 0, &e);
+		if (!j) {
+			/* Files appear by rename, complete: this one is not JSON. */
+			if (!s->bad++)
+				snprintf(s->bad_name, sizeof(s->bad_name), "%s: %s (line %d)", v[i], e.text,
+					 e.line);
+			continue;
+		}
+		bool final = json_is_true(json_object_get(j, "final"));
+		long long p = rel_jint(j, "pid"), seq = rel_jint(j, "seq");
+		bool keep = true;
+		if (p == pid && final) {
+			keep = false; /* the final report stays where it is */
+		} else if (p == pid) {
+			s->live++;
+			if (seq > 0 && seq < 100000000) {
+				if (seq >= s->seen_cap) {
+					long cap = (long)(seq + 1) * 2;
+					s->seen = realloc(s->seen, (size_t)cap);
+					memset(s->seen + s->seen_cap, 0, (size_t)(cap - s->seen_cap));
+					s->seen_cap = cap;
+				}
+				if (s->seen[seq]++)
+					s->dup_seq++;
+			}
+			if (s->kept < KEEP_LIVE)
+				s->kept++;
+			else {
+				unlink(v[i]);
+				keep = false;
+			}
+		} else if (final) {
+			s->children++;
+		} else {
+			s->child_live++;
+		}
+		if (keep && (p != pid || !final)) {
+			const char *base = strrchr(v[i], '/') + 1;
+			char to[700];
+			snprintf(to, sizeof(to), "%s/%s", s->checked, base);
+			rename(v[i], to);
+		}
+		json_decref(j);
+	}
+	rel_free_names(v, n);
+}
+
+/* The signaller thread: the dump signal every SIGNAL_EVERY_MS. */
+static void *signaller(void *arg)
+{
+	struct sig_run *s = arg;
+	while (!s->stop) {
+		if (kill(s->pid, SIGUSR2) == 0)
+			s->sent++;
+		rel_msleep(SIGNAL_EVERY_MS);
+	}
+	return NULL;
+}
+
+/* hopts.during: wait for the program to be ready, then signal it (from a
+ * thread) until it exits or the watchdog fires; sweep the reports
+ * meanwhile. Returns once the program has exited (not yet reaped, so its
+ * pid cannot be reused while the signaller runs). */
+static int signal_storm(int pid, void *arg)
+{
+	struct sig_run *s = arg;
+	for (int i = 0; i < 3000 && !rel_exited(pid) && access(s->ready, F_OK); i++)
+		rel_msleep(10);
+	s->saw_ready = access(s->ready, F_OK) == 0;
+	if (!s->saw_ready)
+		return -1;
+	snprintf(s->checked, sizeof(s->checked), "%s/checked", s->r->dir);
+	mkdir(s->checked, 0700);
+	s->pid = pid;
+	pthread_t th;
+	if (pthread_create(&th, NULL, signaller, s))
+		return -1;
+	while (!rel_exited(pid)) {
+		if (rel_now() > s->deadline) {
+			s->hung = true;
+			break;
+		}
+		sweep(s, pid);
+		rel_msleep(250);
+	}
+	s->stop = true;
+	pthread_join(th, NULL);
+	return s->hung ? -1 : 0;
+}
+
+/* The number after "prefix" in out, or -1. */
+static long long number_after(const char *out, const char *prefix)
+{
+	const char *p = strstr(out, prefix);
+	return p ? atoll(p + strlen(prefix)) : -1;
+}
+
+static const char *const counted[] = {
+	"open", "openat", "pread", "readv", "ioctl", "dlopen", "dlclose", "valloc", "pvalloc",
+	"reallocarray",
+};
+
+START_TEST(storm)
+{
+	const char *secs_env = getenv("STRESS_SECONDS");
+	double secs = secs_env && atof(secs_env) > 0 ? atof(secs_env) : 20;
+	char secs_arg[32];
+	snprintf(secs_arg, sizeof(secs_arg), "%g", secs);
+
+	struct hrun r;
+	struct sig_run s;
+	memset(&s, 0, sizeof(s));
+	s.r = &r;
+	char rdir[] = "/tmp/cgoshim-stress-XXXXXX";
+	ck_assert(mkdtemp(rdir));
+	snprintf(s.ready, sizeof(s.ready), "%s/ready", rdir);
+	s.deadline = rel_now() + secs + 60;
+
+	const char *argv[] = { hbin("stress"), secs_arg, s.ready, NULL };
+	struct hopts o = { .during = signal_storm, .arg = &s, .timeout_s = 10 };
+	double t0 = rel_now();
+	int rc = hrun(argv, &o, &r);
+	double ran = rel_now() - t0;
+	unlink(s.ready);
+	rmdir(rdir);
+
+	printf("stress: %s", r.out);
+	if (r.err[0])
+		printf("stress stderr: %.2000s\n", r.err);
+	ck_assert_msg(s.saw_ready, "the program never got going (status %#x): %s", r.status, r.err);
+	ck_assert_msg(!s.hung && rc == 0, "watchdog: the program was still running %.0f s after it should "
+		      "have ended, and was killed", ran);
+	ck_assert_msg(hexited(&r, 0), "the program failed: status %#x; stderr: %s", r.status, r.err);
+
+	/* The final report: hrun waited 10 s; a long backlog of live dumps may
+	 * need longer, but it must come. */
+	double t_exit = rel_now();
+	json_t *final = r.final ? json_incref(r.final) : rel_wait_final(r.dir, r.pid, 120000);
+	double final_wait = rel_now() - t_exit;
+	ck_assert_msg(final, "no final report of pid %d within 2 minutes of its exit", r.pid);
+	sweep(&s, r.pid);
+
+	/* Every fork child and exec'd image writes a final report: wait for them. */
+	long long forks = number_after(r.out, "fork "), execs = number_after(r.out, "exec ");
+	ck_assert(forks >= 0 && execs >= 0);
+	long long want_children = forks + 2 * execs; /* an exec: the fork child's image, then /bin/true's */
+	for (double until = rel_now() + 60; rel_now() < until && s.children < want_children;) {
+		rel_msleep(200);
+		sweep(&s, r.pid);
+	}
+
+	long long sig_handled = hnum(final, "counters.signals");
+	long long final_seq = rel_jint(final, "seq");
+	long long leaked = number_after(r.out, "leaked ");
+	long long in_report_bytes = 0;
+	long long in_report = rel_sites_of_size(final, REL_SENTINEL, &in_report_bytes);
+	long long unknown = hnum(final, "counters.unknown_frees");
+	printf("stress figures: ran %.1f s; %ld signals sent, %lld handled, %ld live reports parsed "
+	       "(%ld bad), final seq %lld, final report %.1f s after exit; %lld fork + %lld exec "
+	       "children, %ld child final reports; leaked %lld x %d, report %lld (%lld bytes); "
+	       "unknown_frees %lld, untracked %lld, region_oom %lld, orphan_calls %lld\n",
+	       ran, s.sent, sig_handled, s.live, s.bad, final_seq, final_wait, forks, execs, s.children,
+	       leaked, REL_SENTINEL, in_report, in_report_bytes, unknown,
+	       hnum(final, "counters.untracked_allocs"), hnum(final, "counters.region_oom"),
+	       hnum(final, "counters.orphan_calls"));
+
+	/* Gather every problem, then fail once with all of them. */
+	char problems[8192] = "";
+	size_t used = 0;
+#define PROBLEM(...) \
+	(used += (size_t)snprintf(problems + used, used < sizeof(problems) ? sizeof(problems) - used : 0, \
+				  __VA_ARGS__), used = used < sizeof(problems) ? used : sizeof(problems) - 1)
+	if (s.bad)
+		PROBLEM("%ld report files do not parse, first: %s\n", s.bad, s.bad_name);
+	if (s.dup_seq)
+		PROBLEM("%ld live reports repeat a sequence number\n", s.dup_seq);
+	if (sig_handled != s.live)
+		PROBLEM("%lld dump signals handled but %ld live reports written\n", sig_handled, s.live);
+	if (final_seq != s.live + 1)
+		PROBLEM("final report seq %lld after %ld live reports\n", final_seq, s.live);
+	for (long q = 1; q <= s.live && q < s.seen_cap; q++)
+		if (!s.seen[q]) {
+			PROBLEM("live report seq %ld is missing\n", q);
+			break;
+		}
+	if (leaked < 0 || in_report != leaked || in_report_bytes != leaked * REL_SENTINEL)
+		PROBLEM("the program leaked %lld blocks of %d bytes; the final report shows %lld (%lld bytes)\n",
+			leaked, REL_SENTINEL, in_report, in_report_bytes);
+	if (unknown != 0)
+		PROBLEM("counters.unknown_frees is %lld, not 0\n", unknown);
+	for (size_t i = 0; i < sizeof(counted) / sizeof(counted[0]); i++) {
+		char prefix[64];
+		snprintf(prefix, sizeof(prefix), "calls %s ", counted[i]);
+		/* meson builds with _FILE_OFFSET_BITS=64: open is open64 and so on. */
+		char fn64[64];
+		snprintf(fn64, sizeof(fn64), "%s64", counted[i]);
+		long long want = number_after(r.out, prefix), got = hcount(final, counted[i]) + hcount(final, fn64);
+		if (want != got)
+			PROBLEM("%s: the program made %lld calls, the report counts %lld\n", counted[i], want, got);
+	}
+	if (s.children != want_children)
+		PROBLEM("%ld final reports of child images; %lld forks and %lld execs make %lld\n", s.children,
+			forks, execs, want_children);
+	if (s.child_live)
+		PROBLEM("%ld live reports of child processes, which were never signalled\n", s.child_live);
+
+	/* The schema checker: the kept live reports, the children's, the final. */
+	size_t n;
+	char **names = rel_report_names(s.checked, &n);
+	names = realloc(names, (n + 1) * sizeof(*names));
+	char final_name[600];
+	snprintf(final_name, sizeof(final_name), "%s/r.%d.%lld.json", r.dir, r.pid, final_seq);
+	names[n++] = strdup(final_name);
+	char msg[4096];
+	int bad_schema = rel_check_json(names, n, msg, sizeof(msg));
+	printf("stress: schema checker on %zu report files (%ld live kept, the final, the children's): "
+	       "%d with problems\n", n, s.kept, bad_schema);
+	if (bad_schema < 0)
+		PROBLEM("the schema checker (check_json.py) could not be run\n");
+	else if (bad_schema)
+		PROBLEM("%d report files break the schema:\n%.1500s\n", bad_schema, msg);
+	rel_free_names(names, n);
+	json_decref(final);
+	free(s.seen);
+	if (!problems[0]) {
+		rel_rmdir(s.checked);
+		hrun_free(&r);
+	} else {
+		printf("stress: reports left in %s for a look\n", r.dir);
+	}
+	ck_assert_msg(!problems[0], "%s", problems);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+	const struct rel_case cases[] = {
+		{ "storm", storm, NULL, 0 },
+	};
+	return rel_main(argc, argv, "stress", cases, sizeof(cases) / sizeof(cases[0]));
+}
