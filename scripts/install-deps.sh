@@ -12,6 +12,7 @@ pkgs=(
 	golang-go golang-1.19-src                  # Go examples, Go's cgo suites
 	strace valgrind                            # oracles in the tests
 	prometheus                                 # promtool, checks the metrics output
+	chromium chromium-driver                   # headless browser: renders the HTML report in tests
 )
 
 missing=()

@@ -453,8 +453,9 @@ int cgs_cli_load_all(const char *cmd, const char *path, json_t ***v, size_t *n)
 
 static bool same_process(const json_t *a, const json_t *b)
 {
+	const json_t *sa = json_object_get(a, "start_unix_ns"), *sb = json_object_get(b, "start_unix_ns");
 	return json_integer_value(json_object_get(a, "pid")) == json_integer_value(json_object_get(b, "pid")) &&
-	       json_equal(json_object_get(a, "start_unix_ns"), json_object_get(b, "start_unix_ns"));
+	       ((!sa && !sb) || json_equal(sa, sb));
 }
 
 json_t *cgs_cli_load(const char *cmd, const char *path)
@@ -935,6 +936,10 @@ int cgs_cli_diff(int argc, char **argv)
 	size_t nb = json_array_size(json_object_get(base, "calls"));
 	size_t nn = json_array_size(json_object_get(nw, "calls"));
 	struct fnrow *rows = calloc(nb + nn + 1, sizeof(*rows));
+	if (!rows) {
+		cgs_cli_error("diff", "out of memory");
+		exit(CGS_CLI_USAGE);
+	}
 	size_t nrows = 0;
 	size_t i;
 	const json_t *call;
@@ -983,6 +988,10 @@ int cgs_cli_diff(int argc, char **argv)
 	struct site *sb = collect_sites(pair, 1, &nsb);
 	struct site *sn = collect_sites(pair + 1, 1, &nsn);
 	struct sitediff *sd = calloc(nsb + nsn + 1, sizeof(*sd));
+	if (!sd) {
+		cgs_cli_error("diff", "out of memory");
+		exit(CGS_CLI_USAGE);
+	}
 	size_t nsd = 0;
 	for (size_t x = 0, y = 0; x < nsb || y < nsn;) {
 		int cmp = x >= nsb ? 1 : y >= nsn ? -1 : strcmp(sb[x].key, sn[y].key);
@@ -1409,6 +1418,10 @@ static json_t *merge_tagged(json_t *const *v, size_t n, const char *key, int64_t
 	for (size_t r = 0; r < n; r++)
 		total += json_array_size(json_object_get(v[r], key));
 	json_t **all = calloc(total + 1, sizeof(*all));
+	if (!all) {
+		cgs_cli_error("merge", "out of memory");
+		exit(CGS_CLI_USAGE);
+	}
 	size_t m = 0;
 	for (size_t r = 0; r < n; r++) {
 		size_t i;
@@ -1417,7 +1430,9 @@ static json_t *merge_tagged(json_t *const *v, size_t n, const char *key, int64_t
 		json_array_foreach(json_object_get(v[r], key), i, e) {
 			json_t *c = json_deep_copy(e);
 			if (json_is_object(c)) {
-				json_object_set(c, "pid", json_object_get(v[r], "pid"));
+				/* Entries of a merged report keep their pid. */
+				if (!json_object_get(c, "pid"))
+					json_object_set(c, "pid", json_object_get(v[r], "pid"));
 				if (!strcmp(key, "events") && shift > 0)
 					json_object_set_new(c, "t_ns",
 							    json_integer((json_int_t)(cgs_cli_u64(e, "t_ns") + (uint64_t)shift)));
