@@ -15,6 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
 #include "leaks.h"
 #include "ring.h"
 #include "shim.h"
@@ -36,17 +39,27 @@ static void *pool_get(size_t n, size_t align, bool zero)
 	return p;
 }
 
-void cgs_heap_note_alloc(struct cgs_tstate *t, void *p, size_t size)
+/* Record a new block. Always inlined into the interposer, so the stack walk
+ * starts there: libunwind then walks one shim frame, not three. `now` is
+ * the interposer's end timestamp (no third rdtsc). */
+static inline __attribute__((always_inline)) void note_alloc(void *p, size_t size, uint64_t now)
 {
 	struct cgs_region *r = cgs_R;
 	int saved = errno;
-	uint64_t now = cgs_rdtsc();
+	void *raw[CGS_STACK_DEPTH_MAX + 2];
+	int depth = r->opts.stack_depth;
 	cgs_t_guard++;
-	uint32_t stack = cgs_stack_capture(r->opts.stack_depth);
+	int got = unw_backtrace(raw, depth + 1);
+	uint32_t stack = cgs_stack_finish(raw, got, depth);
 	if (!cgs_leak_add(r->leaks, (uint64_t)(uintptr_t)p, size, stack, cgs_now_q(now)))
 		cgs_count(&r->counters.untracked_allocs);
 	cgs_t_guard--;
 	errno = saved;
+}
+
+void cgs_heap_note_alloc(struct cgs_tstate *t, void *p, size_t size)
+{
+	note_alloc(p, size, cgs_rdtsc());
 }
 
 static inline void note_free(void *p)
@@ -59,13 +72,14 @@ static inline void note_free(void *p)
 static inline __attribute__((always_inline)) void done_alloc(int fn, void *p, size_t size, uint64_t t0,
 							      bool failed)
 {
-	uint64_t ticks = cgs_rdtsc() - t0;
+	uint64_t t1 = cgs_rdtsc();
+	uint64_t ticks = t1 - t0;
 	struct cgs_tstate *t = cgs_self();
 	if (CGS_UNLIKELY(!t))
 		return;
 	cgs_record(t, fn, ticks, failed);
 	if (p && cgs_R->opts.leaks)
-		cgs_heap_note_alloc(t, p, size);
+		note_alloc(p, size, t1);
 	if (cgs_slow(ticks))
 		cgs_event_heap(t, fn, t0, ticks, size, p, failed);
 }

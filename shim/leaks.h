@@ -84,6 +84,10 @@ int cgs_stacks_init(struct cgs_region *r);
 /* Capture the caller's stack (skipping the shim's own frames) and intern it.
  * Returns the stack id, 0 if none. Call with the re-entry guard set. */
 uint32_t cgs_stack_capture(int max_depth);
+/* The second half of a capture whose unw_backtrace the caller made itself
+ * (raw[0..got), innermost first): drop the shim's frames, follow Go frames,
+ * keep max_depth, intern. */
+uint32_t cgs_stack_finish(void **raw, int got, int max_depth);
 uint32_t cgs_stack_intern(struct cgs_stacks *s, const uint64_t *frames, int depth, uint32_t epoch);
 /* Reader side: the stack with this id, or NULL (bounds-checked). */
 const struct cgs_stack *cgs_stack_get(const struct cgs_region *r, uint32_t id);

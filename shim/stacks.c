@@ -175,13 +175,17 @@ out:
 
 uint32_t cgs_stack_capture(int max_depth)
 {
-	struct cgs_region *r = cgs_R;
 	void *raw[CGS_STACK_DEPTH_MAX + 8];
-	uint64_t f[CGS_STACK_DEPTH_MAX];
 	int want = max_depth + 4; /* room for the shim's own frames */
 	if (want > (int)CGS_ARRAY_LEN(raw))
 		want = (int)CGS_ARRAY_LEN(raw);
-	int got = unw_backtrace(raw, want);
+	return cgs_stack_finish(raw, unw_backtrace(raw, want), max_depth);
+}
+
+uint32_t cgs_stack_finish(void **raw, int got, int max_depth)
+{
+	struct cgs_region *r = cgs_R;
+	uint64_t f[CGS_STACK_DEPTH_MAX];
 	/* The shim's frames are the innermost ones; drop those only. */
 	int i = 0;
 	while (i < got && (uint64_t)(uintptr_t)raw[i] - self_lo < self_hi - self_lo)
