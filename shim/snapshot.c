@@ -276,6 +276,41 @@ static const char *cgo_entry(const struct cgs_snap_site *site)
 	return NULL;
 }
 
+/* The frames of a stack, innermost first, each address expanded into its
+ * inline chain (symbols.h), at most 4 * depth in all: every address keeps
+ * at least its own frame. Without a symboliser, addresses only. */
+static struct cgs_frame_info *stack_frames(struct cgs_symbolizer *sym, const struct cgs_stack *st, int *n)
+{
+	int depth = st->depth, cap = depth * 4, have = depth ? depth : 1;
+	struct cgs_frame_info *v = calloc((size_t)have, sizeof(*v)), chain[32];
+	*n = 0;
+	for (int k = 0; v && k < depth; k++) {
+		int room = cap - *n - (depth - k - 1), got = 1;
+		if (room > (int)(sizeof(chain) / sizeof(chain[0])))
+			room = (int)(sizeof(chain) / sizeof(chain[0]));
+		if (sym)
+			got = cgs_sym_resolve_inline(sym, st->frames[k], st->epoch, k > 0, chain, room);
+		if (!sym || got < 1) {
+			got = 1;
+			memset(chain, 0, sizeof(chain[0]));
+			chain[0].addr = st->frames[k];
+		}
+		if (*n + got > have) {
+			int ncap = have * 2 < *n + got ? *n + got : have * 2;
+			struct cgs_frame_info *w = realloc(v, (size_t)ncap * sizeof(*v));
+			if (!w)
+				got = have - *n;
+			else {
+				v = w;
+				have = ncap;
+			}
+		}
+		memcpy(&v[*n], chain, (size_t)got * sizeof(*v));
+		*n += got;
+	}
+	return v;
+}
+
 static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing, struct cgs_symbolizer *sym,
 		       uint64_t now_tsc)
 {
@@ -333,16 +368,9 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 		const struct cgs_stack *st = cgs_stack_get(r, site->stack_id);
 		if (!st)
 			continue;
-		site->frames = calloc(st->depth ? st->depth : 1, sizeof(*site->frames));
+		site->frames = stack_frames(sym, st, &site->nframes);
 		if (!site->frames)
 			continue;
-		site->nframes = st->depth;
-		for (int k = 0; k < st->depth; k++) {
-			if (sym)
-				cgs_sym_resolve(sym, st->frames[k], st->epoch, k > 0, &site->frames[k]);
-			else
-				site->frames[k].addr = st->frames[k];
-		}
 		site->cgo = cgo_entry(site);
 	}
 }
@@ -448,12 +476,52 @@ static bool ring_sane(struct cgs_region *r, const struct cgs_ring *ring)
 	       cgs_region_contains(r, ring->slots, cap * sizeof(struct cgs_event));
 }
 
+/* Stacks symbolised once per report: records of one call site share a
+ * stack, and a full ring holds thousands of records. */
+#define STACK_CACHE 8192
+
+struct stack_cache {
+	uint32_t id[STACK_CACHE]; /* 0 = free */
+	int n[STACK_CACHE];
+	struct cgs_frame_info *f[STACK_CACHE];
+};
+
+/* The frames of stack id as stack_frames gives them (a copy the caller
+ * owns); *n = 0 and NULL when there is no such stack. c may be NULL. */
+static struct cgs_frame_info *cached_frames(struct stack_cache *c, struct cgs_region *r,
+					    struct cgs_symbolizer *sym, uint32_t id, int *n)
+{
+	size_t k = (id * 2654435761u) & (STACK_CACHE - 1), probes = 0;
+	struct cgs_frame_info *v;
+	*n = 0;
+	while (c && c->id[k] && c->id[k] != id && ++probes < 64)
+		k = (k + 1) & (STACK_CACHE - 1);
+	if (!c || c->id[k] != id) {
+		const struct cgs_stack *st = cgs_stack_get(r, id);
+		if (!st || !(v = stack_frames(sym, st, n)))
+			return NULL;
+		if (c && !c->id[k] && *n && (c->f[k] = malloc((size_t)*n * sizeof(*v)))) {
+			memcpy(c->f[k], v, (size_t)*n * sizeof(*v));
+			c->id[k] = id;
+			c->n[k] = *n;
+		}
+		return v;
+	}
+	if (!(v = malloc((size_t)c->n[k] * sizeof(*v))))
+		return NULL;
+	memcpy(v, c->f[k], (size_t)c->n[k] * sizeof(*v));
+	*n = c->n[k];
+	return v;
+}
+
 static void take_ring_events(struct cgs_snapshot *s, struct cgs_region *r, const struct cgs_rings *rs,
 			     const struct cgs_ring *ring, struct cgs_snap_ring *sr, size_t *cap,
-			     struct cgs_symbolizer *sym)
+			     struct cgs_symbolizer *sym, struct stack_cache *sc)
 {
-	uint64_t head = cgs_ring_written(ring), n = ring->mask + 1;
+	uint64_t head = cgs_ring_head(ring), n = ring->mask + 1;
 	uint64_t first = head > n ? head - n : 0;
+	if (first < ring->first)
+		first = ring->first; /* a fork child: its parent's records are not its own */
 	double rate = s->ns_per_tick;
 	for (uint64_t idx = first; idx < head; idx++) {
 		struct cgs_event e;
@@ -494,16 +562,7 @@ static void take_ring_events(struct cgs_snapshot *s, struct cgs_region *r, const
 		se->result = e.result;
 		se->target = event_target(r, rs, &e);
 		se->stack_id = e.stack;
-		const struct cgs_stack *st = cgs_stack_get(r, e.stack);
-		if (!st || !(se->frames = calloc(st->depth ? st->depth : 1, sizeof(*se->frames))))
-			continue;
-		se->nframes = st->depth;
-		for (int k = 0; k < st->depth; k++) {
-			if (sym)
-				cgs_sym_resolve(sym, st->frames[k], st->epoch, k > 0, &se->frames[k]);
-			else
-				se->frames[k].addr = st->frames[k];
-		}
+		se->frames = cached_frames(sc, r, sym, e.stack, &se->nframes);
 	}
 }
 
@@ -523,6 +582,7 @@ static void take_recorder(struct cgs_snapshot *s, struct cgs_region *r, struct c
 	if (!s->rings)
 		return;
 	size_t cap = 0;
+	struct stack_cache *sc = calloc(1, sizeof(*sc)); /* NULL: no cache, still right */
 	for (uint32_t i = 0; i < nr; i++) {
 		const struct cgs_ring *ring = rs->ring[i];
 		if (!ring_sane(r, ring))
@@ -541,8 +601,11 @@ static void take_recorder(struct cgs_snapshot *s, struct cgs_region *r, struct c
 		}
 		sr->policy = sr->bound_node < 0 ? "none" : policy == CGS_MPOL_BIND ? "bind" : "preferred";
 		sr->cpus = ring_cpus(&rs->topo, i);
-		take_ring_events(s, r, rs, ring, sr, &cap, sym);
+		take_ring_events(s, r, rs, ring, sr, &cap, sym, sc);
 	}
+	for (size_t k = 0; sc && k < STACK_CACHE; k++)
+		free(sc->f[k]);
+	free(sc);
 	if (s->nevents)
 		qsort(s->events, s->nevents, sizeof(*s->events), by_start);
 	/* Calls and time per node: each thread block's totals go to the node

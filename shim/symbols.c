@@ -31,9 +31,24 @@
  * debuginfo path (/usr/lib/debug/.build-id); dwfl_standard_find_debuginfo is
  * not used because it may query debuginfod servers over the network.
  *
+ * Scopes. Within a unit, the function (DW_TAG_subprogram) holding an
+ * address is found in a sorted index of the unit's functions' ranges, built
+ * the first time an address falls in that unit; then only that function's
+ * DIEs are walked, down through the scopes (inlined subroutines, lexical
+ * blocks) that hold the address. The path found is the physical nesting,
+ * so its inlined subroutines, innermost first, and the function around
+ * them are the inline chain (dwarf_getscopes gives lexical scopes
+ * instead: the inlined callee's abstract definition's parents, without its
+ * caller; and it walks the unit's DIEs at every call: 0.1 to 1 ms per
+ * address in a unit of a thousand functions). Each enclosing frame of a chain takes its file and line from the
+ * DW_AT_call_file/DW_AT_call_line of the scope inside it. Walks are bounded
+ * in depth and in DIEs looked at, so malformed DWARF cannot loop.
+ *
  * Names. The function is the innermost inlined subroutine when the DWARF has
  * one at the address (so that it agrees with the line), otherwise the ELF
- * function symbol, otherwise the DWARF subprogram. Function symbols are
+ * function symbol, otherwise the DWARF subprogram; the outermost function
+ * of an inline chain is named the same way (symbol first), the ones between
+ * by their DWARF names. Function symbols are
  * looked up in a sorted index built once per module (dwfl_module_addrinfo
  * scans the whole symbol table at every call: a quarter of a millisecond
  * per address in libc with its debug symbols). A function symbol of size 0
@@ -52,8 +67,10 @@
  *
  * Cache. Results are kept in an open-addressing hash map keyed by (session
  * owner, address), so a report with thousands of frames resolves each
- * distinct frame once. Strings point into the sessions (or to demangled
- * copies owned here) and stay valid until cgs_sym_free.
+ * distinct frame once; a result holds the whole inline chain, computed in
+ * the same walk, so cgs_sym_resolve and cgs_sym_resolve_inline share it.
+ * Strings point into the sessions (or to demangled copies and chains owned
+ * here) and stay valid until cgs_sym_free.
  *
  * A symboliser is not thread-safe. */
 #include <dlfcn.h>
@@ -62,6 +79,7 @@
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -76,6 +94,21 @@ struct cu_range {
 	Dwarf_Addr lo, hi;
 	Dwarf_Addr max_hi;   /* largest hi of this and every earlier range */
 	Dwarf_Die cu;
+	size_t unit;         /* index into sym_module.units */
+};
+
+/* One address range of a function (DW_TAG_subprogram), DWARF addresses. */
+struct fn_range {
+	Dwarf_Addr lo, hi;
+	Dwarf_Addr max_hi;   /* largest hi of this and every earlier range */
+	Dwarf_Die die;
+};
+
+/* The functions of one unit, sorted by lo; built on first use. */
+struct unit_fns {
+	struct fn_range *v;
+	size_t n;
+	bool built;
 };
 
 /* One symbol, at runtime addresses. Only functions have a name; other
@@ -99,8 +132,17 @@ struct sym_module {
 	Dwarf_Addr dwbias;   /* runtime address - DWARF address */
 	struct cu_range *cus; /* sorted by lo */
 	size_t ncus;
+	struct unit_fns *units; /* one per unit with ranges */
+	size_t nunits;
 	struct sym_range *syms; /* function symbols, sorted by lo, rank */
 	size_t nsyms;
+};
+
+/* An enclosing frame of an inline chain. */
+struct sym_outer {
+	const char *function;
+	const char *file;    /* of the call site, in the scope inside */
+	int line;
 };
 
 struct sym_slot {
@@ -109,6 +151,8 @@ struct sym_slot {
 	int line;
 	const char *function;
 	const char *file;
+	uint32_t nouter;     /* enclosing frames of the inline chain */
+	const struct sym_outer *outer; /* innermost first; owned */
 };
 
 typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
@@ -117,14 +161,17 @@ struct cgs_symbolizer {
 	const struct cgs_module_table *table;
 	struct sym_slot *slots;
 	size_t cap, used;        /* cap is a power of two, or 0 */
-	char **strings;          /* demangled names */
-	size_t nstrings, capstrings;
+	void **owned;            /* demangled names, paths, chains */
+	size_t nowned, capowned;
 	demangle_fn demangle;
 	struct sym_module mods[CGS_MODULES_MAX];
 };
 
 #define ELF_MAGIC "\177ELF"
 #define CACHE_MIN 1024
+#define SCOPE_DEPTH_MAX 128    /* DIE nesting followed by a walk */
+#define CHAIN_MAX 64           /* enclosing frames kept per address */
+#define WALK_BUDGET (1u << 24) /* DIEs one walk may look at */
 
 /* ---- libdwfl session ---- */
 
@@ -346,7 +393,8 @@ static int cu_range_cmp(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-static bool add_cu_ranges(struct sym_module *sm, Dwarf_Die *cu, size_t *cap)
+static bool add_cu_ranges(struct sym_module *sm, Dwarf_Die *cu, size_t unit,
+			  size_t *cap)
 {
 	Dwarf_Addr base, lo, hi;
 	ptrdiff_t off = 0;
@@ -365,8 +413,8 @@ static bool add_cu_ranges(struct sym_module *sm, Dwarf_Die *cu, size_t *cap)
 			sm->cus = p;
 			*cap = ncap;
 		}
-		sm->cus[sm->ncus++] =
-			(struct cu_range){ .lo = lo, .hi = hi, .cu = *cu };
+		sm->cus[sm->ncus++] = (struct cu_range){
+			.lo = lo, .hi = hi, .cu = *cu, .unit = unit };
 	}
 	return true;
 }
@@ -385,14 +433,22 @@ static void index_cus(struct sym_module *sm)
 	if (!sm->dw)
 		return;
 	while (!dwarf_get_units(sm->dw, cu, &next, NULL, &type, &cudie, NULL)) {
+		size_t before = sm->ncus;
+
 		cu = next;
 		if (type == 0 || type == DW_UT_type || type == DW_UT_split_type)
 			continue;
-		if (!add_cu_ranges(sm, &cudie, &cap))
+		if (!add_cu_ranges(sm, &cudie, sm->nunits, &cap))
 			break;
+		if (sm->ncus > before)
+			sm->nunits++;
 	}
 	if (!sm->ncus)
 		return;
+	/* Units past nunits (out of memory above) get no function index. */
+	sm->units = calloc(sm->nunits ? sm->nunits : 1, sizeof(*sm->units));
+	if (!sm->units)
+		sm->nunits = 0;
 	qsort(sm->cus, sm->ncus, sizeof(*sm->cus), cu_range_cmp);
 	for (size_t i = 0; i < sm->ncus; i++) {
 		if (sm->cus[i].hi > max_hi)
@@ -401,8 +457,8 @@ static void index_cus(struct sym_module *sm)
 	}
 }
 
-/* The compilation unit whose ranges hold the DWARF address a, or NULL. */
-static Dwarf_Die *cu_at(struct sym_module *sm, Dwarf_Addr a)
+/* The compilation unit range that holds the DWARF address a, or NULL. */
+static struct cu_range *cu_at(struct sym_module *sm, Dwarf_Addr a)
 {
 	size_t l = 0, u = sm->ncus;
 
@@ -417,7 +473,7 @@ static Dwarf_Die *cu_at(struct sym_module *sm, Dwarf_Addr a)
 	/* Every range before l starts at or below a. */
 	for (size_t j = l; j-- > 0 && sm->cus[j].max_hi > a;)
 		if (a < sm->cus[j].hi)
-			return &sm->cus[j].cu;
+			return &sm->cus[j];
 	return NULL;
 }
 
@@ -587,21 +643,30 @@ static const char *symbol_at(const struct sym_module *sm, Dwarf_Addr pc)
 
 /* ---- names ---- */
 
-static const char *keep_string(struct cgs_symbolizer *s, char *str)
+/* Makes the symboliser own a malloc'ed block until cgs_sym_free; on failure
+ * frees it and returns NULL. */
+static void *keep(struct cgs_symbolizer *s, void *p)
 {
-	if (s->nstrings == s->capstrings) {
-		size_t cap = s->capstrings ? 2 * s->capstrings : 64;
-		char **p = realloc(s->strings, cap * sizeof(*p));
+	if (!p)
+		return NULL;
+	if (s->nowned == s->capowned) {
+		size_t cap = s->capowned ? 2 * s->capowned : 64;
+		void **v = realloc(s->owned, cap * sizeof(*v));
 
-		if (!p) {
-			free(str);
+		if (!v) {
+			free(p);
 			return NULL;
 		}
-		s->strings = p;
-		s->capstrings = cap;
+		s->owned = v;
+		s->capowned = cap;
 	}
-	s->strings[s->nstrings++] = str;
-	return str;
+	s->owned[s->nowned++] = p;
+	return p;
+}
+
+static const char *keep_string(struct cgs_symbolizer *s, char *str)
+{
+	return keep(s, str);
 }
 
 static const char *demangle(struct cgs_symbolizer *s, const char *name)
@@ -640,30 +705,6 @@ static const char *die_name(Dwarf_Die *die)
 	return NULL;
 }
 
-/* The name of the innermost function-like DWARF scope at the DWARF address
- * a; *inlined tells whether it is an inlined subroutine. */
-static const char *scope_name(Dwarf_Die *cu, Dwarf_Addr a, bool *inlined)
-{
-	Dwarf_Die *scopes = NULL;
-	const char *name = NULL;
-	int n;
-
-	*inlined = false;
-	n = dwarf_getscopes(cu, a, &scopes);
-	for (int i = 0; i < n; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-
-		if (tag != DW_TAG_inlined_subroutine &&
-		    tag != DW_TAG_subprogram)
-			continue;
-		*inlined = tag == DW_TAG_inlined_subroutine;
-		name = die_name(&scopes[i]);
-		break;
-	}
-	free(scopes);
-	return name;
-}
-
 /* A source path relative to its compilation directory is made absolute
  * when that file exists here (code built on this machine: go tool pprof
  * -list and editors find it); otherwise it stays as recorded (a
@@ -691,12 +732,272 @@ static const char *absolute_source(struct cgs_symbolizer *s, Dwarf_Die *cu, cons
 	return kept ? kept : file;
 }
 
-/* Function, file and line of pc in an owner module. */
+/* ---- scopes ---- */
+
+/* DIEs that have code addresses and may hold other such DIEs. */
+static bool is_pc_scope(int tag)
+{
+	switch (tag) {
+	case DW_TAG_subprogram:
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_lexical_block:
+	case DW_TAG_try_block:
+	case DW_TAG_catch_block:
+	case DW_TAG_with_stmt:
+	case DW_TAG_entry_point:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* DIEs without code addresses that may hold functions (C++ namespaces and
+ * classes, Fortran modules). */
+static bool is_container(int tag)
+{
+	switch (tag) {
+	case DW_TAG_namespace:
+	case DW_TAG_module:
+	case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+	case DW_TAG_interface_type:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int fn_range_cmp(const void *a, const void *b)
+{
+	const struct fn_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static bool add_fn_ranges(struct unit_fns *u, Dwarf_Die *die, size_t *cap)
+{
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
+
+	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
+		if (lo == 0 || hi <= lo)
+			continue;
+		if (u->n == *cap) {
+			size_t ncap = *cap ? 2 * *cap : 64;
+			struct fn_range *p = realloc(u->v, ncap * sizeof(*p));
+
+			if (!p)
+				return false;
+			u->v = p;
+			*cap = ncap;
+		}
+		u->v[u->n++] = (struct fn_range){ .lo = lo, .hi = hi, .die = *die };
+	}
+	return true;
+}
+
+/* Adds the ranges of the functions below parent, looking into containers
+ * but not into functions: the code of a nested function (a GCC extension)
+ * is named by its symbol, without an inline chain. */
+static bool add_fns_below(struct unit_fns *u, Dwarf_Die *parent, int depth,
+			  size_t *cap, size_t *budget)
+{
+	Dwarf_Die child;
+
+	if (depth >= SCOPE_DEPTH_MAX || dwarf_child(parent, &child) != 0)
+		return true;
+	do {
+		int tag;
+
+		if (*budget == 0)
+			return false;
+		--*budget;
+		tag = dwarf_tag(&child);
+		if (tag == DW_TAG_subprogram) {
+			if (!add_fn_ranges(u, &child, cap))
+				return false;
+		} else if (is_container(tag) &&
+			   !add_fns_below(u, &child, depth + 1, cap, budget)) {
+			return false;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return true;
+}
+
+/* The function index of cr's unit, built on first use. */
+static struct unit_fns *unit_fns(struct sym_module *sm, struct cu_range *cr)
+{
+	struct unit_fns *u;
+	size_t cap = 0, budget = WALK_BUDGET;
+	Dwarf_Addr max_hi = 0;
+
+	if (cr->unit >= sm->nunits)
+		return NULL;
+	u = &sm->units[cr->unit];
+	if (u->built)
+		return u;
+	u->built = true;
+	/* Out of memory or budget: keep what was found. */
+	add_fns_below(u, &cr->cu, 0, &cap, &budget);
+	if (!u->n)
+		return u;
+	qsort(u->v, u->n, sizeof(*u->v), fn_range_cmp);
+	for (size_t i = 0; i < u->n; i++) {
+		if (u->v[i].hi > max_hi)
+			max_hi = u->v[i].hi;
+		u->v[i].max_hi = max_hi;
+	}
+	return u;
+}
+
+/* The function of the unit whose ranges hold a (the latest starting one
+ * if several do), or NULL. */
+static Dwarf_Die *fn_at(const struct unit_fns *u, Dwarf_Addr a)
+{
+	size_t l = 0, h = u->n;
+
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+
+		if (u->v[mid].lo <= a)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	for (size_t j = l; j-- > 0 && u->v[j].max_hi > a;)
+		if (a < u->v[j].hi)
+			return &u->v[j].die;
+	return NULL;
+}
+
+/* The scopes holding one address, outermost first. */
+struct walk {
+	Dwarf_Addr a;
+	size_t budget;
+	int n;
+	Dwarf_Die path[SCOPE_DEPTH_MAX];
+};
+
+/* Appends to w->path the scopes below parent that hold w->a, outermost
+ * first; true if there was one. The first scope that holds the address is
+ * taken: only containers (which have no addresses) are backed out of. */
+static bool walk_scopes(struct walk *w, Dwarf_Die *parent, int depth)
+{
+	Dwarf_Die child;
+
+	if (depth >= SCOPE_DEPTH_MAX || w->n >= SCOPE_DEPTH_MAX ||
+	    dwarf_child(parent, &child) != 0)
+		return false;
+	do {
+		int tag;
+
+		if (w->budget == 0)
+			return false;
+		w->budget--;
+		tag = dwarf_tag(&child);
+		if (is_pc_scope(tag)) {
+			if (dwarf_haspc(&child, w->a) > 0) {
+				w->path[w->n++] = child;
+				walk_scopes(w, &child, depth + 1);
+				return true;
+			}
+		} else if (is_container(tag) &&
+			   walk_scopes(w, &child, depth + 1)) {
+			return true;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+/* Fills w with the scopes of cr's unit that hold the DWARF address a. */
+static void scopes_at(struct sym_module *sm, struct cu_range *cr,
+		      Dwarf_Addr a, struct walk *w)
+{
+	struct unit_fns *u = unit_fns(sm, cr);
+	Dwarf_Die *fn = u ? fn_at(u, a) : NULL;
+
+	w->a = a;
+	w->n = 0;
+	w->budget = WALK_BUDGET;
+	if (!fn)
+		return;
+	w->path[w->n++] = *fn;
+	walk_scopes(w, fn, 1);
+}
+
+/* File and line of the call that an inlined subroutine stands for; NULL
+ * and 0 when the DWARF does not say. */
+static void call_site(struct cgs_symbolizer *s, Dwarf_Die *inl,
+		      const char **file, int *line)
+{
+	Dwarf_Attribute mem;
+	Dwarf_Word idx, ln;
+	Dwarf_Files *files;
+	size_t nfiles = 0;
+	Dwarf_Die cu;
+
+	*file = NULL;
+	*line = 0;
+	if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &mem), &idx) != 0 ||
+	    !dwarf_diecu(inl, &cu, NULL, NULL) ||
+	    dwarf_getsrcfiles(&cu, &files, &nfiles) != 0 || idx >= nfiles)
+		return;
+	*file = absolute_source(s, &cu, dwarf_filesrc(files, idx, NULL, NULL));
+	if (*file &&
+	    dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &mem), &ln) == 0 &&
+	    ln <= INT_MAX)
+		*line = (int)ln;
+}
+
+static bool is_function_tag(int tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
+}
+
+/* The name of a function scope: an inlined subroutine by its DWARF name;
+ * the subprogram by its ELF symbol (when there is one: as for a frame with
+ * no inlining), else its DWARF name. */
+static const char *function_name(Dwarf_Die *die, const char *symbol)
+{
+	const char *name;
+
+	if (dwarf_tag(die) == DW_TAG_subprogram && symbol)
+		return symbol;
+	name = die_name(die);
+	return name ? name : symbol;
+}
+
+/* Records the enclosing frames of the inline chain of w in out. fn[] are
+ * the indexes in w->path of its function scopes, innermost first. */
+static void keep_chain(struct cgs_symbolizer *s, struct walk *w,
+		       const int *fn, int nfn, const char *symbol,
+		       struct sym_slot *out)
+{
+	struct sym_outer *outer;
+
+	if (nfn < 2)
+		return;
+	outer = keep(s, calloc((size_t)nfn - 1, sizeof(*outer)));
+	if (!outer)
+		return;
+	for (int k = 1; k < nfn; k++) {
+		struct sym_outer *o = &outer[k - 1];
+
+		o->function = demangle(s, function_name(&w->path[fn[k]], symbol));
+		call_site(s, &w->path[fn[k - 1]], &o->file, &o->line);
+	}
+	out->outer = outer;
+	out->nouter = (uint32_t)nfn - 1;
+}
+
+/* Function, file and line of pc in an owner module, and its inline chain. */
 static void describe(struct cgs_symbolizer *s, struct sym_module *sm,
 		     uint64_t pc, struct sym_slot *out)
 {
-	const char *name;
-	Dwarf_Die *cu;
+	const char *symbol, *name;
+	struct cu_range *cr;
+	Dwarf_Die *cu = NULL;
 	Dwarf_Line *line = NULL;
 	int l = 0;
 
@@ -704,14 +1005,28 @@ static void describe(struct cgs_symbolizer *s, struct sym_module *sm,
 		index_symbols(sm);
 		index_cus(sm);
 	}
-	name = symbol_at(sm, pc);
-	cu = sm->ncus ? cu_at(sm, pc - sm->dwbias) : NULL;
-	if (cu) {
-		bool inlined;
-		const char *scope = scope_name(cu, pc - sm->dwbias, &inlined);
+	name = symbol = symbol_at(sm, pc);
+	cr = sm->ncus ? cu_at(sm, pc - sm->dwbias) : NULL;
+	if (cr) {
+		struct walk w;
+		int fn[CHAIN_MAX + 1], nfn = 0;
 
-		if (scope && (inlined || !name))
-			name = scope;
+		cu = &cr->cu;
+		scopes_at(sm, cr, pc - sm->dwbias, &w);
+		/* The function scopes, innermost first, up to the first
+		 * subprogram: the code's own function. */
+		for (int i = w.n; i-- > 0 && nfn <= CHAIN_MAX;) {
+			int tag = dwarf_tag(&w.path[i]);
+
+			if (!is_function_tag(tag))
+				continue;
+			fn[nfn++] = i;
+			if (tag == DW_TAG_subprogram)
+				break;
+		}
+		if (nfn)
+			name = function_name(&w.path[fn[0]], symbol);
+		keep_chain(s, &w, fn, nfn, symbol, out);
 		line = dwarf_getsrc_die(cu, pc - sm->dwbias);
 	}
 	out->function = demangle(s, name);
@@ -796,32 +1111,64 @@ struct cgs_symbolizer *cgs_sym_new(const struct cgs_module_table *mods)
 	return s;
 }
 
-void cgs_sym_resolve(struct cgs_symbolizer *s, uint64_t addr, uint32_t epoch,
-		     bool is_return, struct cgs_frame_info *out)
+/* Fills *out as cgs_sym_resolve does; returns the cached result it came
+ * from (with the inline chain), or NULL when there is no usable module. */
+static const struct sym_slot *resolve(struct cgs_symbolizer *s, uint64_t addr,
+				      uint32_t epoch, bool is_return,
+				      struct cgs_frame_info *out,
+				      struct sym_slot *r)
 {
 	uint64_t pc = is_return && addr ? addr - 1 : addr;
 	struct sym_module *sm;
-	struct sym_slot r;
 	int i;
 
-	if (!out)
-		return;
 	memset(out, 0, sizeof(*out));
 	out->addr = addr;
 	if (!s || !s->table)
-		return;
+		return NULL;
 	i = module_index(s->table, pc, epoch);
 	if (i < 0)
-		return;
+		return NULL;
 	sm = module_state(s, (uint32_t)i);
 	out->module = sm->path;
 	out->offset = addr - s->table->mods[i].bias;
 	if (sm->state != MOD_READY)
-		return;
-	r = cache_get(s, sm->owner, pc);
-	out->function = r.function;
-	out->file = r.file;
-	out->line = r.line;
+		return NULL;
+	*r = cache_get(s, sm->owner, pc);
+	out->function = r->function;
+	out->file = r->file;
+	out->line = r->line;
+	return r;
+}
+
+void cgs_sym_resolve(struct cgs_symbolizer *s, uint64_t addr, uint32_t epoch,
+		     bool is_return, struct cgs_frame_info *out)
+{
+	struct sym_slot r;
+
+	if (out)
+		resolve(s, addr, epoch, is_return, out, &r);
+}
+
+int cgs_sym_resolve_inline(struct cgs_symbolizer *s, uint64_t addr,
+			   uint32_t epoch, bool is_return,
+			   struct cgs_frame_info *out, int max)
+{
+	const struct sym_slot *r;
+	struct sym_slot mem;
+	int n = 1;
+
+	if (!out || max < 1)
+		return 0;
+	r = resolve(s, addr, epoch, is_return, out, &mem);
+	for (uint32_t k = 0; r && r->outer && k < r->nouter && n < max; k++) {
+		out[n] = out[0];
+		out[n].function = r->outer[k].function;
+		out[n].file = r->outer[k].file;
+		out[n].line = r->outer[k].line;
+		n++;
+	}
+	return n;
 }
 
 void cgs_sym_free(struct cgs_symbolizer *s)
@@ -833,13 +1180,16 @@ void cgs_sym_free(struct cgs_symbolizer *s)
 
 		if (sm->dwfl && sm->owner == i)
 			dwfl_end(sm->dwfl);
+		for (size_t u = 0; sm->units && u < sm->nunits; u++)
+			free(sm->units[u].v);
+		free(sm->units);
 		free(sm->cus);
 		free(sm->syms);
 		free(sm->path);
 	}
-	for (size_t i = 0; i < s->nstrings; i++)
-		free(s->strings[i]);
-	free(s->strings);
+	for (size_t i = 0; i < s->nowned; i++)
+		free(s->owned[i]);
+	free(s->owned);
 	free(s->slots);
 	free(s);
 }

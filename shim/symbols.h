@@ -32,6 +32,19 @@ struct cgs_symbolizer *cgs_sym_new(const struct cgs_module_table *mods);
 void cgs_sym_resolve(struct cgs_symbolizer *s, uint64_t addr, uint32_t epoch,
 		     bool is_return, struct cgs_frame_info *out);
 
+/* Resolve addr like cgs_sym_resolve, expanded into its inline chain:
+ * out[0] is the innermost inlined function with the file and line of the
+ * code at addr (the same as cgs_sym_resolve gives), out[k] the function
+ * that out[k-1] was inlined into, with the file and line of that call
+ * (DW_AT_call_file/DW_AT_call_line), up to the function the code belongs
+ * to. All entries share addr, module and offset. Returns the number of
+ * entries filled, at most max (the innermost ones when the chain is
+ * longer): 1 when nothing is inlined at addr or there is no DWARF; 0 only
+ * when out is NULL or max < 1. Strings stay valid until cgs_sym_free. */
+int cgs_sym_resolve_inline(struct cgs_symbolizer *s, uint64_t addr,
+			   uint32_t epoch, bool is_return,
+			   struct cgs_frame_info *out, int max);
+
 void cgs_sym_free(struct cgs_symbolizer *s);
 
 #endif

@@ -18,13 +18,26 @@
  *   malformed  table entries pointing at garbage, truncated, corrupted,
  *              replaced, missing and special files: unknown function, module
  *              path kept, no crash, no hang (a FIFO among them).
+ *   inline     cgs_sym_resolve_inline: a return address inside two nested
+ *              always_inline helpers (built with -O2) gives the chain
+ *              [inner, outer, caller], each with the line its source
+ *              reports with __LINE__ (the code's own line, then the lines of
+ *              the calls); truncation to max; a function with nothing
+ *              inlined, addresses outside every module and a missing
+ *              symboliser give one frame equal to cgs_sym_resolve's; copies
+ *              of the fixture with bytes flipped in their DWARF sections do
+ *              not crash or hang it.
  *   go         (when the Go fixture exists) main.leakLoop of a `go build`
- *              binary resolves with its .go file and line.
+ *              binary resolves with its .go file and line; inside
+ *              main.sizes, the code inlined from main.allocSize gives the
+ *              chain [main.allocSize, main.sizes at the line of the call],
+ *              and every address of main.sizes ends in main.sizes.
  *
- * Fixtures: libsymfix_a.so (symfix/liba.c), libsymfix_b.so (symfix/libb.c)
- * and symfix_go (symfix/goprog/main.go). Their paths come from the
- * environment variables SYMFIX_A, SYMFIX_B and SYMFIX_GO, else they are
- * looked for next to this test binary. This file must be built with -g. */
+ * Fixtures: libsymfix_a.so (symfix/liba.c), libsymfix_b.so (symfix/libb.c),
+ * libsymfix_inline.so (symfix/libinline.c) and symfix_go
+ * (symfix/goprog/main.go). Their paths come from the environment variables
+ * SYMFIX_A, SYMFIX_B, SYMFIX_INLINE and SYMFIX_GO, else they are looked for
+ * next to this test binary. This file must be built with -g. */
 #include <check.h>
 #include <dirent.h>
 #include <dlfcn.h>
@@ -157,14 +170,17 @@ static void entry_from_file(const char *path, uint64_t bias,
 	close(fd);
 }
 
-/* The st_value of a symbol in the file's .symtab, 0 if absent. */
-static uint64_t file_symbol(const char *path, const char *name)
+/* The st_value of a symbol in the file's .symtab, 0 if absent; *size gets
+ * its st_size. */
+static uint64_t file_symbol_sized(const char *path, const char *name,
+				  uint64_t *size)
 {
 	int fd = open(path, O_RDONLY);
 	Elf *elf;
 	Elf_Scn *scn = NULL;
 	uint64_t value = 0;
 
+	*size = 0;
 	ck_assert_int_ge(fd, 0);
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ, NULL);
@@ -185,6 +201,7 @@ static uint64_t file_symbol(const char *path, const char *name)
 			n = elf_strptr(elf, sh.sh_link, sym.st_name);
 			if (n && strcmp(n, name) == 0) {
 				value = sym.st_value;
+				*size = sym.st_size;
 				break;
 			}
 		}
@@ -192,6 +209,13 @@ static uint64_t file_symbol(const char *path, const char *name)
 	elf_end(elf);
 	close(fd);
 	return value;
+}
+
+static uint64_t file_symbol(const char *path, const char *name)
+{
+	uint64_t size = 0;
+
+	return file_symbol_sized(path, name, &size);
 }
 
 /* Appends an entry to the table, published as modules.c would. */
@@ -939,6 +963,281 @@ START_TEST(corrupted_files_do_not_crash)
 }
 END_TEST
 
+/* ---- inline ---- */
+
+/* As in symfix/libinline.c. */
+struct symfix_inline_where {
+	uintptr_t pc;
+	int inner_line;
+	int outer_line;
+	int caller_line;
+};
+
+typedef void (*inline_caller_fn)(struct symfix_inline_where *w);
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static void expect_same_frame(const struct cgs_frame_info *a,
+			      const struct cgs_frame_info *b)
+{
+	ck_assert_uint_eq(a->addr, b->addr);
+	ck_assert_uint_eq(a->offset, b->offset);
+	ck_assert_int_eq(a->line, b->line);
+	ck_assert_msg(same_str(a->function, b->function), "function %s / %s",
+		      a->function, b->function);
+	ck_assert_msg(same_str(a->module, b->module), "module %s / %s",
+		      a->module, b->module);
+	ck_assert_msg(same_str(a->file, b->file), "file %s / %s", a->file,
+		      b->file);
+}
+
+static void expect_inline_frame(const struct cgs_frame_info *fi,
+				const char *fn, int line)
+{
+	ck_assert_msg(fi->function && strcmp(fi->function, fn) == 0,
+		      "function %s, expected %s", fi->function, fn);
+	ck_assert_msg(ends_with(fi->file, "/libinline.c"), "%s: file %s", fn,
+		      fi->file);
+	ck_assert_msg(fi->line == line, "%s: line %d, expected %d", fn,
+		      fi->line, line);
+}
+
+/* Loads the inline fixture and runs its caller; the table is refreshed. */
+static void *load_inline(char *path, struct symfix_inline_where *w)
+{
+	inline_caller_fn caller;
+	void *h;
+
+	need_fixture("SYMFIX_INLINE", "libsymfix_inline.so", path);
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	ck_assert_msg(h != NULL, "dlopen %s: %s", path, dlerror());
+	caller = (inline_caller_fn)dlsym(h, "symfix_inline_caller");
+	ck_assert_ptr_nonnull(caller);
+	memset(w, 0, sizeof(*w));
+	caller(w);
+	ck_assert_uint_ne(w->pc, 0);
+	table_reset();
+	cgs_modules_refresh(&table);
+	return h;
+}
+
+START_TEST(inline_chain_of_return_address)
+{
+	char path[PATH_MAX];
+	struct symfix_inline_where w;
+	struct cgs_frame_info fi[8], again[8], one;
+	struct cgs_symbolizer *s, *fresh;
+	const struct cgs_module *m;
+	void *h = load_inline(path, &w);
+	int n;
+
+	m = cgs_modules_find(&table, w.pc, table.epoch);
+	ck_assert_ptr_nonnull(m);
+	s = cgs_sym_new(&table);
+	ck_assert_ptr_nonnull(s);
+	n = cgs_sym_resolve_inline(s, w.pc, table.epoch, true, fi, 8);
+	ck_assert_int_eq(n, 3);
+	expect_inline_frame(&fi[0], "symfix_inline_inner", w.inner_line);
+	expect_inline_frame(&fi[1], "symfix_inline_outer", w.outer_line);
+	expect_inline_frame(&fi[2], "symfix_inline_caller", w.caller_line);
+	for (int k = 0; k < n; k++) {
+		ck_assert_uint_eq(fi[k].addr, w.pc);
+		ck_assert_str_eq(fi[k].module, path);
+		ck_assert_uint_eq(fi[k].offset, w.pc - m->bias);
+	}
+	/* The innermost frame is what cgs_sym_resolve gives. */
+	cgs_sym_resolve(s, w.pc, table.epoch, true, &one);
+	expect_same_frame(&one, &fi[0]);
+
+	/* From the cache: the same answer, the same strings. */
+	ck_assert_int_eq(cgs_sym_resolve_inline(s, w.pc, table.epoch, true,
+						again, 8), 3);
+	for (int k = 0; k < n; k++) {
+		expect_same_frame(&again[k], &fi[k]);
+		ck_assert_ptr_eq(again[k].function, fi[k].function);
+	}
+
+	/* Truncated to max: the innermost frames. */
+	memset(again, 0, sizeof(again));
+	ck_assert_int_eq(cgs_sym_resolve_inline(s, w.pc, table.epoch, true,
+						again, 2), 2);
+	expect_same_frame(&again[0], &fi[0]);
+	expect_same_frame(&again[1], &fi[1]);
+	ck_assert_ptr_null(again[2].function);
+	ck_assert_int_eq(cgs_sym_resolve_inline(s, w.pc, table.epoch, true,
+						again, 1), 1);
+	expect_same_frame(&again[0], &fi[0]);
+	ck_assert_int_eq(cgs_sym_resolve_inline(s, w.pc, table.epoch, true,
+						again, 0), 0);
+	ck_assert_int_eq(cgs_sym_resolve_inline(s, w.pc, table.epoch, true,
+						NULL, 8), 0);
+
+	/* A second symboliser asked for the chain first (fi's strings belong
+	 * to the first one: free it after). */
+	fresh = cgs_sym_new(&table);
+	ck_assert_int_eq(cgs_sym_resolve_inline(fresh, w.pc, table.epoch, true,
+						again, 8), 3);
+	for (int k = 0; k < n; k++)
+		expect_same_frame(&again[k], &fi[k]);
+	cgs_sym_free(fresh);
+	cgs_sym_free(s);
+	dlclose(h);
+}
+END_TEST
+
+START_TEST(inline_none_is_one_frame)
+{
+	char path[PATH_MAX];
+	struct symfix_inline_where w;
+	struct cgs_frame_info fi[8], one;
+	struct cgs_symbolizer *s;
+	int (*plain)(uintptr_t *);
+	uintptr_t pc;
+	void *h = load_inline(path, &w);
+	int line;
+
+	*(void **)&plain = dlsym(h, "symfix_inline_plain");
+	ck_assert_ptr_nonnull(plain);
+	line = plain(&pc);
+	s = cgs_sym_new(&table);
+
+	ck_assert_int_eq(cgs_sym_resolve_inline(s, pc, table.epoch, true, fi, 8), 1);
+	cgs_sym_resolve(s, pc, table.epoch, true, &one);
+	expect_same_frame(&fi[0], &one);
+	expect_inline_frame(&fi[0], "symfix_inline_plain", line);
+
+	/* This binary, built without optimisation. */
+	line = known_function(&pc);
+	ck_assert_int_eq(cgs_sym_resolve_inline(s, pc, table.epoch, true, fi, 8), 1);
+	cgs_sym_resolve(s, pc, table.epoch, true, &one);
+	expect_same_frame(&fi[0], &one);
+	ck_assert_str_eq(fi[0].function, "known_function");
+	ck_assert_int_eq(fi[0].line, line);
+
+	/* No module, no symboliser. */
+	ck_assert_int_eq(cgs_sym_resolve_inline(s, 16, table.epoch, false, fi, 8), 1);
+	ck_assert_uint_eq(fi[0].addr, 16);
+	ck_assert_ptr_null(fi[0].module);
+	ck_assert_ptr_null(fi[0].function);
+	ck_assert_int_eq(cgs_sym_resolve_inline(NULL, 16, 0, false, fi, 8), 1);
+	ck_assert_uint_eq(fi[0].addr, 16);
+	ck_assert_ptr_null(fi[0].function);
+	cgs_sym_free(s);
+	dlclose(h);
+}
+END_TEST
+
+/* Copies of the inline fixture with bytes flipped in its DWARF (build-id
+ * intact, so the DWARF is read): any answer, but no crash or hang, and at
+ * least the frame itself. */
+START_TEST(inline_corrupted_dwarf_does_not_crash)
+{
+	char path[PATH_MAX], p[CGS_MODULE_PATH_MAX];
+	struct symfix_inline_where w;
+	struct cgs_module proto;
+	struct cgs_frame_info fi[64];
+	struct cgs_symbolizer *s;
+	const struct cgs_module *m;
+	uint64_t spans[16][2], rnd = 0x9e3779b97f4a7c15ull, off;
+	size_t nspans = 0, total = 0;
+	struct stat st;
+	unsigned char *img;
+	Elf_Scn *scn = NULL;
+	Elf *elf;
+	void *h = load_inline(path, &w);
+	int fd, n;
+
+	m = cgs_modules_find(&table, w.pc, table.epoch);
+	ck_assert_ptr_nonnull(m);
+	off = w.pc - m->bias;
+	dlclose(h);
+	entry_from_file(path, 0, &proto);
+
+	/* The file offsets of its .debug_* sections. */
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	ck_assert_ptr_nonnull(elf);
+	size_t shstrndx;
+	ck_assert_int_eq(elf_getshdrstrndx(elf, &shstrndx), 0);
+	while ((scn = elf_nextscn(elf, scn)) != NULL && nspans < 16) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    !sh.sh_size)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name || strncmp(name, ".debug_", 7) != 0)
+			continue;
+		spans[nspans][0] = sh.sh_offset;
+		spans[nspans][1] = sh.sh_size;
+		total += sh.sh_size;
+		nspans++;
+	}
+	elf_end(elf);
+	ck_assert_uint_gt(total, 0);
+	img = malloc(st.st_size);
+	ck_assert_ptr_nonnull(img);
+	ck_assert_int_eq(pread(fd, img, st.st_size, 0), st.st_size);
+	close(fd);
+
+	make_tmpdir();
+	table_reset();
+	table.epoch = 1;
+	/* Control: the intact copy gives the whole chain. */
+	snprintf(p, sizeof(p), "%s/intact.so", tmpdir);
+	write_bytes(p, img, st.st_size);
+	add_as_a(&proto, p);
+	for (int v = 0; v < 96; v++) {
+		unsigned char *copy = malloc(st.st_size);
+
+		ck_assert_ptr_nonnull(copy);
+		memcpy(copy, img, st.st_size);
+		for (int k = 0; k < 1 + v % 6; k++) {
+			uint64_t at;
+			size_t i = 0;
+
+			rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
+			at = rnd % total;
+			while (at >= spans[i][1])
+				at -= spans[i++][1];
+			copy[spans[i][0] + at] ^= (unsigned char)(rnd >> 40) | 1;
+		}
+		snprintf(p, sizeof(p), "%s/flip%d.so", tmpdir, v);
+		write_bytes(p, copy, st.st_size);
+		free(copy);
+		add_as_a(&proto, p);
+	}
+	s = cgs_sym_new(&table);
+	for (uint32_t i = 0; i < table.count; i++) {
+		uint64_t addr = table.mods[i].bias + off;
+
+		n = cgs_sym_resolve_inline(s, addr, 1, true, fi, 64);
+		ck_assert_int_ge(n, 1);
+		ck_assert_int_le(n, 64);
+		if (i == 0)
+			ck_assert_int_eq(n, 3);
+		for (int k = 0; k < n; k++) {
+			ck_assert_uint_eq(fi[k].addr, addr);
+			ck_assert_str_eq(fi[k].module, table.mods[i].path);
+			/* The strings must be readable. */
+			ck_assert_uint_lt(strlen(fi[k].function ? fi[k].function : ""), 1u << 20);
+			ck_assert_uint_lt(strlen(fi[k].file ? fi[k].file : ""), 1u << 20);
+		}
+		cgs_sym_resolve_inline(s, addr - 7, 1, false, fi, 64);
+	}
+	cgs_sym_free(s);
+	free(img);
+	remove_tmpdir();
+}
+END_TEST
+
 /* ---- go ---- */
 
 /* The 1-based line of the first line of `path` that contains `needle`. */
@@ -985,6 +1284,65 @@ START_TEST(resolve_go_function)
 }
 END_TEST
 
+/* Go inlines small functions: main.allocSize lives inside main.sizes's
+ * code (symfix/goprog/inline.go). Some address there must give
+ * [main.allocSize, main.sizes at the line of the call]; every address of
+ * main.sizes ends in main.sizes itself. */
+START_TEST(resolve_go_inline_chain)
+{
+	char go[PATH_MAX];
+	struct cgs_module proto;
+	struct cgs_frame_info fi[8], one;
+	struct cgs_symbolizer *s;
+	uint64_t fn, size = 0;
+	int found = 0, call_line = 0, func_line = 0;
+
+	need_fixture("SYMFIX_GO", "symfix_go", go);
+	fn = file_symbol_sized(go, "main.sizes", &size);
+	ck_assert_uint_ne(fn, 0);
+	ck_assert_uint_gt(size, 0);
+	table_reset();
+	entry_from_file(go, 0, &proto);
+	add_entry(&proto, go, 1, CGS_EPOCH_LIVE);
+	table.epoch = 1;
+	s = cgs_sym_new(&table);
+	for (uint64_t a = fn; a < fn + size; a++) {
+		int n = cgs_sym_resolve_inline(s, a, 1, false, fi, 8);
+
+		ck_assert_int_ge(n, 1);
+		ck_assert_msg(fi[n - 1].function &&
+			      strcmp(fi[n - 1].function, "main.sizes") == 0,
+			      "%#llx: outermost %s", (unsigned long long)a,
+			      fi[n - 1].function);
+		cgs_sym_resolve(s, a, 1, false, &one);
+		expect_same_frame(&one, &fi[0]);
+		if (n < 2 || !fi[0].function ||
+		    strcmp(fi[0].function, "main.allocSize") != 0)
+			continue;
+		ck_assert_int_eq(n, 2);
+		ck_assert_msg(ends_with(fi[0].file, "/inline.go"), "file %s",
+			      fi[0].file);
+		ck_assert_msg(ends_with(fi[1].file, "/inline.go"), "file %s",
+			      fi[1].file);
+		if (!found++) {
+			call_line = line_containing(fi[1].file,
+						    "total += allocSize(i)");
+			func_line = line_containing(fi[0].file,
+						    "func allocSize(");
+			ck_assert_int_gt(call_line, 0);
+			ck_assert_int_gt(func_line, 0);
+		}
+		ck_assert_int_eq(fi[1].line, call_line);
+		/* The body: from the func line to the closing brace. */
+		ck_assert_msg(fi[0].line >= func_line && fi[0].line <= func_line + 2,
+			      "allocSize at line %d, declared at %d", fi[0].line,
+			      func_line);
+	}
+	ck_assert_msg(found > 0, "no code of main.allocSize in main.sizes");
+	cgs_sym_free(s);
+}
+END_TEST
+
 /* ---- suite ---- */
 
 static TCase *new_tcase(const char *name)
@@ -1027,9 +1385,16 @@ static Suite *symbols_suite(void)
 	tcase_add_test(tc, corrupted_files_do_not_crash);
 	suite_add_tcase(s, tc);
 
+	tc = new_tcase("inline");
+	tcase_add_test(tc, inline_chain_of_return_address);
+	tcase_add_test(tc, inline_none_is_one_frame);
+	tcase_add_test(tc, inline_corrupted_dwarf_does_not_crash);
+	suite_add_tcase(s, tc);
+
 	if (fixture_path("SYMFIX_GO", "symfix_go", go, sizeof(go))) {
 		tc = new_tcase("go");
 		tcase_add_test(tc, resolve_go_function);
+		tcase_add_test(tc, resolve_go_inline_chain);
 		suite_add_tcase(s, tc);
 	} else {
 		fprintf(stderr, "symbols: Go fixture %s not found; "

@@ -1,7 +1,8 @@
 // main.go - Go fixture for test_symbols.c (built as symfix_go with
-// `go build`, cgo enabled). The test looks up main.leakLoop in the binary's
-// symbol table and checks that the symboliser names it, with this file and
-// the line of its `func` declaration. Nothing runs it.
+// `go build`, cgo enabled, together with inline.go). The test looks up
+// main.leakLoop in the binary's symbol table and checks that the symboliser
+// names it, with this file and the line of its `func` declaration. Nothing
+// runs it.
 package main
 
 /*
@@ -21,5 +22,5 @@ func leakLoop(n int) uintptr {
 }
 
 func main() {
-	fmt.Println(leakLoop(3) != 0)
+	fmt.Println(leakLoop(3) != 0, sizes(3))
 }
