@@ -84,7 +84,7 @@ START_TEST(thousand_children)
 	ck_assert_msg(hrun(argv, &o, &r) == 0, "execprog with %d children did not end within 120 s", NCHILDREN);
 	ck_assert_msg(hexited(&r, 0), "execprog %s; stderr: %s", status_str(r.status), r.err);
 	check_parent(&r);
-	size_t files = wait_reports(&r, 1 + NCHILDREN, 10000);
+	size_t files = wait_reports(&r, 1 + NCHILDREN, 60000);
 	int finals;
 	int kids = child_reports(&r, "true", &finals);
 	printf("%zu report files when execprog's final report was there, %zu later: %d of /bin/true (%d final)\n",
@@ -123,7 +123,7 @@ START_TEST(children_calls_stay_in_children)
 	ck_assert(hrun(argv, &o, &r) == 0);
 	ck_assert_msg(hexited(&r, 0), "execprog %s; stderr: %s", status_str(r.status), r.err);
 	check_parent(&r);
-	wait_reports(&r, 21, 10000);
+	wait_reports(&r, 21, 60000);
 	size_t n;
 	json_t **v = hreports(&r, &n);
 	int kids = 0;
