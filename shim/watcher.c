@@ -267,6 +267,24 @@ static const char *trigger_name(struct cgs_region *r)
 	return r->last_trigger == CGS_TRIGGER_API ? "api" : "signal";
 }
 
+#define PREWARM_NS 200000000LL
+
+/* Resolve one address in each module loaded now: that reads its symbol
+ * table and DWARF index into the symboliser's cache. */
+static void prewarm(struct watch *w)
+{
+	const struct cgs_module_table *t = w->r->modules;
+	if (!w->sym || !t || !cgs_region_contains(w->r, t, sizeof(*t)))
+		return;
+	uint32_t n = t->count < CGS_MODULES_MAX ? t->count : CGS_MODULES_MAX;
+	for (uint32_t i = 0; i < n && !w->dead; i++) {
+		const struct cgs_module *m = &t->mods[i];
+		struct cgs_frame_info fi;
+		if (m->unload_epoch == CGS_EPOCH_LIVE && m->hi > m->lo)
+			cgs_sym_resolve(w->sym, m->lo + (m->hi - m->lo) / 2, t->epoch, false, &fi);
+	}
+}
+
 static void run(struct watch *w)
 {
 	struct cgs_region *r = w->r;
@@ -274,7 +292,7 @@ static void run(struct watch *w)
 	w->sym = cgs_sym_new(r->modules);
 	/* The flight recorder's helper: refines slow_ticks once the TSC rate
 	 * is known, notes which node each thread runs on (ring.h). */
-	//cgs_rings_watch(r, (int)w->pid);
+	cgs_rings_watch(r, (int)w->pid);
 	if (pthread_create(&th, NULL, death_watch, w)) {
 		/* Without the thread: poll for the end between requests. */
 		w->pipe_rd = -1;
@@ -285,6 +303,11 @@ static void run(struct watch *w)
 	 * (a missed tick is skipped, not made up). */
 	const int64_t every = (int64_t)r->opts.interval_ns;
 	int64_t next = every ? now_ns() + every : 0;
+	/* A process that lives past PREWARM_NS gets its modules' symbol tables
+	 * read while the watcher is idle, so its final report (written after
+	 * the process is gone) does not wait for that. Short-lived processes
+	 * (a thousand exec'd children) never pay for it. */
+	int64_t prewarm_at = now_ns() + PREWARM_NS;
 	for (;;) {
 		uint32_t req = __atomic_load_n(&r->dump_req, __ATOMIC_ACQUIRE);
 		if (req != handled) {
@@ -297,6 +320,15 @@ static void run(struct watch *w)
 		if (w->dead)
 			break;
 		struct timespec ts = { 1, 0 };
+		if (prewarm_at) {
+			int64_t left = prewarm_at - now_ns();
+			if (left <= 0) {
+				prewarm(w);
+				prewarm_at = 0;
+				continue;
+			}
+			ts = (struct timespec){ 0, left };
+		}
 		if (every) {
 			int64_t left = next - now_ns();
 			if (left <= 0) {
@@ -365,6 +397,10 @@ static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int pipe_
 
 int cgs_watcher_spawn(struct cgs_region *r)
 {
+	/* A fork child (one thread, its own region now): its flight recorder
+	 * rings start empty and are bound again (ring.h). */
+	if (r->fork_generation)
+		cgs_rings_after_fork(r);
 	pid_t pid = getpid();
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	int p[2];
