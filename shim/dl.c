@@ -98,8 +98,8 @@ __asm__(".text\n"
 
 /* Every timed dl call also goes to the flight recorder (ring.h): what was
  * opened or looked up (name, version), in which handle, and the result.
- * caller (dlsym, dlvsym): the program's return address, the record's whole
- * stack unless the call was slow; 0: a full stack. */
+ * caller: the program's return address, the record's whole stack unless
+ * the call was slow (then it gets a full one). */
 static void done_dl(int fn, uint64_t t0, bool err, const char *name, const char *version,
 		    const void *handle, int64_t result, const void *caller)
 {
@@ -235,7 +235,7 @@ CGS_EXPORT void *dlopen(const char *name, int mode)
 		return cgs_real.dlopen(path ? path : name, mode);
 	uint64_t t0 = cgs_rdtsc();
 	void *h = cgs_real.dlopen(path ? path : name, mode);
-	done_dl(CGS_FN_dlopen, t0, !h, path ? path : name, NULL, NULL, (int64_t)(uintptr_t)h, NULL);
+	done_dl(CGS_FN_dlopen, t0, !h, path ? path : name, NULL, NULL, (int64_t)(uintptr_t)h, caller);
 	if (h)
 		refresh_modules(false);
 	return h;
@@ -249,7 +249,7 @@ CGS_EXPORT int dlclose(void *h)
 		return cgs_real.dlclose(h);
 	uint64_t t0 = cgs_rdtsc();
 	int r = cgs_real.dlclose(h);
-	done_dl(CGS_FN_dlclose, t0, r != 0, NULL, NULL, h, r, NULL);
+	done_dl(CGS_FN_dlclose, t0, r != 0, NULL, NULL, h, r, __builtin_return_address(0));
 	if (r == 0)
 		refresh_modules(true);
 	return r;

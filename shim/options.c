@@ -250,7 +250,7 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		else o->slow_ns = u;
 	} else if (!strcmp(name, "RING_EVENTS")) {
 		if (cgs_parse_u64(v, &u) || u < CGS_RING_EVENTS_MIN || u > CGS_RING_EVENTS_MAX)
-			bad(quiet, "CGOSHIM_RING_EVENTS", v, "not 16 to 16777216", "4096");
+			bad(quiet, "CGOSHIM_RING_EVENTS", v, "not 16 to 16777216", "1024");
 		else o->ring_events = (uint32_t)u;
 	} else if (!strcmp(name, "NUMA_TOPOLOGY")) {
 		if (strlen(v) >= CGS_TOPOLOGY_MAX || cgs_topology_parse(v, NULL))

@@ -45,6 +45,7 @@ struct cgs_counters {
 	uint64_t signals;            /* dump signals received */
 	uint64_t thread_blocks;      /* thread blocks created */
 	uint64_t ring_bind_failed;   /* flight recorder rings not bound to their node (ring.h) */
+	uint64_t dumps_coalesced;    /* dump requests answered by one dump written for several */
 };
 
 struct cgs_region {

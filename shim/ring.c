@@ -94,6 +94,7 @@ static void bind_ring(struct cgs_region *r, struct cgs_ring *hdr, void *slots, s
 	static const int modes[] = { CGS_MPOL_BIND, CGS_MPOL_PREFERRED };
 	int err = 0;
 	hdr->bound_node = -1;
+	hdr->policy = 0;
 	for (unsigned i = 0; i < CGS_ARRAY_LEN(modes); i++) {
 		err = mbind_node(slots, len, modes[i], node);
 		if (!err) {
@@ -148,6 +149,22 @@ int cgs_rings_init(struct cgs_region *r)
 	__atomic_store_n(&r->slow_ticks, ticks_for(r->opts.slow_ns, rs->ticks_per_ns), __ATOMIC_RELEASE);
 	errno = saved;
 	return 0;
+}
+
+void cgs_rings_after_fork(struct cgs_region *r)
+{
+	struct cgs_rings *rs = r->rings;
+	if (!rs)
+		return;
+	int saved = errno;
+	for (uint32_t i = 0; i < rs->nrings; i++) {
+		struct cgs_ring *ring = rs->ring[i];
+		ring->first = cgs_ring_head(ring);
+		/* MPOL_MF_MOVE moves the pages the copy touched: only this
+		 * process maps them yet. */
+		bind_ring(r, ring, ring->slots, (ring->mask + 1) * sizeof(struct cgs_event), ring->node);
+	}
+	errno = saved;
 }
 
 /* ---- records ----------------------------------------------------------- */
@@ -367,10 +384,14 @@ static void set_text(struct cgs_event *e, const char *s, const char *s2, bool ta
 	e->textlen = (uint16_t)cap;
 }
 
+static CGS_TLS uint64_t t_one_caller;
+static CGS_TLS uint32_t t_one_gen, t_one_stack;
+static CGS_TLS struct cgs_region *t_one_region;
+
 /* The common start of every record: who, when, and the stack. With a
- * caller address (fast dlsym and dlvsym calls, which are recorded however
- * short) the stack is that one frame: it names the code that calls, and a
- * full stack would cost more than the call. */
+ * caller address (dl calls, which are recorded however short) a call
+ * under the threshold gets that one frame as its stack: it names the code
+ * that calls, where a full stack would cost more than the call. */
 static bool begin(struct cgs_tstate *t, struct cgs_event *e, int fn, uint64_t t0, uint64_t ticks,
 		  uint64_t caller)
 {
@@ -383,11 +404,24 @@ static bool begin(struct cgs_tstate *t, struct cgs_event *e, int fn, uint64_t t0
 	e->dur = ticks;
 	e->fd = -1;
 	e->tid = t && t->tid > 0 ? t->tid : (int32_t)syscall(SYS_gettid);
+	if (caller && ticks < __atomic_load_n(&r->slow_ticks, __ATOMIC_RELAXED)) {
+		/* A loop calls dlsym from one place: the last caller's id is
+		 * kept per thread (a stack's identity is its frames and the
+		 * dlclose generation). */
+		uint32_t gen = __atomic_load_n(&r->stacks->unload_gen, __ATOMIC_RELAXED);
+		if (caller != t_one_caller || gen != t_one_gen || r != t_one_region || !t_one_stack) {
+			cgs_t_guard++;
+			t_one_stack = cgs_stack_intern(r->stacks, &caller, 1, r->modules ? r->modules->epoch : 0);
+			cgs_t_guard--;
+			t_one_caller = caller;
+			t_one_gen = gen;
+			t_one_region = r;
+		}
+		e->stack = t_one_stack;
+		return true;
+	}
 	cgs_t_guard++;
-	if (caller && ticks < __atomic_load_n(&r->slow_ticks, __ATOMIC_RELAXED))
-		e->stack = cgs_stack_intern(r->stacks, &caller, 1, r->modules ? r->modules->epoch : 0);
-	else
-		e->stack = cgs_stack_capture(r->opts.stack_depth);
+	e->stack = cgs_stack_capture(r->opts.stack_depth);
 	cgs_t_guard--;
 	return true;
 }

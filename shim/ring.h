@@ -6,13 +6,16 @@
  * and dlclose that goes through the timed path. A record (struct cgs_event,
  * 128 bytes) holds the start time, duration, function, thread, CPU and
  * node, what identifies the call (descriptor and file, path, size, ioctl
- * request, library or symbol name), result, errno and a stack id.
+ * request, library or symbol name), result, errno and a stack id: a full
+ * stack for a slow call, the caller's frame alone for a dl call that is not
+ * slow.
  *
  * Hot path. Every timed call compares its duration with r->slow_ticks
  * (cgs_slow below: one load, one compare, a branch predicted not taken) and
  * pays nothing else when it does not qualify. A qualifying call goes to a
  * cold function that takes the stack (under the re-entry guard), reads the
- * CPU from glibc's rseq area, picks that CPU's node's ring, and writes:
+ * CPU from glibc's rseq area, picks that CPU's node's ring, and writes
+ * (about 12 ns without the stack: bench/RESULTS.md, "Rings"):
  *
  *	idx  = fetch_add(&ring->head, 1)          reserve: the only atomic
  *	slot = &slots[idx & mask]
@@ -22,7 +25,8 @@
  *
  * No locks: many threads of a node write one ring at once, each to its own
  * slot. When the ring is full the oldest records are overwritten; the count
- * of overwritten records is exactly max(0, head - capacity).
+ * of overwritten records is exactly max(0, written - capacity). A fork
+ * child's rings start after its parent's records (ring->first).
  *
  * Readers (the watcher, for a report) take a slot only if its sequence
  * number is idx + 1 before and after the copy and the checksum (over the
@@ -53,7 +57,7 @@
 
 #define CGS_EVENT_TEXT 56
 #define CGS_EVENT_NOFILE UINT32_MAX /* "file id not looked up yet" */
-#define CGS_RING_EVENTS_DEFAULT 4096
+#define CGS_RING_EVENTS_DEFAULT 1024 /* see README, "Flight recorder" */
 #define CGS_RING_EVENTS_MIN 16
 #define CGS_RING_EVENTS_MAX (1u << 24)
 #define CGS_TNODES 4096   /* threads whose node is remembered */
@@ -89,6 +93,8 @@ struct cgs_ring {
 	int32_t policy;         /* CGS_MPOL_BIND, CGS_MPOL_PREFERRED, or 0 */
 	int32_t bind_errno;     /* errno of the failed mbind, 0 */
 	uint64_t bytes;         /* memory: this header's page and the slots */
+	uint64_t first;         /* index of this process's first record (a fork
+				 * child's rings start after its parent's) */
 } CGS_ALIGNED(64);
 
 #define CGS_MPOL_PREFERRED 1
@@ -153,8 +159,10 @@ void cgs_event_heap(struct cgs_tstate *t, int fn, uint64_t t0, uint64_t ticks, u
 		    const void *result, bool failed);
 /* dlopen: name is the path opened, result the handle. dlsym/dlvsym: name
  * and version (or NULL), handle the one searched. dlclose: handle. caller:
- * 0 for a full stack, else the caller's address, which is the whole stack
- * of a call shorter than the threshold (fast dlsym in a loop). */
+ * the caller's address, which is the whole stack of a call shorter than
+ * the threshold (a fast dlsym in a loop: a full stack would cost more than
+ * the call, and a report would repeat it thousands of times); 0 for a full
+ * stack always. */
 void cgs_event_dl(struct cgs_tstate *t, int fn, uint64_t t0, uint64_t ticks, const char *name,
 		  const char *version, const void *handle, int64_t result, bool failed, uint64_t caller);
 
@@ -179,16 +187,22 @@ int cgs_ring_get(const struct cgs_ring *ring, uint64_t idx, struct cgs_event *ou
 /* The checksum a record with index idx must carry. */
 uint32_t cgs_event_sum(const struct cgs_event *e, uint64_t idx);
 
-/* Records ever reserved, and how many of them were overwritten. */
-static inline uint64_t cgs_ring_written(const struct cgs_ring *ring)
+/* The index the next record gets. */
+static inline uint64_t cgs_ring_head(const struct cgs_ring *ring)
 {
 	return __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
 }
 
+/* Records this process wrote, and how many of them were overwritten. */
+static inline uint64_t cgs_ring_written(const struct cgs_ring *ring)
+{
+	return cgs_ring_head(ring) - ring->first;
+}
+
 static inline uint64_t cgs_ring_overwritten(const struct cgs_ring *ring)
 {
-	uint64_t h = cgs_ring_written(ring), cap = ring->mask + 1;
-	return h > cap ? h - cap : 0;
+	uint64_t n = cgs_ring_written(ring), cap = ring->mask + 1;
+	return n > cap ? n - cap : 0;
 }
 
 /* The node a thread was last seen on, -1 if unknown. */
@@ -210,5 +224,10 @@ int cgs_rings_watch(struct cgs_region *r, int pid);
 
 /* Refine r->slow_ticks from the TSC rate since start (watcher, tests). */
 void cgs_rings_refine(struct cgs_region *r);
+
+/* In a fork child, once its region is its own copy and while it has one
+ * thread: its rings start empty (the parent's records stay the parent's)
+ * and are bound again (the copy is a new memfd, without the policy). */
+void cgs_rings_after_fork(struct cgs_region *r);
 
 #endif

@@ -310,15 +310,23 @@ static void run(struct watch *w)
 	int64_t prewarm_at = now_ns() + PREWARM_NS;
 	for (;;) {
 		uint32_t req = __atomic_load_n(&r->dump_req, __ATOMIC_ACQUIRE);
+		/* Once the process is gone, pending live dumps would only show
+		 * the same state as the final report: the final one answers them. */
+		if (w->dead)
+			break;
 		if (req != handled) {
+			/* One dump answers every request pending when it starts: a
+			 * flood of signals must not build a backlog that delays the
+			 * final report. The requests answered together are counted. */
+			uint32_t pending = req - handled;
+			if (pending > 1)
+				__atomic_add_fetch(&r->counters.dumps_coalesced, pending - 1, __ATOMIC_RELAXED);
 			emit(w, trigger_name(r), false);
-			handled++;
+			handled = req;
 			__atomic_store_n(&r->dump_done, handled, __ATOMIC_RELEASE);
 			wake(&r->dump_done);
 			continue;
 		}
-		if (w->dead)
-			break;
 		struct timespec ts = { 1, 0 };
 		if (prewarm_at) {
 			int64_t left = prewarm_at - now_ns();
@@ -346,7 +354,7 @@ static void run(struct watch *w)
 			w->dead = 1;
 	}
 	emit(w, "exit", true);
-	__atomic_store_n(&r->dump_done, handled + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->dump_done, __atomic_load_n(&r->dump_req, __ATOMIC_ACQUIRE) + 1, __ATOMIC_RELEASE);
 	wake(&r->dump_done);
 }
 

@@ -21,7 +21,8 @@
  *             and every field checks, including the records a concurrent
  *             reader accepted while the writers ran.
  *   overwrite a small ring: overwritten = written - capacity exactly, and
- *             what is left is the newest records.
+ *             what is left is the newest records. A fork child's rings
+ *             start after its parent's records.
  *   reader    in-flight, overwritten and torn slots are told apart; the
  *             checksum catches any byte changed and any mix of two records.
  *   rate      the watcher's refinement sets slow_ticks from the measured
@@ -402,7 +403,7 @@ static void *reader(void *p)
 	struct reader_arg *a = p;
 	guard_this_thread();
 	while (!__atomic_load_n(a->stop, __ATOMIC_ACQUIRE)) {
-		uint64_t head = cgs_ring_written(a->ring);
+		uint64_t head = cgs_ring_head(a->ring);
 		for (uint64_t idx = head > 64 ? head - 64 : 0; idx < head + 4; idx++) {
 			struct cgs_event e;
 			switch (cgs_ring_get(a->ring, idx, &e)) {
@@ -529,7 +530,7 @@ START_TEST(overwrite_count_exact)
 	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
 	for (int k = 0; k < 2; k++)
 		pthread_join(th[k], NULL);
-	uint64_t head = cgs_ring_written(ring);
+	uint64_t head = cgs_ring_head(ring);
 	ck_assert_uint_eq(head, 300000);
 	ck_assert_uint_eq(cgs_ring_overwritten(ring), 300000 - 1024);
 	uint64_t ok = 0, in_flight = 0;
@@ -596,6 +597,39 @@ START_TEST(reader_tells_slots_apart)
 			continue;
 		ck_assert_uint_ne(mix.check, cgs_event_sum(&mix, 5));
 	}
+	region_done(r);
+}
+END_TEST
+
+/* A fork child's rings start after its parent's records, and are bound
+ * again; its counts are exact from there. */
+START_TEST(fork_child_starts_empty)
+{
+	struct cgs_region *r = region_with("0-4095:0", 16, 64 * MiB);
+	struct cgs_ring *ring = r->rings->ring[0];
+	volatile int go = 1;
+	struct writer_arg parent = { .ring = ring, .id = 1, .n = 40, .cpu = -1, .go = &go };
+	writer(&parent);
+	ck_assert_uint_eq(cgs_ring_written(ring), 40);
+	cgs_rings_after_fork(r);
+	ck_assert_uint_eq(cgs_ring_written(ring), 0);
+	ck_assert_uint_eq(cgs_ring_overwritten(ring), 0);
+	ck_assert_int_eq(ring->bound_node, ring->node);
+	struct cgs_snapshot *s = cgs_snapshot_take(r, "api", true, 1, NULL);
+	ck_assert_uint_eq(s->nevents, 0);
+	ck_assert_uint_eq(s->rings[0].written, 0);
+	cgs_snapshot_free(s);
+
+	struct writer_arg child = { .ring = ring, .id = 2, .n = 20, .cpu = -1, .go = &go };
+	writer(&child);
+	ck_assert_uint_eq(cgs_ring_written(ring), 20);
+	ck_assert_uint_eq(cgs_ring_overwritten(ring), 4);
+	r->opts.slow_ns = 0;
+	s = cgs_snapshot_take(r, "api", true, 1, NULL);
+	ck_assert_uint_eq(s->nevents, 16); /* the child's last 16, none of the parent's */
+	for (size_t i = 0; i < s->nevents; i++)
+		ck_assert_uint_eq(s->events[i].arg >> 32, 2);
+	cgs_snapshot_free(s);
 	region_done(r);
 }
 END_TEST
@@ -770,6 +804,7 @@ static Suite *ring_suite(void)
 	tcase_add_test(tc, concurrent_writers_lose_nothing);
 	tcase_add_test(tc, overwrite_count_exact);
 	tcase_add_test(tc, reader_tells_slots_apart);
+	tcase_add_test(tc, fork_child_starts_empty);
 	tcase_add_test(tc, event_fd_records_what_identifies_the_call);
 	tcase_add_test(tc, threshold_refined_from_measured_rate);
 	suite_add_tcase(s, tc);

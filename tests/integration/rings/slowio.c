@@ -17,7 +17,9 @@
  *   -reads  delays of the slow reads, in ms (default 20,12,8,5)
  *   -us     the delays are in microseconds
  *   -fast   reads that find their byte waiting (default 20)
- *   -sleep  sleep this long before the slow reads */
+ *   -sleep  sleep this long before the slow reads
+ *   -fork   at the end, fork a child that makes one slow read of MS ms
+ *           (prints "child PID slow fd FD ns NS") and exits; wait for it */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
@@ -28,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 static int pfd[2];
 static sem_t go;
@@ -90,7 +93,7 @@ static void dl_calls(void)
 int main(int argc, char **argv)
 {
 	const char *reads = "20,12,8,5";
-	int fast = 20, cpu = -1, dl = 1, unit = 1000, sleep_ms = 0;
+	int fast = 20, cpu = -1, dl = 1, unit = 1000, sleep_ms = 0, fork_ms = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-cpu") && i + 1 < argc)
 			cpu = atoi(argv[++i]);
@@ -104,8 +107,11 @@ int main(int argc, char **argv)
 			unit = 1;
 		else if (!strcmp(argv[i], "-sleep") && i + 1 < argc)
 			sleep_ms = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "-fork") && i + 1 < argc)
+			fork_ms = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: slowio [-cpu N] [-reads MS,...] [-us] [-fast N] [-nodl] [-sleep MS]\n");
+			fprintf(stderr, "usage: slowio [-cpu N] [-reads MS,...] [-us] [-fast N] [-nodl] [-sleep MS] "
+					"[-fork MS]\n");
 			return 2;
 		}
 	}
@@ -152,5 +158,25 @@ int main(int argc, char **argv)
 	delay_us = -1;
 	sem_post(&go);
 	pthread_join(th, NULL);
+	if (fork_ms) {
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid < 0)
+			return 1;
+		if (pid == 0) {
+			/* Threads do not survive a fork: a new answering thread. */
+			if (pthread_create(&th, NULL, answer, NULL))
+				_exit(1);
+			long long ns = slow_read(fork_ms * unit);
+			printf("child %d slow fd %d ns %lld\n", (int)getpid(), pfd[0], ns);
+			delay_us = -1;
+			sem_post(&go);
+			pthread_join(th, NULL);
+			exit(0);
+		}
+		int st;
+		if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+			return 1;
+	}
 	return 0;
 }
