@@ -177,10 +177,9 @@ static void *realloc_common(int fn, void *p, size_t n, void *(*call)(void *, siz
 	if (leaks) {
 		cgs_t_guard++;
 		if (q && had) {
-			rec.ptr = (uint64_t)(uintptr_t)q;
-			rec.meta = (rec.meta & ~((1ULL << CGS_LEAK_SIZE_BITS) - 1)) |
-				   (n < (1ULL << CGS_LEAK_SIZE_BITS) ? n : (1ULL << CGS_LEAK_SIZE_BITS) - 1);
-			if (!cgs_leak_put(cgs_R->leaks, &rec))
+			cgs_lrec_set_ptr(&rec, (uint64_t)(uintptr_t)q);
+			cgs_lrec_set_size(&rec, n);
+			if (!cgs_lrec_storable((uint64_t)(uintptr_t)q) || !cgs_leak_put(cgs_R->leaks, &rec))
 				cgs_count(&cgs_R->counters.untracked_allocs);
 		} else if (!q && had && n) {
 			cgs_leak_put(cgs_R->leaks, &rec); /* failed: the old block lives on */

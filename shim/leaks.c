@@ -18,6 +18,12 @@ static inline uint64_t mix(uint64_t ptr)
 	return (ptr >> 4) * 0x9E3779B97F4A7C15ULL;
 }
 
+/* The key of a record: its pointer >> 3; 0 in an empty slot. */
+static inline uint64_t key(const struct cgs_lrec *r)
+{
+	return r->a & ((1ULL << 45) - 1);
+}
+
 static inline struct cgs_lshard *shard_of(struct cgs_leaks *l, uint64_t h)
 {
 	return &l->shard[h >> 56];
@@ -41,8 +47,8 @@ static inline void write_end(struct cgs_lshard *s)
 
 static void insert_slot(struct cgs_lrec *slots, uint64_t cap, const struct cgs_lrec *rec)
 {
-	for (uint64_t i = home(mix(rec->ptr), cap);; i = (i + 1) & (cap - 1))
-		if (!slots[i].ptr) {
+	for (uint64_t i = home(mix(cgs_lrec_ptr(rec)), cap);; i = (i + 1) & (cap - 1))
+		if (!key(&slots[i])) {
 			slots[i] = *rec;
 			return;
 		}
@@ -57,7 +63,7 @@ static bool grow(struct cgs_lshard *s)
 	if (!fresh)
 		return false;
 	for (uint64_t i = 0; i < s->cap; i++)
-		if (s->slots[i].ptr)
+		if (key(&s->slots[i]))
 			insert_slot(fresh, cap, &s->slots[i]);
 	struct cgs_lrec *old = s->slots;
 	uint64_t old_cap = s->cap;
@@ -73,17 +79,18 @@ static bool put_locked(struct cgs_lshard *s, const struct cgs_lrec *rec)
 	if ((s->count + 1) * 5 > s->cap * 4 && !grow(s))
 		return false;
 	uint64_t cap = s->cap;
-	uint64_t size = rec->meta & ((1ULL << CGS_LEAK_SIZE_BITS) - 1);
-	for (uint64_t i = home(mix(rec->ptr), cap);; i = (i + 1) & (cap - 1)) {
+	uint64_t size = cgs_lrec_size(rec);
+	uint64_t k = key(rec);
+	for (uint64_t i = home(mix(cgs_lrec_ptr(rec)), cap);; i = (i + 1) & (cap - 1)) {
 		struct cgs_lrec *slot = &s->slots[i];
-		if (slot->ptr == rec->ptr) {
+		if (key(slot) == k) {
 			/* A free the shim did not see: replace the stale record. */
-			s->bytes -= slot->meta & ((1ULL << CGS_LEAK_SIZE_BITS) - 1);
+			s->bytes -= cgs_lrec_size(slot);
 			s->bytes += size;
 			*slot = *rec;
 			return true;
 		}
-		if (!slot->ptr) {
+		if (!key(slot)) {
 			*slot = *rec;
 			s->count++;
 			s->bytes += size;
@@ -94,7 +101,7 @@ static bool put_locked(struct cgs_lshard *s, const struct cgs_lrec *rec)
 
 bool cgs_leak_put(struct cgs_leaks *l, const struct cgs_lrec *rec)
 {
-	struct cgs_lshard *s = shard_of(l, mix(rec->ptr));
+	struct cgs_lshard *s = shard_of(l, mix(cgs_lrec_ptr(rec)));
 	cgs_spin_lock(&s->lock);
 	write_begin(s);
 	bool ok = put_locked(s, rec);
@@ -105,14 +112,16 @@ bool cgs_leak_put(struct cgs_leaks *l, const struct cgs_lrec *rec)
 
 bool cgs_leak_add(struct cgs_leaks *l, uint64_t ptr, uint64_t size, uint32_t stack, uint32_t t_q)
 {
-	if (size >> CGS_LEAK_SIZE_BITS)
-		size = (1ULL << CGS_LEAK_SIZE_BITS) - 1;
-	struct cgs_lrec rec = { ptr, size | ((uint64_t)stack << CGS_LEAK_SIZE_BITS), t_q, 0 };
+	if (!cgs_lrec_storable(ptr))
+		return false;
+	struct cgs_lrec rec = cgs_lrec_make(ptr, size, stack, t_q);
 	return cgs_leak_put(l, &rec);
 }
 
 bool cgs_leak_take(struct cgs_leaks *l, uint64_t ptr, struct cgs_lrec *out)
 {
+	if (!cgs_lrec_storable(ptr))
+		return false;
 	uint64_t h = mix(ptr);
 	struct cgs_lshard *s = shard_of(l, h);
 	bool found = false;
@@ -122,26 +131,27 @@ bool cgs_leak_take(struct cgs_leaks *l, uint64_t ptr, struct cgs_lrec *out)
 		goto out;
 	uint64_t i = home(h, cap);
 	for (;; i = (i + 1) & (cap - 1)) {
-		if (!s->slots[i].ptr)
+		if (!key(&s->slots[i]))
 			goto out;
-		if (s->slots[i].ptr == ptr)
+		if (key(&s->slots[i]) == ptr >> 3)
 			break;
 	}
 	found = true;
 	write_begin(s);
 	*out = s->slots[i];
 	s->count--;
-	s->bytes -= out->meta & ((1ULL << CGS_LEAK_SIZE_BITS) - 1);
+	s->bytes -= cgs_lrec_size(out);
 	/* Backward-shift deletion: no tombstones, probes stay short. */
-	for (uint64_t j = (i + 1) & (cap - 1); s->slots[j].ptr; j = (j + 1) & (cap - 1)) {
-		uint64_t k = home(mix(s->slots[j].ptr), cap);
+	for (uint64_t j = (i + 1) & (cap - 1); key(&s->slots[j]); j = (j + 1) & (cap - 1)) {
+		uint64_t k = home(mix(cgs_lrec_ptr(&s->slots[j])), cap);
 		bool movable = (j > i) ? (k <= i || k > j) : (k <= i && k > j);
 		if (movable) {
 			s->slots[i] = s->slots[j];
 			i = j;
 		}
 	}
-	s->slots[i].ptr = 0;
+	s->slots[i].a = 0;
+	s->slots[i].b = 0;
 	write_end(s);
 out:
 	cgs_spin_unlock(&s->lock);

@@ -2,8 +2,13 @@
  *
  * Live allocations: a hash table split into shards by pointer hash, each an
  * open-addressing table (linear probing, backward-shift deletion) behind its
- * own spinlock, so threads rarely meet. A record is 24 bytes: pointer, size
- * (40 bits) with stack id (24 bits), and allocation time in ms since start.
+ * own spinlock, so threads rarely meet. A record is 16 bytes (the table is
+ * 40 to 80% full, so 20 to 40 bytes of memory per live allocation): the
+ * pointer (45 bits: addresses below 2^48, 8-byte aligned), the size
+ * (36 bits: up to 64 GiB; larger sizes are recorded as 64 GiB - 1), the
+ * stack id (20 bits) and the allocation time (27 bits of 2^24-tick units:
+ * about 6 ms each, wrapping after about 10 days at 2.6 GHz). The encoding
+ * lives in the accessors below and nowhere else.
  * Each shard keeps its live count and bytes, so totals are exact and cheap.
  * A shard's sequence number is odd while it is written, so the watcher can
  * read a consistent copy of a live process without taking the lock (a lock
@@ -18,18 +23,70 @@
 #include "common.h"
 
 #define CGS_LEAK_SHARDS 256
-#define CGS_LEAK_SIZE_BITS 40
-#define CGS_STACK_ID_BITS 24
+#define CGS_LEAK_SIZE_BITS 36
+#define CGS_LEAK_SIZE_MAX ((1ULL << CGS_LEAK_SIZE_BITS) - 1)
+#define CGS_LEAK_PTR_LIMIT (1ULL << 48)
+#define CGS_STACK_ID_BITS 20
 #define CGS_STACK_IDS (1u << CGS_STACK_ID_BITS)
 #define CGS_STACK_DEPTH_MAX 64
-#define CGS_TIME_SHIFT 20 /* 2^20 ticks: about 0.3 ms at 3 GHz; 2^32 of them, weeks */
+#define CGS_TIME_SHIFT 24 /* a time unit is 2^24 ticks */
+#define CGS_TIME_BITS 27
+#define CGS_TIME_MASK ((1u << CGS_TIME_BITS) - 1)
 
+/* a = ptr >> 3 | time[0..19) << 45; b = size | stack << 36 | time[19..27) << 56.
+ * a == 0: empty slot (no real pointer is below 8). */
 struct cgs_lrec {
-	uint64_t ptr;  /* 0 = empty slot */
-	uint64_t meta; /* size | stack << 40 */
-	uint32_t t_q;   /* allocation time: (tsc - start_tsc) >> CGS_TIME_SHIFT */
-	uint32_t spare;
+	uint64_t a, b;
 };
+
+static inline struct cgs_lrec cgs_lrec_make(uint64_t ptr, uint64_t size, uint32_t stack, uint32_t t_q)
+{
+	struct cgs_lrec r;
+	t_q &= CGS_TIME_MASK;
+	if (size > CGS_LEAK_SIZE_MAX)
+		size = CGS_LEAK_SIZE_MAX;
+	r.a = (ptr >> 3) | ((uint64_t)(t_q & 0x7ffff) << 45);
+	r.b = size | ((uint64_t)(stack & (CGS_STACK_IDS - 1)) << 36) | ((uint64_t)(t_q >> 19) << 56);
+	return r;
+}
+
+static inline uint64_t cgs_lrec_ptr(const struct cgs_lrec *r)
+{
+	return (r->a & ((1ULL << 45) - 1)) << 3;
+}
+
+static inline uint64_t cgs_lrec_size(const struct cgs_lrec *r)
+{
+	return r->b & CGS_LEAK_SIZE_MAX;
+}
+
+static inline uint32_t cgs_lrec_stack(const struct cgs_lrec *r)
+{
+	return (uint32_t)(r->b >> 36) & (CGS_STACK_IDS - 1);
+}
+
+static inline uint32_t cgs_lrec_time(const struct cgs_lrec *r)
+{
+	return (uint32_t)(r->a >> 45) | ((uint32_t)(r->b >> 56) << 19);
+}
+
+static inline void cgs_lrec_set_ptr(struct cgs_lrec *r, uint64_t ptr)
+{
+	r->a = (r->a & ~((1ULL << 45) - 1)) | (ptr >> 3);
+}
+
+static inline void cgs_lrec_set_size(struct cgs_lrec *r, uint64_t size)
+{
+	if (size > CGS_LEAK_SIZE_MAX)
+		size = CGS_LEAK_SIZE_MAX;
+	r->b = (r->b & ~CGS_LEAK_SIZE_MAX) | size;
+}
+
+/* Whether a pointer can be recorded (and so looked up). */
+static inline bool cgs_lrec_storable(uint64_t ptr)
+{
+	return ptr < CGS_LEAK_PTR_LIMIT && !(ptr & 7) && ptr;
+}
 
 struct cgs_lshard {
 	cgs_spin_t lock;

@@ -328,22 +328,23 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 		size_t n = copy_shard(r, &l->shard[i], &buf, &bufcap, racing, &s->inconsistent);
 		for (size_t k = 0; k < n; k++) {
 			const struct cgs_lrec *rec = &buf[k];
-			if (!rec->ptr)
+			if (!rec->a)
 				continue;
-			uint64_t size = rec->meta & ((1ULL << CGS_LEAK_SIZE_BITS) - 1);
+			uint64_t size = cgs_lrec_size(rec);
+			uint32_t t_q = cgs_lrec_time(rec);
 			s->leak_count++;
 			s->leak_bytes += size;
-			if (min_age_q && now_q - rec->t_q < min_age_q)
+			if (min_age_q && ((now_q - t_q) & CGS_TIME_MASK) < min_age_q)
 				continue;
 			s->shown_count++;
 			s->shown_bytes += size;
-			struct agg *a = agg_slot(&m, (uint32_t)(rec->meta >> CGS_LEAK_SIZE_BITS));
+			struct agg *a = agg_slot(&m, cgs_lrec_stack(rec));
 			if (!a)
 				continue;
-			if (!a->count || rec->t_q < a->oldest)
-				a->oldest = rec->t_q;
-			if (!a->count || rec->t_q > a->newest)
-				a->newest = rec->t_q;
+			if (!a->count || t_q < a->oldest)
+				a->oldest = t_q;
+			if (!a->count || t_q > a->newest)
+				a->newest = t_q;
 			a->count++;
 			a->bytes += size;
 		}

@@ -338,9 +338,9 @@ static void model_add(struct cgs_leaks *l, struct model *m, size_t i, struct rng
 {
 	uint64_t size = rnd(g) % 4096;
 	if (rnd(g) % 1000 == 0)
-		size = rnd(g) >> (rnd(g) % 40); /* up to 2^64: clamped to 40 bits */
+		size = rnd(g) >> (rnd(g) % 40); /* up to 2^64: clamped to CGS_LEAK_SIZE_BITS */
 	uint32_t stack = (uint32_t)(rnd(g) % CGS_STACK_IDS);
-	uint32_t t_q = (uint32_t)rnd(g);
+	uint32_t t_q = (uint32_t)rnd(g) & CGS_TIME_MASK;
 	EXPECT(cgs_leak_add(l, m->ptr[i], size, stack, t_q), "add of pointer %zu failed", i);
 	if (size > SIZE_MASK)
 		size = SIZE_MASK;
@@ -354,13 +354,14 @@ static void model_add(struct cgs_leaks *l, struct model *m, size_t i, struct rng
 
 static void check_rec(const struct model *m, size_t i, const struct cgs_lrec *rec)
 {
-	EXPECT(rec->ptr == m->ptr[i], "took record of %#llx for %#llx", (unsigned long long)rec->ptr,
-	       (unsigned long long)m->ptr[i]);
-	EXPECT((rec->meta & SIZE_MASK) == m->size[i], "pointer %zu: size %llu, want %llu", i,
-	       (unsigned long long)(rec->meta & SIZE_MASK), (unsigned long long)m->size[i]);
-	EXPECT(rec->meta >> CGS_LEAK_SIZE_BITS == m->stack[i], "pointer %zu: stack %llu, want %u", i,
-	       (unsigned long long)(rec->meta >> CGS_LEAK_SIZE_BITS), m->stack[i]);
-	EXPECT(rec->t_q == m->t_q[i], "pointer %zu: time %u, want %u", i, rec->t_q, m->t_q[i]);
+	EXPECT(cgs_lrec_ptr(rec) == m->ptr[i], "took record of %#llx for %#llx",
+	       (unsigned long long)cgs_lrec_ptr(rec), (unsigned long long)m->ptr[i]);
+	EXPECT(cgs_lrec_size(rec) == m->size[i], "pointer %zu: size %llu, want %llu", i,
+	       (unsigned long long)cgs_lrec_size(rec), (unsigned long long)m->size[i]);
+	EXPECT(cgs_lrec_stack(rec) == m->stack[i], "pointer %zu: stack %u, want %u", i, cgs_lrec_stack(rec),
+	       m->stack[i]);
+	EXPECT(cgs_lrec_time(rec) == m->t_q[i], "pointer %zu: time %u, want %u", i, cgs_lrec_time(rec),
+	       m->t_q[i]);
 }
 
 static void model_take(struct cgs_leaks *l, struct model *m, size_t i)
@@ -385,9 +386,9 @@ static void totals(struct cgs_leaks *l, uint64_t *count, uint64_t *bytes)
 		/* The shard's own count and bytes match its slots. */
 		uint64_t c = 0, b = 0;
 		for (uint64_t k = 0; k < sh->cap; k++)
-			if (sh->slots[k].ptr) {
+			if (sh->slots[k].a) {
 				c++;
-				b += sh->slots[k].meta & SIZE_MASK;
+				b += cgs_lrec_size(&sh->slots[k]);
 			}
 		EXPECT(c == sh->count && b == sh->bytes,
 			      "shard %d says %llu records / %llu bytes, its slots hold %llu / %llu", s,
@@ -554,8 +555,8 @@ static void *leak_thread_main(void *arg)
 	for (size_t op = 0; op < THREAD_OPS; op++) {
 		size_t i = rnd(&g) % t->m.n;
 		if (t->m.live[i]) {
-			if (!cgs_leak_take(t->l, t->m.ptr[i], &rec) || rec.ptr != t->m.ptr[i] ||
-			    (rec.meta & SIZE_MASK) != t->m.size[i]) {
+			if (!cgs_leak_take(t->l, t->m.ptr[i], &rec) || cgs_lrec_ptr(&rec) != t->m.ptr[i] ||
+			    cgs_lrec_size(&rec) != t->m.size[i]) {
 				t->failure = "a live pointer was missing or had a wrong record";
 				return NULL;
 			}
