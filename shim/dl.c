@@ -234,7 +234,9 @@ CGS_EXPORT void *dlopen(const char *name, int mode)
 	if (!cgs_on() && !cgs_boot())
 		return cgs_real.dlopen(path ? path : name, mode);
 	uint64_t t0 = cgs_rdtsc();
+	__atomic_add_fetch(&cgs_in_dl, 1, __ATOMIC_SEQ_CST);
 	void *h = cgs_real.dlopen(path ? path : name, mode);
+	__atomic_sub_fetch(&cgs_in_dl, 1, __ATOMIC_SEQ_CST);
 	done_dl(CGS_FN_dlopen, t0, !h, path ? path : name, NULL, NULL, (int64_t)(uintptr_t)h, caller);
 	if (h)
 		refresh_modules(false);
@@ -248,7 +250,9 @@ CGS_EXPORT int dlclose(void *h)
 	if (!cgs_on() && !cgs_boot())
 		return cgs_real.dlclose(h);
 	uint64_t t0 = cgs_rdtsc();
+	__atomic_add_fetch(&cgs_in_dl, 1, __ATOMIC_SEQ_CST);
 	int r = cgs_real.dlclose(h);
+	__atomic_sub_fetch(&cgs_in_dl, 1, __ATOMIC_SEQ_CST);
 	done_dl(CGS_FN_dlclose, t0, r != 0, NULL, NULL, h, r, __builtin_return_address(0));
 	if (r == 0)
 		refresh_modules(true);

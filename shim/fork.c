@@ -28,6 +28,7 @@ static void lock_all(void)
 	struct cgs_region *r = cgs_R;
 	if (!r || cgs_watcher_spawning())
 		return;
+	cgs_unwind_fork_prepare();
 	cgs_t_guard++;
 	r->fork_sync = 0;
 	cgs_leaks_lock_all(r->leaks);
@@ -57,6 +58,7 @@ static void parent(void)
 		 * process does after the fork. */
 		cgs_region_fork_wait(cgs_R);
 		unlock_all(cgs_R);
+		cgs_unwind_fork_parent();
 	}
 }
 
@@ -65,6 +67,7 @@ static void child(void)
 	struct cgs_region *r = cgs_R;
 	if (!r || cgs_watcher_spawning())
 		return;
+	cgs_unwind_fork_child();
 	if (!r->opts.children) {
 		cgs_region_fork_copied(r);
 		unlock_all(r);

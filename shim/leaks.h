@@ -148,6 +148,21 @@ uint32_t cgs_stack_finish(void **raw, int got, int max_depth);
 uint32_t cgs_stack_intern(struct cgs_stacks *s, const uint64_t *frames, int depth, uint32_t epoch);
 /* Reader side: the stack with this id, or NULL (bounds-checked). */
 const struct cgs_stack *cgs_stack_get(const struct cgs_region *r, uint32_t id);
+/* Unwinding and fork (stacks.c). libunwind calls dl_iterate_phdr, which
+ * holds the loader's lock while it runs; a fork at that moment would leave
+ * the lock held forever in the child, whose next unwind would hang. So an
+ * unwind is bracketed by cgs_unwind_begin/end: while a fork is being
+ * prepared, begin returns false and the caller records no stack (it never
+ * waits, so it cannot deadlock with a thread that holds the loader lock);
+ * the fork waits for unwinds in progress. A child forked while some thread
+ * was inside dlopen/dlclose (cgs_in_dl) does not unwind at all. */
+bool cgs_unwind_begin(void);
+void cgs_unwind_end(void);
+void cgs_unwind_fork_prepare(void);
+void cgs_unwind_fork_parent(void);
+void cgs_unwind_fork_child(void);
+extern int cgs_in_dl; /* threads inside the real dlopen/dlclose (atomic) */
+
 /* Set the address range of the shim's own code, whose frames are dropped. */
 void cgs_stacks_set_self(uint64_t lo, uint64_t hi);
 
