@@ -7,7 +7,7 @@ scripts/install-deps.sh
 builddir=${CGOSHIM_BUILDDIR:-build}
 [ -f "$builddir/build.ninja" ] || meson setup "$builddir" >/dev/null
 ninja -C "$builddir" >/dev/null
-prog="$builddir/examples/randread/randread"
+prog="$builddir/examples/randread"
 if [ ! -x "$prog" ]; then
 	echo "demo: $prog was not built (is Go installed?)" >&2
 	exit 1
