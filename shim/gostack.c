@@ -21,7 +21,7 @@
 static bool enabled;
 static long tls_off;                 /* g's address relative to the thread pointer */
 static uint64_t acc_lo[2], acc_hi[2]; /* runtime.asmcgocall.abi0 and runtime.asmcgocall */
-static char status[96] = "not Go";
+static char status[96] = "no Go runtime symbols (not Go, or stripped)";
 
 bool cgs_go_enabled(void)
 {

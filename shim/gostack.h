@@ -23,7 +23,7 @@ void cgs_go_init(void);
 /* Whether Go frames can be followed in this process. */
 bool cgs_go_enabled(void);
 /* A short description for the report header: "go1.19.8, frames followed",
- * "go1.21.0: layout unknown, stacks stop at asmcgocall", "not Go". */
+ * "go1.21.0: layout unknown, stacks stop at asmcgocall", or no Go symbols. */
 const char *cgs_go_status(void);
 /* If the innermost-first stack f[0..n) ends in runtime.asmcgocall, append
  * the Go frames (return addresses) up to max; returns the new depth. */
