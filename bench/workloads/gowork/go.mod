@@ -1,0 +1,3 @@
+module cgoshim.bench/gowork
+
+go 1.19
