@@ -115,10 +115,14 @@ static bool stack_has(json_t *ev, const char *function)
 }
 
 /* dur within 1% of the program's own measure, which also holds the
- * shim's work around the call: never (much) above it. */
+ * shim's work around the call: never (much) above it. That work includes
+ * the slow call's stack capture, which the first time at a call site (in a
+ * fork child: the first time in that process) takes up to a few hundred
+ * us on a loaded machine, so below the measure 1% + 300 us is allowed. The
+ * accuracy of the call's own timing is io-timing's subject. */
 static void check_duration(long long dur, long long measured, const char *what)
 {
-	ck_assert_msg(dur > 0 && dur <= measured + 1000 && dur >= measured - measured / 100,
+	ck_assert_msg(dur > 0 && dur <= measured + 1000 && dur >= measured - measured / 100 - 300000,
 		      "%s: dur_ns %lld, the program measured %lld ns", what, dur, measured);
 }
 
