@@ -141,9 +141,12 @@ static void refresh_modules(bool unloaded)
 		return;
 	int saved = errno;
 	cgs_t_guard++;
+	/* dl_iterate_phdr holds the loader lock: a fork now must know (leaks.h). */
+	cgs_dl_enter();
 	if (unloaded && r->stacks)
 		__atomic_add_fetch(&r->stacks->unload_gen, 1, __ATOMIC_RELAXED);
 	cgs_modules_refresh(r->modules);
+	cgs_dl_leave();
 	cgs_t_guard--;
 	errno = saved;
 }
@@ -228,15 +231,17 @@ CGS_EXPORT void *dlopen(const char *name, int mode)
 	char buf[4096];
 	int saved = errno;
 	cgs_t_guard++;
+	cgs_dl_enter(); /* dladdr and dlinfo take loader locks */
 	const char *path = caller_path(name, caller, buf, sizeof(buf));
+	cgs_dl_leave();
 	cgs_t_guard--;
 	errno = saved;
 	if (!cgs_on() && !cgs_boot())
 		return cgs_real.dlopen(path ? path : name, mode);
 	uint64_t t0 = cgs_rdtsc();
-	__atomic_add_fetch(&cgs_in_dl, 1, __ATOMIC_SEQ_CST);
+	cgs_dl_enter();
 	void *h = cgs_real.dlopen(path ? path : name, mode);
-	__atomic_sub_fetch(&cgs_in_dl, 1, __ATOMIC_SEQ_CST);
+	cgs_dl_leave();
 	done_dl(CGS_FN_dlopen, t0, !h, path ? path : name, NULL, NULL, (int64_t)(uintptr_t)h, caller);
 	if (h)
 		refresh_modules(false);
@@ -250,9 +255,9 @@ CGS_EXPORT int dlclose(void *h)
 	if (!cgs_on() && !cgs_boot())
 		return cgs_real.dlclose(h);
 	uint64_t t0 = cgs_rdtsc();
-	__atomic_add_fetch(&cgs_in_dl, 1, __ATOMIC_SEQ_CST);
+	cgs_dl_enter();
 	int r = cgs_real.dlclose(h);
-	__atomic_sub_fetch(&cgs_in_dl, 1, __ATOMIC_SEQ_CST);
+	cgs_dl_leave();
 	done_dl(CGS_FN_dlclose, t0, r != 0, NULL, NULL, h, r, __builtin_return_address(0));
 	if (r == 0)
 		refresh_modules(true);

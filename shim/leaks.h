@@ -161,7 +161,12 @@ void cgs_unwind_end(void);
 void cgs_unwind_fork_prepare(void);
 void cgs_unwind_fork_parent(void);
 void cgs_unwind_fork_child(void);
-extern int cgs_in_dl; /* threads inside the real dlopen/dlclose (atomic) */
+extern int cgs_in_dl; /* threads where the shim may hold a loader lock (atomic) */
+/* Around every shim call that takes a loader lock (the real dlopen and
+ * dlclose, dl_iterate_phdr, dladdr, dlinfo): waits while a fork is being
+ * prepared, and lets the fork wait for it. */
+void cgs_dl_enter(void);
+void cgs_dl_leave(void);
 
 /* Set the address range of the shim's own code, whose frames are dropped. */
 void cgs_stacks_set_self(uint64_t lo, uint64_t hi);

@@ -204,13 +204,35 @@ void cgs_unwind_end(void)
 
 static bool fork_clean; /* no unwind and no dlopen/dlclose ran at the fork */
 
+void cgs_dl_enter(void)
+{
+	/* Wait out a fork being prepared (no loader lock is held here), then
+	 * announce ourselves; re-check so a fork cannot slip in between. */
+	for (;;) {
+		while (__atomic_load_n(&fork_pending, __ATOMIC_SEQ_CST))
+			sched_yield();
+		__atomic_add_fetch(&cgs_in_dl, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&fork_pending, __ATOMIC_SEQ_CST))
+			return;
+		__atomic_sub_fetch(&cgs_in_dl, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+void cgs_dl_leave(void)
+{
+	__atomic_sub_fetch(&cgs_in_dl, 1, __ATOMIC_SEQ_CST);
+}
+
 void cgs_unwind_fork_prepare(void)
 {
 	__atomic_store_n(&fork_pending, 1, __ATOMIC_SEQ_CST);
-	/* Unwinds take microseconds; give up after about a second. */
-	int spins = 0;
-	while (__atomic_load_n(&unwinders, __ATOMIC_SEQ_CST) && spins++ < 100000)
+	/* Unwinds take microseconds, dlopen and dlclose longer; give up after
+	 * about a second (the child then does not unwind). */
+	for (int spins = 0; spins < 100000; spins++) {
+		if (!__atomic_load_n(&unwinders, __ATOMIC_SEQ_CST) && !__atomic_load_n(&cgs_in_dl, __ATOMIC_SEQ_CST))
+			break;
 		sched_yield();
+	}
 	fork_clean = !__atomic_load_n(&unwinders, __ATOMIC_SEQ_CST) &&
 		     !__atomic_load_n(&cgs_in_dl, __ATOMIC_SEQ_CST);
 }
