@@ -13,6 +13,8 @@ pkgs=(
 	strace valgrind                            # oracles in the tests
 	prometheus                                 # promtool, checks the metrics output
 	chromium chromium-driver                   # headless browser: renders the HTML report in tests
+	clang libclang-rt-14-dev gdb               # libFuzzer targets; stacks of a hung test
+	libpython3.11-testsuite sqlite3 git xz-utils  # real programs of the transparency suite
 )
 
 missing=()

@@ -7,6 +7,7 @@
 #include "files.h"
 #include "log.h"
 #include "region.h"
+#include "tstate.h"
 
 int cgs_files_init(struct cgs_region *r)
 {
@@ -80,14 +81,19 @@ uint32_t cgs_fd_file(struct cgs_files *fs, int fd)
 	if (CGS_LIKELY(v))
 		return v - 1;
 	int saved = errno;
+	/* Slow path: it takes the files lock. A signal handler that reads on
+	 * this thread meanwhile must pass through the shim, not wait for it. */
+	cgs_t_guard++;
 	char path[40] = "/proc/self/fd/", buf[CGS_FILE_LABEL_MAX];
 	cgs_u64_str((uint64_t)fd, path + 14);
 	long n = syscall(SYS_readlink, path, buf, sizeof(buf) - 1);
 	errno = saved;
-	if (n <= 0)
-		return 0;
-	uint32_t id = cgs_file_intern(fs, buf, classify(buf, (size_t)n));
-	__atomic_store_n(&fs->fd[fd], id + 1, __ATOMIC_RELAXED);
+	uint32_t id = 0;
+	if (n > 0) {
+		id = cgs_file_intern(fs, buf, classify(buf, (size_t)n));
+		__atomic_store_n(&fs->fd[fd], id + 1, __ATOMIC_RELAXED);
+	}
+	cgs_t_guard--;
 	return id;
 }
 

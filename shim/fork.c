@@ -13,6 +13,7 @@
  * Go's os/exec uses a raw clone(CLONE_VFORK|CLONE_VM) and runs none of this:
  * its child only calls execve, and the new image starts its own shim. */
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "leaks.h"
@@ -23,30 +24,64 @@
 void cgs_turn_off(void);
 bool cgs_watcher_spawning(void);
 
+/* Whether this fork holds every shim lock. It may not: a program can fork
+ * from a signal handler that interrupted this very thread inside the shim,
+ * holding one of them. So each lock is taken with a bound; if one cannot
+ * be had, the fork goes on without the shim's locks and the child runs
+ * with the shim off (it cannot copy a consistent region). */
+static CGS_TLS bool t_fork_locked;
+
+static cgs_spin_t *fork_lock(struct cgs_region *r, int i)
+{
+	if (i < CGS_LEAK_SHARDS)
+		return &r->leaks->shard[i].lock;
+	switch (i - CGS_LEAK_SHARDS) {
+	case 0: return &r->stacks->lock;
+	case 1: return &r->files->lock;
+	case 2: return &r->modules->lock;
+	case 3: return &r->threads_lock;
+	default: return &r->alloc_lock;
+	}
+}
+#define FORK_LOCKS (CGS_LEAK_SHARDS + 5)
+
+static bool lock_bounded(cgs_spin_t *l)
+{
+	for (int i = 0; i < 20000; i++) { /* about 0.2 s of yields at most */
+		if (cgs_spin_trylock(l))
+			return true;
+		sched_yield();
+	}
+	return false;
+}
+
+static void unlock_first(struct cgs_region *r, int n)
+{
+	while (n-- > 0)
+		cgs_spin_unlock(fork_lock(r, n));
+}
+
 static void lock_all(void)
 {
 	struct cgs_region *r = cgs_R;
+	t_fork_locked = false;
 	if (!r || cgs_watcher_spawning())
 		return;
 	cgs_unwind_fork_prepare();
 	cgs_t_guard++;
 	r->fork_sync = 0;
-	cgs_leaks_lock_all(r->leaks);
-	cgs_spin_lock(&r->stacks->lock);
-	cgs_spin_lock(&r->files->lock);
-	cgs_spin_lock(&r->modules->lock);
-	cgs_spin_lock(&r->threads_lock);
-	cgs_spin_lock(&r->alloc_lock);
+	for (int i = 0; i < FORK_LOCKS; i++)
+		if (!lock_bounded(fork_lock(r, i))) {
+			unlock_first(r, i);
+			cgs_t_guard--;
+			return;
+		}
+	t_fork_locked = true;
 }
 
 static void unlock_all(struct cgs_region *r)
 {
-	cgs_spin_unlock(&r->alloc_lock);
-	cgs_spin_unlock(&r->threads_lock);
-	cgs_spin_unlock(&r->modules->lock);
-	cgs_spin_unlock(&r->files->lock);
-	cgs_spin_unlock(&r->stacks->lock);
-	cgs_leaks_unlock_all(r->leaks);
+	unlock_first(r, FORK_LOCKS);
 	cgs_t_guard--;
 }
 
@@ -56,8 +91,10 @@ static void parent(void)
 		/* Hold every lock until the child has its own copy of the
 		 * region, so the copy is consistent and holds nothing this
 		 * process does after the fork. */
-		cgs_region_fork_wait(cgs_R);
-		unlock_all(cgs_R);
+		if (t_fork_locked) {
+			cgs_region_fork_wait(cgs_R);
+			unlock_all(cgs_R);
+		}
 		cgs_unwind_fork_parent();
 	}
 }
@@ -68,6 +105,12 @@ static void child(void)
 	if (!r || cgs_watcher_spawning())
 		return;
 	cgs_unwind_fork_child();
+	if (!t_fork_locked) {
+		/* Forked without the shim's locks (see t_fork_locked): the
+		 * child measures nothing, and never writes the parent's region. */
+		cgs_turn_off();
+		return;
+	}
 	if (!r->opts.children) {
 		cgs_region_fork_copied(r);
 		unlock_all(r);

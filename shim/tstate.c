@@ -50,6 +50,8 @@ void cgs_tstate_init(void)
 	}
 }
 
+static struct cgs_tstate *tstate_acquire(struct cgs_region *r);
+
 struct cgs_tstate *cgs_tstate_slow(void)
 {
 	struct cgs_region *r = cgs_R;
@@ -57,6 +59,16 @@ struct cgs_tstate *cgs_tstate_slow(void)
 		cgs_count(&r->counters.orphan_calls);
 		return r->orphan;
 	}
+	struct cgs_tstate *t;
+	/* Takes shim locks: a signal handler on this thread passes through. */
+	cgs_t_guard++;
+	t = tstate_acquire(r);
+	cgs_t_guard--;
+	return t;
+}
+
+static struct cgs_tstate *tstate_acquire(struct cgs_region *r)
+{
 	struct cgs_tstate *t;
 	cgs_spin_lock(&r->threads_lock);
 	t = r->free_threads;

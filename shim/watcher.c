@@ -403,6 +403,16 @@ static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int pipe_
 	_exit(0);
 }
 
+/* fork(2) without libc's fork(): libc's runs every pthread_atfork handler
+ * of the program, and spawning the watcher must not look like a fork to the
+ * program (its handlers would run more often than it forks; called from a
+ * fork child's handler, its prepare handler would take a lock the child
+ * already holds, and hang). */
+static pid_t raw_fork(void)
+{
+	return (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+}
+
 int cgs_watcher_spawn(struct cgs_region *r)
 {
 	/* A fork child (one thread, its own region now): its flight recorder
@@ -423,14 +433,14 @@ int cgs_watcher_spawn(struct cgs_region *r)
 		cgs_pipe_wr = high;
 	}
 	t_spawning = true;
-	pid_t mid = fork();
+	pid_t mid = raw_fork();
 	if (mid == 0) {
 		if (cgs_pipe_wr >= 0)
 			syscall(SYS_close, cgs_pipe_wr);
 		/* Named before the watcher exists: the launcher waits for every
 		 * process of this name (shim/launcher.c). */
 		prctl(PR_SET_NAME, "cgoshim-watch");
-		pid_t w = fork();
+		pid_t w = raw_fork();
 		if (w == 0)
 			become_watcher(r, pid, pidfd, p[0]);
 		_exit(w < 0 ? 1 : 0);

@@ -112,7 +112,7 @@ static char **make_env(const char *const extra[])
 }
 
 int rel_run(const char *const argv[], const char *const extra[], const char *cwd, const char *in_file,
-	    int timeout_s, struct rel_proc *p)
+	    int timeout_s, const char *hang_tag, struct rel_proc *p)
 {
 	memset(p, 0, sizeof(*p));
 	int out[2], err[2];
@@ -166,6 +166,10 @@ int rel_run(const char *const argv[], const char *const extra[], const char *cwd
 		if (!reaped && waitpid(pid, &p->status, WNOHANG) == pid)
 			reaped = true;
 		if (rel_now() > end) {
+			if (hang_tag) {
+				printf("timed out after %d s; stacks:\n", timeout_s);
+				rel_print_stacks_of(hang_tag, pid);
+			}
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			if (!reaped)
@@ -265,6 +269,119 @@ bool rel_exited(int pid)
 	return si.si_pid == pid;
 }
 
+/* Process group of pid (field 5 of /proc/PID/stat), or -1. */
+static int pgid_of(int pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t k = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[k] = 0;
+	const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+	int ppid, pgrp;
+	char state;
+	if (!p || sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
+		return -1;
+	return pgrp;
+}
+
+/* Pids of processes whose command line contains needle (or, when pgid > 0,
+ * that are in that process group), and, when comm_prefix is set, whose
+ * name starts with it; returns the count. */
+static int find_procs(const char *needle, int pgid, const char *comm_prefix, int *pids, int max)
+{
+	DIR *d = opendir("/proc");
+	int n = 0;
+	if (!d)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < max) {
+		int pid = atoi(e->d_name);
+		if (pid <= 0 || pid == getpid())
+			continue;
+		char path[64], comm[64] = "", cmd[4096];
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+		if (comm_prefix && strncmp(comm, comm_prefix, strlen(comm_prefix)))
+			continue;
+		if (pgid > 0 && pgid_of(pid) == pgid) {
+			pids[n++] = pid;
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t k = fread(cmd, 1, sizeof(cmd) - 1, f);
+		fclose(f);
+		for (size_t i = 0; i < k; i++)
+			if (!cmd[i])
+				cmd[i] = ' ';
+		cmd[k] = 0;
+		if (needle && strstr(cmd, needle))
+			pids[n++] = pid;
+	}
+	closedir(d);
+	return n;
+}
+
+void rel_print_stacks(const char *needle)
+{
+	rel_print_stacks_of(needle, 0);
+}
+
+void rel_print_stacks_of(const char *needle, int pgid)
+{
+	int pids[64];
+	int n = find_procs(needle, pgid, NULL, pids, 64);
+	bool gdb = access("/usr/bin/gdb", X_OK) == 0;
+	for (int i = 0; i < n; i++) {
+		char pid[16], stat[64], path[64];
+		snprintf(pid, sizeof(pid), "%d", pids[i]);
+		snprintf(path, sizeof(path), "/proc/%d/stat", pids[i]);
+		FILE *f = fopen(path, "r");
+		stat[0] = 0;
+		if (f) {
+			if (!fgets(stat, sizeof(stat), f))
+				stat[0] = 0;
+			fclose(f);
+		}
+		printf("--- process %d: %s\n", pids[i], stat);
+		if (!gdb)
+			continue;
+		const char *argv[] = { "/usr/bin/gdb", "-p", pid, "-batch", "-ex", "thread apply all bt 20", NULL };
+		struct rel_proc p;
+		if (rel_run(argv, NULL, NULL, NULL, 60, NULL, &p) == 0) {
+			/* Only the frames. */
+			for (char *line = strtok(p.out, "\n"); line; line = strtok(NULL, "\n"))
+				if (line[0] == '#' || !strncmp(line, "Thread", 6))
+					printf("%s\n", line);
+		}
+		rel_proc_free(&p);
+	}
+	if (!gdb)
+		printf("(gdb is not installed: no stacks)\n");
+	fflush(stdout);
+}
+
+int rel_kill_watchers(const char *needle)
+{
+	int pids[4096];
+	int n = find_procs(needle, 0, "cgoshim-watch", pids, 4096), killed = 0;
+	for (int i = 0; i < n; i++)
+		if (kill(pids[i], SIGKILL) == 0)
+			killed++;
+	return killed;
+}
+
 void rel_rmdir(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -298,7 +415,7 @@ int rel_check_json(char *const *files, size_t n, char *msg, size_t cap)
 		for (size_t i = 0; i < k; i++)
 			argv[2 + i] = files[at + i];
 		struct rel_proc p;
-		int rc = rel_run(argv, NULL, NULL, NULL, 300, &p);
+		int rc = rel_run(argv, NULL, NULL, NULL, 300, NULL, &p);
 		free(argv);
 		if (rc || !WIFEXITED(p.status) || (WEXITSTATUS(p.status) != 0 && WEXITSTATUS(p.status) != 1)) {
 			rel_proc_free(&p);

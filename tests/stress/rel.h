@@ -49,6 +49,18 @@ json_t *rel_wait_final(const char *dir, int pid, int timeout_ms);
 /* Whether pid has exited (without reaping it). */
 bool rel_exited(int pid);
 
+/* Kill (SIGKILL) every cgoshim watcher process whose command line contains
+ * needle (a unique argument of the program it watches, like a temporary
+ * path). A watcher is a fork of the program, so it carries the program's
+ * command line. Returns how many were still running. */
+int rel_kill_watchers(const char *needle);
+
+/* For a hang: print (to stdout) the stacks of every process whose command
+ * line contains needle, with gdb when it is installed. */
+void rel_print_stacks(const char *needle);
+/* The same, also for every process in process group pgid (when > 0). */
+void rel_print_stacks_of(const char *needle, int pgid);
+
 /* Remove dir and everything in it (plain files only). */
 void rel_rmdir(const char *dir);
 
@@ -56,8 +68,9 @@ void rel_rmdir(const char *dir);
  * from in_file (or /dev/null), in directory cwd (or the current one), and
  * the environment environ plus extra (NULL-terminated "N=V", may be NULL),
  * without LD_PRELOAD unless extra sets it. Captures stdout and stderr.
- * Kills it after timeout_s. Returns 0, or -1 on a harness error or a
- * timeout (*timed_out set). */
+ * Kills it (its process group) after timeout_s, first printing the stacks
+ * of the processes whose command line holds hang_tag when that is set.
+ * Returns 0, or -1 on a harness error or a timeout (timed_out set). */
 struct rel_proc {
 	int status;
 	char *out, *err;
@@ -66,7 +79,7 @@ struct rel_proc {
 	double seconds;
 };
 int rel_run(const char *const argv[], const char *const extra[], const char *cwd, const char *in_file,
-	    int timeout_s, struct rel_proc *p);
+	    int timeout_s, const char *hang_tag, struct rel_proc *p);
 void rel_proc_free(struct rel_proc *p);
 
 /* One test case: a name (the meson test passes it as argv[1]), the check

@@ -8,7 +8,8 @@
  * pipe and a missing file, dlopen/dlsym/dlclose of libstressdl.so (found
  * next to this program), fork (the child allocates, reads and _exits),
  * fork+exec of /bin/true, and short-lived detached threads that allocate
- * and exit. Every so often a worker leaks one block of SENTINEL (31337)
+ * and exit (STRESS_PROC_EVERY_MS sets how often each worker forks or
+ * forks and execs; default 1000, 0 for never). Every so often a worker leaks one block of SENTINEL (31337)
  * bytes through one of the allocation entry points; the program counts
  * those leaks itself, so a test can compare them with the shim's final
  * report. It also counts its own calls of the entry points that libc never
@@ -41,6 +42,9 @@
 #define MAX_LEAKS (1 << 20)
 #define LEAK_EVERY 2000       /* operations between two deliberate leaks */
 #define PROC_EVERY_MS 1000    /* per worker: a fork or a fork+exec */
+/* STRESS_PROC_EVERY_MS in the environment overrides it; 0 turns fork and
+ * exec off (to measure the rest when fork children hang). */
+static double proc_every_s = PROC_EVERY_MS / 1000.0;
 #define MAX_DETACHED 16       /* detached threads alive at once */
 
 /* Entry points counted for the comparison with the report. */
@@ -445,14 +449,14 @@ static void *worker(void *arg)
 	uint64_t rng = 0x9E3779B97F4A7C15ULL * ((uintptr_t)arg + 1);
 	/* Fork and fork+exec take turns, one every PROC_EVERY_MS per worker;
 	 * workers start them at different times. */
-	double last_proc = now_s() + (uintptr_t)arg * (PROC_EVERY_MS / 1000.0 / NTHREADS);
+	double last_proc = now_s() + (uintptr_t)arg * (proc_every_s / NTHREADS);
 	unsigned leak_k = (unsigned)(uintptr_t)arg, nproc = (unsigned)(uintptr_t)arg;
 	worker_id = (int)(uintptr_t)arg;
 	for (long i = 1;; i++) {
 		double t = now_s();
 		if (t >= deadline)
 			break;
-		if (t - last_proc >= PROC_EVERY_MS / 1000.0) {
+		if (proc_every_s > 0 && t - last_proc >= proc_every_s) {
 			last_proc = t;
 			if (nproc++ % 2)
 				exec_op();
@@ -499,6 +503,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	find_dl(argv[0]);
+	const char *every = getenv("STRESS_PROC_EVERY_MS");
+	if (every)
+		proc_every_s = atof(every) / 1000.0;
 	double start = now_s();
 	deadline = start + atof(argv[1]);
 	pthread_t th[NTHREADS];

@@ -1,21 +1,28 @@
 /* test_stress.c - the stress program under the shim, with the dump signal
  * arriving every 5 ms (suite "stress").
  *
- * What a user would check after such a run: the program did not hang
- * (a watchdog gives it STRESS_SECONDS + 60 s, then kills it and fails),
- * did not crash and found nothing wrong with any call it made; every report
- * written during the run parses (each is read with jansson as it appears and
- * then removed, so that a long soak does not fill the disk; the first few,
- * the final one and every child's go through tests/unit/check_json.py);
- * every signal the program received gave one live report, in sequence; and
- * the final report is exact: the leaks the program made on purpose (blocks
- * of 31337 bytes, counted by the program) equal the report's sites of that
- * size, the calls it counted equal the report's counts, and no free was of
- * a pointer the shim did not know (counters.unknown_frees == 0). Each fork
- * child and each exec'd /bin/true writes its own final report.
+ * What a user would check after such a run:
+ * - the program did not hang: a watchdog gives it STRESS_SECONDS + 60 s,
+ *   then prints the stacks of its processes (gdb), kills it and fails;
+ * - it did not crash and found nothing wrong with any call it made;
+ * - every report written during the run parses: each is read with jansson
+ *   as it appears, then removed (so a long soak does not fill the disk);
+ *   the first few, every child's and the final one also go through
+ *   tests/unit/check_json.py; live reports have distinct sequence numbers
+ *   with no gap before the final one; every dump request was answered by
+ *   a live report, or counted as coalesced into one, or answered by the
+ *   final report at the exit;
+ * - the final report comes within a minute of the exit, and is exact: the
+ *   leaks the program made on purpose (blocks of 31337 bytes, which it
+ *   counts) equal the report's sites of that size; the calls it counted
+ *   (entry points libc never calls itself) equal the report's counts; no
+ *   free was of a pointer the shim did not know (unknown_frees == 0);
+ * - each fork child and each exec'd /bin/true wrote its own final report.
  *
  * STRESS_SECONDS (default 20) sets the duration; scripts/soak.sh runs this
- * same test for longer. Figures go to stdout for the README. */
+ * same test for longer. The figures go to stdout (README, "Reliability
+ * results"). Watchers still busy when the checks are done are killed (by
+ * pid: those whose command line holds this run's unique ready-file path). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -33,7 +40,6 @@
 struct sig_run {
 	struct hrun *r;        /* hrun's result: its dir is known before the program starts */
 	char ready[300];
-	double seconds;        /* the program's run time */
 	double deadline;       /* watchdog: give up signalling then */
 	bool saw_ready, hung;
 	long sent;             /* signals sent */
@@ -48,6 +54,8 @@ struct sig_run {
 	long child_live;       /* live reports of other processes (none expected) */
 	char checked[300];     /* parsed files kept for the schema checker go here */
 	volatile bool stop;    /* tells the signaller thread to stop */
+	double exit_time;      /* when the program was seen to have exited */
+	double final_at;       /* when its final report was first seen */
 	int pid;
 };
 
@@ -55,11 +63,13 @@ struct sig_run {
  * removed once parsed, but for the first KEEP_LIVE; those and the reports
  * of other processes move to the "checked" folder for the schema checker,
  * so that each file is parsed once however long the run. */
-static void sweep(struct sig_run *s, int pid)
+static size_t sweep(struct sig_run *s, int pid)
 {
+	size_t i;
 	size_t n;
 	char **v = rel_report_names(s->r->dir, &n);
-	for (size_t i = 0; i < n; i++) {
+	double until = rel_now() + 2; /* bounded, so the watchdog stays in charge */
+	for (i = 0; i < n && rel_now() < until; i++) {
 		json_error_t e;
 		json_t *j = json_load_file(v[i], 0, &e);
 		if (!j) {
@@ -74,6 +84,8 @@ static void sweep(struct sig_run *s, int pid)
 		bool keep = true;
 		if (p == pid && final) {
 			keep = false; /* the final report stays where it is */
+			if (!s->final_at)
+				s->final_at = rel_now();
 		} else if (p == pid) {
 			s->live++;
 			if (seq > 0 && seq < 100000000) {
@@ -106,6 +118,7 @@ static void sweep(struct sig_run *s, int pid)
 		json_decref(j);
 	}
 	rel_free_names(v, n);
+	return n - i; /* files left for the next sweep */
 }
 
 /* The signaller thread: the dump signal every SIGNAL_EVERY_MS. */
@@ -138,16 +151,30 @@ static int signal_storm(int pid, void *arg)
 	pthread_t th;
 	if (pthread_create(&th, NULL, signaller, s))
 		return -1;
+	double next_note = rel_now() + 10;
 	while (!rel_exited(pid)) {
 		if (rel_now() > s->deadline) {
 			s->hung = true;
+			printf("stress: watchdog: still running at the deadline; stacks of its processes:\n");
+			rel_print_stacks(s->ready);
 			break;
 		}
 		sweep(s, pid);
+		if (rel_now() > next_note) {
+			fprintf(stderr, "stress: %ld signals sent, %ld live reports, %ld child reports so far\n",
+				s->sent, s->live, s->children);
+			next_note += 10;
+		}
 		rel_msleep(250);
 	}
+	s->exit_time = rel_now();
 	s->stop = true;
 	pthread_join(th, NULL);
+	/* How soon the final report comes (a user waits for it). */
+	for (double until = s->exit_time + 60; !s->hung && !s->final_at && rel_now() < until;) {
+		if (!sweep(s, pid))
+			rel_msleep(10);
+	}
 	return s->hung ? -1 : 0;
 }
 
@@ -165,6 +192,7 @@ static const char *const counted[] = {
 
 START_TEST(storm)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	const char *secs_env = getenv("STRESS_SECONDS");
 	double secs = secs_env && atof(secs_env) > 0 ? atof(secs_env) : 20;
 	char secs_arg[32];
@@ -180,28 +208,40 @@ START_TEST(storm)
 	s.deadline = rel_now() + secs + 60;
 
 	const char *argv[] = { hbin("stress"), secs_arg, s.ready, NULL };
-	struct hopts o = { .during = signal_storm, .arg = &s, .timeout_s = 10 };
+	/* hrun returns once the program's stdout and stderr are closed; the
+	 * watchers (the program's and its children's) hold stderr until their
+	 * final reports are written, so its timeout bounds that too. */
+	struct hopts o = { .during = signal_storm, .arg = &s, .timeout_s = 60 };
 	double t0 = rel_now();
 	int rc = hrun(argv, &o, &r);
 	double ran = rel_now() - t0;
-	unlink(s.ready);
-	rmdir(rdir);
 
 	printf("stress: %s", r.out);
 	if (r.err[0])
 		printf("stress stderr: %.2000s\n", r.err);
-	ck_assert_msg(s.saw_ready, "the program never got going (status %#x): %s", r.status, r.err);
-	ck_assert_msg(!s.hung && rc == 0, "watchdog: the program was still running %.0f s after it should "
-		      "have ended, and was killed", ran);
-	ck_assert_msg(hexited(&r, 0), "the program failed: status %#x; stderr: %s", r.status, r.err);
+	const char *early = !s.saw_ready ? "the program never got going"
+		: s.hung ? "watchdog: the program was still running 60 s after it should have ended, and was killed"
+		: !hexited(&r, 0) ? "the program failed"
+		: rc ? "watchers still held the program's stderr 60 s after the program ended (final reports not written)"
+		: NULL;
+	if (early) {
+		rel_kill_watchers(s.ready);
+		ck_abort_msg("%s (ran %.0f s, status %#x); stderr: %.2000s", early, ran, r.status, r.err);
+	}
 
-	/* The final report: hrun waited 10 s; a long backlog of live dumps may
-	 * need longer, but it must come. */
-	double t_exit = rel_now();
-	json_t *final = r.final ? json_incref(r.final) : rel_wait_final(r.dir, r.pid, 120000);
-	double final_wait = rel_now() - t_exit;
-	ck_assert_msg(final, "no final report of pid %d within 2 minutes of its exit", r.pid);
-	sweep(&s, r.pid);
+	/* The final report comes a moment after the exit (hrun waited 10 s);
+	 * a user would give up on it well before a minute. */
+	json_t *final = r.final ? json_incref(r.final) : rel_wait_final(r.dir, r.pid, 50000);
+	double final_wait = (s.final_at ? s.final_at : rel_now()) - s.exit_time;
+	if (!final) {
+		int busy = rel_kill_watchers(s.ready);
+		ck_abort_msg("no final report of pid %d within %.0f s of its exit (%d watcher processes still "
+			     "busy; %ld dump signals sent, %ld live reports seen)", r.pid, final_wait, busy, s.sent,
+			     s.live);
+	}
+	/* Every report written so far, not two seconds' worth. */
+	for (double until = rel_now() + 300; sweep(&s, r.pid) && rel_now() < until;)
+		;
 
 	/* Every fork child and exec'd image writes a final report: wait for them. */
 	long long forks = number_after(r.out, "fork "), execs = number_after(r.out, "exec ");
@@ -213,16 +253,17 @@ START_TEST(storm)
 	}
 
 	long long sig_handled = hnum(final, "counters.signals");
+	long long coalesced = hnum(final, "counters.dumps_coalesced");
 	long long final_seq = rel_jint(final, "seq");
 	long long leaked = number_after(r.out, "leaked ");
 	long long in_report_bytes = 0;
 	long long in_report = rel_sites_of_size(final, REL_SENTINEL, &in_report_bytes);
 	long long unknown = hnum(final, "counters.unknown_frees");
 	printf("stress figures: ran %.1f s; %ld signals sent, %lld handled, %ld live reports parsed "
-	       "(%ld bad), final seq %lld, final report %.1f s after exit; %lld fork + %lld exec "
+	       "(%ld bad), %lld requests coalesced, final seq %lld, final report seen %.1f s after the exit; %lld fork + %lld exec "
 	       "children, %ld child final reports; leaked %lld x %d, report %lld (%lld bytes); "
 	       "unknown_frees %lld, untracked %lld, region_oom %lld, orphan_calls %lld\n",
-	       ran, s.sent, sig_handled, s.live, s.bad, final_seq, final_wait, forks, execs, s.children,
+	       ran, s.sent, sig_handled, s.live, s.bad, coalesced, final_seq, final_wait, forks, execs, s.children,
 	       leaked, REL_SENTINEL, in_report, in_report_bytes, unknown,
 	       hnum(final, "counters.untracked_allocs"), hnum(final, "counters.region_oom"),
 	       hnum(final, "counters.orphan_calls"));
@@ -237,8 +278,12 @@ START_TEST(storm)
 		PROBLEM("%ld report files do not parse, first: %s\n", s.bad, s.bad_name);
 	if (s.dup_seq)
 		PROBLEM("%ld live reports repeat a sequence number\n", s.dup_seq);
-	if (sig_handled != s.live)
-		PROBLEM("%lld dump signals handled but %ld live reports written\n", sig_handled, s.live);
+	/* One live report answers every request pending when it starts
+	 * (counted as coalesced); requests pending at the exit are answered
+	 * by the final report. */
+	if (s.live < 1 || coalesced < 0 || s.live + coalesced > sig_handled)
+		PROBLEM("%lld dump signals handled, but %ld live reports and %lld coalesced requests\n",
+			sig_handled, s.live, coalesced);
 	if (final_seq != s.live + 1)
 		PROBLEM("final report seq %lld after %ld live reports\n", final_seq, s.live);
 	for (long q = 1; q <= s.live && q < s.seen_cap; q++)
@@ -285,6 +330,12 @@ START_TEST(storm)
 	rel_free_names(names, n);
 	json_decref(final);
 	free(s.seen);
+	/* A watcher still busy now would write on for nobody: end it. */
+	int busy = rel_kill_watchers(s.ready);
+	if (busy)
+		PROBLEM("%d watcher processes were still running when the checks were done\n", busy);
+	unlink(s.ready);
+	rmdir(rdir);
 	if (!problems[0]) {
 		rel_rmdir(s.checked);
 		hrun_free(&r);
