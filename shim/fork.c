@@ -67,15 +67,18 @@ static void lock_all(void)
 	t_fork_locked = false;
 	if (!r || cgs_watcher_spawning())
 		return;
-	cgs_unwind_fork_prepare();
 	cgs_t_guard++;
-	r->fork_sync = 0;
+	/* The shim's locks first: they also make concurrent forks wait for
+	 * each other, so one fork's parent handler cannot let unwinds resume
+	 * while another fork is about to happen. */
 	for (int i = 0; i < FORK_LOCKS; i++)
 		if (!lock_bounded(fork_lock(r, i))) {
 			unlock_first(r, i);
 			cgs_t_guard--;
 			return;
 		}
+	r->fork_sync = 0;
+	cgs_unwind_fork_prepare();
 	t_fork_locked = true;
 }
 
@@ -93,9 +96,9 @@ static void parent(void)
 		 * process does after the fork. */
 		if (t_fork_locked) {
 			cgs_region_fork_wait(cgs_R);
+			cgs_unwind_fork_parent();
 			unlock_all(cgs_R);
 		}
-		cgs_unwind_fork_parent();
 	}
 }
 
