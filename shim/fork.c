@@ -14,6 +14,7 @@
  * its child only calls execve, and the new image starts its own shim. */
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "leaks.h"
@@ -47,12 +48,21 @@ static cgs_spin_t *fork_lock(struct cgs_region *r, int i)
 
 static bool lock_bounded(cgs_spin_t *l)
 {
-	for (int i = 0; i < 20000; i++) { /* about 0.2 s of yields at most */
+	/* Up to 2 s of wall time: under load a holder may wait long for a
+	 * CPU; only a lock this thread itself holds (a fork from a signal
+	 * handler) is never released. */
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (unsigned i = 0;; i++) {
 		if (cgs_spin_trylock(l))
 			return true;
 		sched_yield();
+		if ((i & 63) == 63) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec - start.tv_sec >= 2)
+				return false;
+		}
 	}
-	return false;
 }
 
 static void unlock_first(struct cgs_region *r, int n)
@@ -68,17 +78,19 @@ static void lock_all(void)
 	if (!r || cgs_watcher_spawning())
 		return;
 	cgs_t_guard++;
-	/* The shim's locks first: they also make concurrent forks wait for
-	 * each other, so one fork's parent handler cannot let unwinds resume
-	 * while another fork is about to happen. */
+	/* Stop new unwinds and loader calls and wait for those in flight
+	 * (bounded) before taking the locks: a thread inside dlclose may need
+	 * a shim lock to finish. The pending state is a count, so concurrent
+	 * forks cannot clear each other's. */
+	cgs_unwind_fork_prepare();
 	for (int i = 0; i < FORK_LOCKS; i++)
 		if (!lock_bounded(fork_lock(r, i))) {
 			unlock_first(r, i);
+			cgs_unwind_fork_parent();
 			cgs_t_guard--;
 			return;
 		}
 	r->fork_sync = 0;
-	cgs_unwind_fork_prepare();
 	t_fork_locked = true;
 }
 

@@ -160,6 +160,7 @@ bool cgs_unwind_begin(void);
 void cgs_unwind_end(void);
 void cgs_unwind_fork_prepare(void);
 void cgs_unwind_fork_parent(void);
+bool cgs_unwind_fork_clean(void);
 void cgs_unwind_fork_child(void);
 extern int cgs_in_dl; /* threads where the shim may hold a loader lock (atomic) */
 /* Around every shim call that takes a loader lock (the real dlopen and

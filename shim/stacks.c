@@ -225,7 +225,9 @@ void cgs_dl_leave(void)
 
 void cgs_unwind_fork_prepare(void)
 {
-	__atomic_store_n(&fork_pending, 1, __ATOMIC_SEQ_CST);
+	/* A count, not a flag: one fork's parent handler must not clear the
+	 * pending state of another thread's fork. */
+	__atomic_add_fetch(&fork_pending, 1, __ATOMIC_SEQ_CST);
 	/* Unwinds take microseconds, dlopen and dlclose longer; give up after
 	 * about a second (the child then does not unwind). */
 	for (int spins = 0; spins < 100000; spins++) {
@@ -239,7 +241,13 @@ void cgs_unwind_fork_prepare(void)
 
 void cgs_unwind_fork_parent(void)
 {
-	__atomic_store_n(&fork_pending, 0, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(&fork_pending, 1, __ATOMIC_SEQ_CST);
+}
+
+bool cgs_unwind_fork_clean(void)
+{
+	return fork_clean && !__atomic_load_n(&unwinders, __ATOMIC_SEQ_CST) &&
+	       !__atomic_load_n(&cgs_in_dl, __ATOMIC_SEQ_CST);
 }
 
 void cgs_unwind_fork_child(void)
