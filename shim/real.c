@@ -63,8 +63,9 @@ void cgs_real_resolve(void)
 
 /* ---- bootstrap pool ---------------------------------------------------- */
 
-#define POOL_SIZE (1u << 20)
-static char pool[POOL_SIZE] CGS_ALIGNED(64);
+char cgs_pool[CGS_POOL_SIZE] CGS_ALIGNED(64);
+#define pool cgs_pool
+#define POOL_SIZE CGS_POOL_SIZE
 static size_t pool_used;
 
 struct pool_hdr {
@@ -89,11 +90,6 @@ void *cgs_pool_alloc(size_t n, size_t align)
 			return pool + start;
 		}
 	}
-}
-
-bool cgs_pool_owns(const void *p)
-{
-	return (const char *)p >= pool && (const char *)p < pool + POOL_SIZE;
 }
 
 size_t cgs_pool_size(const void *p)

@@ -76,7 +76,13 @@ bool cgs_real_ready(void);
 bool cgs_real_resolving(void);
 
 void *cgs_pool_alloc(size_t n, size_t align);
-bool cgs_pool_owns(const void *p);
+#define CGS_POOL_SIZE (1u << 20)
+extern char cgs_pool[CGS_POOL_SIZE];
+/* Inline: every free and realloc asks this first. */
+static inline bool cgs_pool_owns(const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)cgs_pool < CGS_POOL_SIZE;
+}
 size_t cgs_pool_size(const void *p);
 
 /* elfsym.c: the default-version definition of name in the loaded object
