@@ -155,12 +155,16 @@ static bool start(void)
 	r->modules = cgs_ralloc(r, sizeof(struct cgs_module_table));
 	if (cgs_files_init(r) || cgs_leaks_init(r) || cgs_stacks_init(r) || !r->modules) {
 		cgs_log("CGOSHIM_MEMORY too small for the shim's tables; measuring nothing", (const char *)NULL);
+		cgs_region_drop_fd();
 		return false;
 	}
 	/* Without memory for the rings the recorder stays off; the rest runs. */
 	if (cgs_rings_init(r))
 		cgs_log("CGOSHIM_MEMORY too small for the flight recorder; slow calls are not recorded",
 			(const char *)NULL);
+	/* Before libunwind's first use (self_range sets its caching policy,
+	 * which initialises it): then it opens no pipe. */
+	cgs_unw_hook();
 	dl_iterate_phdr(self_range, NULL);
 	cgs_dlsym_next_ptr = &r->counters.dlsym_next;
 	__atomic_store_n(&cgs_R, r, __ATOMIC_RELEASE);

@@ -89,4 +89,9 @@ size_t cgs_pool_size(const void *p);
  * whose path ends in `suffix` (e.g. "/libc.so.6"), or NULL. No allocation. */
 void *cgs_elf_lookup(const char *suffix, const char *name);
 
+/* unwhook.c: point libunwind's pipe2, read, close and syscall at the
+ * shim's, so its address checks need no descriptor. A bit per slot hooked
+ * (all four: 15), or -1. */
+int cgs_unw_hook(void);
+
 #endif

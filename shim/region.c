@@ -6,6 +6,7 @@
  * page or more are page-aligned, so large ones can be zeroed by punching
  * holes (MADV_REMOVE) instead of being written. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -19,16 +20,60 @@
 
 struct cgs_region *cgs_R;
 
+/* The memfd of the region made last, until the watcher takes it. */
+static int region_fd = -1;
+
+/* A new memfd mapped shared. The process maps it through a second open
+ * file (reopened through /proc/self/fd) and keeps the memfd's own
+ * descriptor for the watcher, which maps that one instead: then the
+ * process's mapping is the only user of its open file, and when the
+ * process execs or exits the file is closed, which the watcher sees with
+ * inotify (watcher.c) without the process holding any descriptor. */
 static void *map_memfd(uint64_t size, void *at)
 {
 	int fd = (int)syscall(SYS_memfd_create, "cgoshim", MFD_CLOEXEC);
-	if (fd < 0)
-		return NULL;
+	if (fd < 0) {
+		/* No descriptor to be had (EMFILE: a program that uses up its
+		 * descriptors, then forks): shared anonymous memory needs none,
+		 * and the watcher, forked after, shares it just the same. */
+		void *p = mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		cgs_region_drop_fd();
+		return p == MAP_FAILED ? NULL : p;
+	}
 	void *p = MAP_FAILED;
-	if (syscall(SYS_ftruncate, fd, (off_t)size) == 0)
-		p = mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
-	syscall(SYS_close, fd);
-	return p == MAP_FAILED ? NULL : p;
+	if (syscall(SYS_ftruncate, fd, (off_t)size) == 0) {
+		char path[40] = "/proc/self/fd/", digits[12];
+		int nd = 0;
+		for (unsigned v = (unsigned)fd; nd == 0 || v; v /= 10)
+			digits[nd++] = (char)('0' + v % 10);
+		for (size_t at_end = strlen(path); nd > 0; at_end++)
+			path[at_end] = digits[--nd], path[at_end + 1] = 0;
+		int own = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
+		p = mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, own >= 0 ? own : fd, 0);
+		if (own >= 0)
+			syscall(SYS_close, own);
+	}
+	if (p == MAP_FAILED) {
+		syscall(SYS_close, fd);
+		return NULL;
+	}
+	cgs_region_drop_fd();
+	region_fd = fd;
+	return p;
+}
+
+int cgs_region_take_fd(void)
+{
+	int fd = region_fd;
+	region_fd = -1;
+	return fd;
+}
+
+void cgs_region_drop_fd(void)
+{
+	if (region_fd >= 0)
+		syscall(SYS_close, region_fd);
+	region_fd = -1;
 }
 
 struct cgs_region *cgs_region_create(const struct cgs_options *opts)

@@ -46,6 +46,7 @@ struct cgs_counters {
 	uint64_t thread_blocks;      /* thread blocks created */
 	uint64_t ring_bind_failed;   /* flight recorder rings not bound to their node (ring.h) */
 	uint64_t dumps_coalesced;    /* dump requests answered by one dump written for several */
+	uint64_t forks_unmeasured;   /* fork children that run with the shim off (fork.c) */
 };
 
 struct cgs_region {
@@ -110,6 +111,11 @@ struct cgs_region *cgs_region_create(const struct cgs_options *opts);
  * address, so the parent's watcher no longer sees the child's writes.
  * Returns 0, or -errno (the caller then turns the shim off in the child). */
 int cgs_region_privatize(struct cgs_region *r);
+/* The memfd behind the region made last (by create or privatize), for the
+ * watcher to map: the caller owns it. -1 when there is none. */
+int cgs_region_take_fd(void);
+/* Close that memfd if nobody took it. */
+void cgs_region_drop_fd(void);
 /* n bytes (rounded up to a power of two, at least 64), zeroed, 64-aligned;
  * NULL when the region is full. Never calls malloc. */
 void *cgs_ralloc(struct cgs_region *r, size_t n);

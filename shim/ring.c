@@ -251,7 +251,10 @@ static inline uint64_t put_words(struct cgs_ring *ring, const struct cgs_event *
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 #pragma GCC unroll 16
 	for (unsigned i = 1; i < 16; i++)
-		dst[i] = i == CHECK_WORD ? w7 : i == CPU_WORD ? w8 : word(e, i);
+		/* Relaxed atomic stores (plain moves on x86): two writers a
+		 * whole ring apart can land on one slot, and a reader may copy
+		 * it meanwhile; the checksum and seq tell the reader. */
+		__atomic_store_n(&dst[i], i == CHECK_WORD ? w7 : i == CPU_WORD ? w8 : word(e, i), __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->seq, idx + 1, __ATOMIC_RELEASE);
 	return idx;
 }
@@ -271,7 +274,10 @@ int cgs_ring_get(const struct cgs_ring *ring, uint64_t idx, struct cgs_event *ou
 	uint64_t s1 = __atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE);
 	if (s1 != idx + 1)
 		return s1 > idx + 1 ? CGS_SLOT_GONE : CGS_SLOT_IN_FLIGHT;
-	memcpy(out, slot, sizeof(*out));
+	const uint64_t *src = (const uint64_t *)(const void *)slot;
+	uint64_t *dst = (uint64_t *)(void *)out;
+	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	uint64_t s2 = __atomic_load_n(&slot->seq, __ATOMIC_RELAXED);
 	if (s2 != s1)

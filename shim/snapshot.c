@@ -52,6 +52,42 @@ static size_t thread_blocks(struct cgs_region *r, struct cgs_tstate ***out)
 	return v ? n : 0;
 }
 
+/* A live read may race writers: the count, min, max and total were read
+ * at other moments than the buckets, which the quantiles come from. Make
+ * them agree with the buckets: count is their sum, min and max lie in the
+ * first and last non-empty bucket, total in [min * count, max * count]. */
+static void fit_to_hist(struct cgs_stat *st, const uint64_t *hist)
+{
+	uint64_t sum = 0;
+	unsigned first = CGS_HIST_BUCKETS, last = 0;
+	for (unsigned b = 0; b < CGS_HIST_BUCKETS; b++) {
+		if (!hist[b])
+			continue;
+		sum += hist[b];
+		if (first == CGS_HIST_BUCKETS)
+			first = b;
+		last = b;
+	}
+	st->count = sum;
+	if (st->errors > sum)
+		st->errors = sum;
+	if (!sum)
+		return;
+	uint64_t lo, hi;
+	cgs_hist_bounds(first, &lo, &hi);
+	if (st->min < lo || st->min >= hi)
+		st->min = lo;
+	cgs_hist_bounds(last, &lo, &hi);
+	if (st->max < lo || (st->max >= hi && last != CGS_HIST_BUCKETS - 1))
+		st->max = last == CGS_HIST_BUCKETS - 1 ? lo : hi - 1;
+	if (st->min > st->max)
+		st->min = st->max;
+	if (st->total < st->min * sum)
+		st->total = st->min * sum;
+	if (st->total > st->max * sum)
+		st->total = st->max * sum;
+}
+
 static void take_fns(struct cgs_snapshot *s, struct cgs_tstate **ts, size_t nt)
 {
 	s->fns = calloc(CGS_FN_COUNT, sizeof(*s->fns));
@@ -72,15 +108,13 @@ static void take_fns(struct cgs_snapshot *s, struct cgs_tstate **ts, size_t nt)
 		if (f->hist)
 			for (size_t i = 0; i < nt; i++)
 				cgs_hist_merge(f->hist, ts[i]->hist[fn]);
-		/* A live read may race a writer: make the count agree with the
-		 * buckets, which the quantiles come from. */
 		if (f->hist) {
-			uint64_t sum = 0;
-			for (unsigned b = 0; b < CGS_HIST_BUCKETS; b++)
-				sum += f->hist[b];
-			st.count = sum;
-			if (st.errors > sum)
-				st.errors = sum;
+			fit_to_hist(&st, f->hist);
+			if (!st.count) { /* counted, but no bucket written yet */
+				free(f->hist);
+				s->nfns--;
+				continue;
+			}
 		}
 		f->st = st;
 	}
@@ -121,14 +155,8 @@ static void take_targets(struct cgs_snapshot *s, struct cgs_region *r, struct cg
 				cgs_stat_merge(&st, &copy);
 				cgs_hist_merge(hist, h->hist);
 			}
-			if (hist && st.count) {
-				uint64_t sum = 0;
-				for (unsigned b = 0; b < CGS_HIST_BUCKETS; b++)
-					sum += hist[b];
-				st.count = sum;
-				if (st.errors > sum)
-					st.errors = sum;
-			}
+			if (hist && st.count)
+				fit_to_hist(&st, hist);
 			if (!st.count) {
 				free(hist);
 				continue;
@@ -495,6 +523,8 @@ static struct cgs_frame_info *cached_frames(struct stack_cache *c, struct cgs_re
 	size_t k = (id * 2654435761u) & (STACK_CACHE - 1), probes = 0;
 	struct cgs_frame_info *v;
 	*n = 0;
+	if (!id)
+		return NULL; /* no stack was taken */
 	while (c && c->id[k] && c->id[k] != id && ++probes < 64)
 		k = (k + 1) & (STACK_CACHE - 1);
 	if (!c || c->id[k] != id) {

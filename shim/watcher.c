@@ -10,11 +10,11 @@
  * every interval (trigger "interval"). When the image ends, it writes the
  * final report and exits.
  *
- * "The image ends" is seen three ways: a pidfd of the process becomes
+ * "The image ends" is seen two ways: a pidfd of the process becomes
  * readable (exit, however it happens: exit_group, a signal, SIGKILL); or
- * the write end of a pipe the process holds (close-on-exec) closes and the
- * region is no longer mapped in the process (an exec). If the program
- * closed that pipe itself, the mapping check repeats every 250 ms.
+ * the process's open file of the region is closed (inotify) and the region
+ * is no longer in its maps (an exec). The process holds no descriptor of
+ * the shim's, so a program that lists or closes its descriptors sees none.
  *
  * In the watcher the shim is off: cgs_R is NULL, so malloc, stdio and
  * libdw work as usual and nothing it does is measured. */
@@ -29,6 +29,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -40,10 +42,7 @@
 #include "snapshot.h"
 #include "symbols.h"
 
-#define HIGH_FD 1000
-
 static CGS_TLS bool t_spawning;
-int cgs_pipe_wr = -1; /* the process's end of the exec-detection pipe */
 
 bool cgs_watcher_spawning(void);
 bool cgs_watcher_spawning(void)
@@ -55,7 +54,7 @@ struct watch {
 	struct cgs_region *r;
 	pid_t pid;
 	int pidfd;
-	int pipe_rd;
+	int ino; /* inotify on the region's memfd, or -1 */
 	volatile int dead;
 	struct cgs_symbolizer *sym;
 	bool warned;
@@ -79,7 +78,8 @@ static bool still_mapped(struct watch *w)
 	char line[512];
 	bool found = false;
 	while (!found && fgets(line, sizeof(line), f))
-		found = !strncmp(line, want, strlen(want)) && strstr(line, "memfd:cgoshim");
+		found = !strncmp(line, want, strlen(want)) &&
+			(strstr(line, "memfd:cgoshim") || strstr(line, "/dev/zero")); /* region.c */
 	fclose(f);
 	return found;
 }
@@ -93,29 +93,35 @@ static bool alive(struct watch *w)
 	return kill(w->pid, 0) == 0 || errno == EPERM;
 }
 
+/* Waits for the end of the image: the pidfd for an exit; for an exec, the
+ * close of the process's open file of the region (inotify on the memfd:
+ * the process's mapping is its only user, see region.c), confirmed with
+ * the process's maps. The maps are also read every 2 s (every 250 ms
+ * without inotify): a raw fork child that never copied the region keeps
+ * that file open after its parent's exec. */
 static void *death_watch(void *arg)
 {
 	struct watch *w = arg;
-	bool pipe_open = w->pipe_rd >= 0;
 	for (;;) {
 		struct pollfd p[2];
 		int n = 0;
 		if (w->pidfd >= 0)
 			p[n++] = (struct pollfd){ w->pidfd, POLLIN, 0 };
-		if (pipe_open)
-			p[n++] = (struct pollfd){ w->pipe_rd, POLLIN, 0 };
-		int timeout = (w->pidfd >= 0 && pipe_open) ? -1 : 250;
-		int k = poll(p, (nfds_t)n, timeout);
+		if (w->ino >= 0)
+			p[n++] = (struct pollfd){ w->ino, POLLIN, 0 };
+		int k = poll(p, (nfds_t)n, w->ino >= 0 ? 2000 : 250);
 		if (k < 0 && errno != EINTR)
 			break;
 		if (!alive(w))
 			break;
-		if (pipe_open && n && (p[n - 1].revents & (POLLHUP | POLLIN | POLLERR))) {
-			char c;
-			if (read(w->pipe_rd, &c, 1) <= 0)
-				pipe_open = false;
+		if (w->ino >= 0 && (p[n - 1].revents & POLLIN)) {
+			char buf[4096];
+			if (read(w->ino, buf, sizeof(buf)) < 0 && errno != EAGAIN && errno != EINTR) {
+				close(w->ino);
+				w->ino = -1;
+			}
 		}
-		if (!pipe_open && !still_mapped(w))
+		if (!still_mapped(w))
 			break;
 	}
 	w->dead = 1;
@@ -293,10 +299,8 @@ static void run(struct watch *w)
 	/* The flight recorder's helper: refines slow_ticks once the TSC rate
 	 * is known, notes which node each thread runs on (ring.h). */
 	cgs_rings_watch(r, (int)w->pid);
-	if (pthread_create(&th, NULL, death_watch, w)) {
-		/* Without the thread: poll for the end between requests. */
-		w->pipe_rd = -1;
-	}
+	/* Without the thread, the loop below checks for the end every second. */
+	bool polling = pthread_create(&th, NULL, death_watch, w) != 0;
 	r->watcher_up = 1;
 	uint32_t handled = 0;
 	/* CGOSHIM_INTERVAL: a live dump every `every` ns, on a fixed schedule
@@ -350,7 +354,7 @@ static void run(struct watch *w)
 				ts = (struct timespec){ 0, left };
 		}
 		syscall(SYS_futex, &r->dump_req, FUTEX_WAIT, req, &ts, NULL, 0);
-		if (!w->dead && !alive(w))
+		if (!w->dead && (!alive(w) || (polling && !still_mapped(w))))
 			w->dead = 1;
 	}
 	emit(w, "exit", true);
@@ -383,7 +387,29 @@ static void close_others(int keep1, int keep2)
 			syscall(SYS_close, fd);
 }
 
-static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int pipe_rd)
+/* Map the region through the memfd's own open file rather than the
+ * process's (inherited), and watch the memfd for closes. -1 when that
+ * cannot be had: then the maps are polled. */
+static int watch_region_file(struct cgs_region *r, int memfd)
+{
+	if (memfd < 0)
+		return -1;
+	int ino = -1;
+	void *p = mmap(r, r->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED, memfd, 0);
+	if (p == (void *)r) {
+		char path[40];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+		ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+		if (ino >= 0 && inotify_add_watch(ino, path, IN_CLOSE_WRITE | IN_CLOSE_NOWRITE) < 0) {
+			close(ino);
+			ino = -1;
+		}
+	}
+	close(memfd);
+	return ino;
+}
+
+static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd)
 {
 	cgs_R = NULL; /* the shim is off in the watcher */
 	prctl(PR_SET_NAME, "cgoshim-watch");
@@ -397,8 +423,8 @@ static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int pipe_
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	close_others(pidfd, pipe_rd);
-	struct watch w = { .r = r, .pid = pid, .pidfd = pidfd, .pipe_rd = pipe_rd };
+	close_others(pidfd, memfd);
+	struct watch w = { .r = r, .pid = pid, .pidfd = pidfd, .ino = watch_region_file(r, memfd) };
 	run(&w);
 	_exit(0);
 }
@@ -421,28 +447,16 @@ int cgs_watcher_spawn(struct cgs_region *r)
 		cgs_rings_after_fork(r);
 	pid_t pid = getpid();
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	int p[2];
-	if (pipe2(p, O_CLOEXEC))
-		p[0] = p[1] = -1;
-	if (cgs_pipe_wr >= 0)
-		syscall(SYS_close, cgs_pipe_wr); /* a fork child's copy of the parent's */
-	cgs_pipe_wr = -1;
-	if (p[1] >= 0) {
-		int high = fcntl(p[1], F_DUPFD_CLOEXEC, HIGH_FD);
-		syscall(SYS_close, p[1]);
-		cgs_pipe_wr = high;
-	}
+	int memfd = cgs_region_take_fd();
 	t_spawning = true;
 	pid_t mid = raw_fork();
 	if (mid == 0) {
-		if (cgs_pipe_wr >= 0)
-			syscall(SYS_close, cgs_pipe_wr);
 		/* Named before the watcher exists: the launcher waits for every
 		 * process of this name (shim/launcher.c). */
 		prctl(PR_SET_NAME, "cgoshim-watch");
 		pid_t w = raw_fork();
 		if (w == 0)
-			become_watcher(r, pid, pidfd, p[0]);
+			become_watcher(r, pid, pidfd, memfd);
 		_exit(w < 0 ? 1 : 0);
 	}
 	t_spawning = false;
@@ -453,8 +467,8 @@ int cgs_watcher_spawn(struct cgs_region *r)
 	}
 	if (pidfd >= 0)
 		syscall(SYS_close, pidfd);
-	if (p[0] >= 0)
-		syscall(SYS_close, p[0]);
+	if (memfd >= 0)
+		syscall(SYS_close, memfd);
 	if (mid < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		if (mid > 0 && errno == ECHILD)
 			return 0; /* the program reaped our helper itself: it ran */
