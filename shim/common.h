@@ -36,7 +36,18 @@ static inline void cgs_cpu_relax(void)
 
 /* A test-and-test-and-set spinlock that lives in shared memory. Critical
  * sections under it are a few dozen instructions and never call out. */
+/* A spinlock holds its owner's token: a fork that a signal handler makes
+ * while its own thread holds a shim lock sees that, and does not wait for
+ * a lock that will never be released (fork.c). */
 typedef struct { volatile uint32_t v; } cgs_spin_t;
+
+/* This thread's token: from the address of a thread-local byte, so
+ * nothing to set up and no system call (tstate.c). Never 0. */
+extern CGS_TLS char cgs_t_me;
+static inline uint32_t cgs_self_token(void)
+{
+	return (uint32_t)((uintptr_t)&cgs_t_me >> 3) | 1u;
+}
 
 /* After a short spin, yield the CPU: with more threads than cores, the
  * holder may be preempted and spinning only delays it (bench/run measured a
@@ -44,18 +55,30 @@ typedef struct { volatile uint32_t v; } cgs_spin_t;
 static inline void cgs_spin_lock(cgs_spin_t *l)
 {
 	unsigned spins = 0;
-	while (__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE))
+	uint32_t me = cgs_self_token();
+	uint32_t none = 0;
+	/* compare-exchange, not exchange: a waiter must not overwrite the
+	 * holder's token */
+	while (!__atomic_compare_exchange_n(&l->v, &none, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		none = 0;
 		while (__atomic_load_n(&l->v, __ATOMIC_RELAXED)) {
 			if (++spins < 100)
 				cgs_cpu_relax();
 			else
 				sched_yield();
 		}
+	}
 }
 
 static inline bool cgs_spin_trylock(cgs_spin_t *l)
 {
-	return !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE);
+	uint32_t none = 0;
+	return __atomic_compare_exchange_n(&l->v, &none, cgs_self_token(), false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static inline bool cgs_spin_mine(const cgs_spin_t *l)
+{
+	return __atomic_load_n(&l->v, __ATOMIC_RELAXED) == cgs_self_token();
 }
 
 static inline void cgs_spin_unlock(cgs_spin_t *l)

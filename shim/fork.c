@@ -48,6 +48,10 @@ static cgs_spin_t *fork_lock(struct cgs_region *r, int i)
 
 static bool lock_bounded(cgs_spin_t *l)
 {
+	/* Held by this very thread: a signal handler that interrupted it
+	 * inside the shim is forking. That lock is never let go here. */
+	if (cgs_spin_mine(l))
+		return false;
 	/* Up to 2 s of wall time: under load a holder may wait long for a
 	 * CPU; only a lock this thread itself holds (a fork from a signal
 	 * handler) is never released. */
@@ -114,6 +118,24 @@ static void parent(void)
 	}
 }
 
+/* A fork child that cannot be measured says so, once, on stderr, and is
+ * counted in its parent's report (the region is still the parent's). */
+static void unmeasured(struct cgs_region *r, const char *why)
+{
+	__atomic_add_fetch(&r->counters.forks_unmeasured, 1, __ATOMIC_RELAXED);
+	char pid[16];
+	int n = 0;
+	char digits[12];
+	for (unsigned v = (unsigned)getpid(); n == 0 || v; v /= 10)
+		digits[n++] = (char)('0' + v % 10);
+	int k = 0;
+	while (n > 0)
+		pid[k++] = digits[--n];
+	pid[k] = 0;
+	cgs_log("fork child ", pid, " is not measured: ", why, (const char *)NULL);
+	cgs_turn_off();
+}
+
 static void child(void)
 {
 	struct cgs_region *r = cgs_R;
@@ -122,8 +144,9 @@ static void child(void)
 	cgs_unwind_fork_child();
 	if (!t_fork_locked) {
 		/* Forked without the shim's locks (see t_fork_locked): the
-		 * child measures nothing, and never writes the parent's region. */
-		cgs_turn_off();
+		 * child measures nothing, and never writes the parent's region
+		 * but for the count of such children. */
+		unmeasured(r, "the shim's locks were held by a thread that did not let go within 2 s");
 		return;
 	}
 	if (!r->opts.children) {
@@ -137,7 +160,7 @@ static void child(void)
 	int rc = cgs_region_privatize(r);
 	unlock_all(r);
 	if (rc) {
-		cgs_turn_off();
+		unmeasured(r, "no memory for its copy of the shim's state");
 		return;
 	}
 	cgs_t_guard++;

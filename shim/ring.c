@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <cpuid.h>
@@ -78,27 +79,29 @@ static uint64_t ticks_for(uint64_t ns, double ticks_per_ns)
 
 /* ---- set-up ------------------------------------------------------------ */
 
-static int mbind_node(void *p, size_t len, int mode, int node)
+static int mbind_node(void *p, size_t len, int mode, int node, unsigned flags)
 {
 	unsigned long mask[NODEMASK_LONGS];
 	memset(mask, 0, sizeof(mask));
 	mask[node / 64] = 1UL << (node % 64);
 	/* maxnode: the kernel reads maxnode - 1 bits. */
-	if (syscall(SYS_mbind, p, len, mode, mask, (unsigned long)CGS_NODE_ID_MAX + 2, MPOL_MF_MOVE_))
+	if (syscall(SYS_mbind, p, len, mode, mask, (unsigned long)CGS_NODE_ID_MAX + 2, flags))
 		return -errno;
 	return 0;
 }
 
-static void bind_ring(struct cgs_region *r, struct cgs_ring *hdr, void *slots, size_t len, int node)
+/* flags: MPOL_MF_MOVE_ to move pages already there, 0 when there are
+ * none (MPOL_MF_MOVE drains every CPU's LRU lists: slow under load). */
+static void bind_ring(struct cgs_region *r, struct cgs_ring *hdr, void *slots, size_t len, int node, unsigned flags)
 {
 	static const int modes[] = { CGS_MPOL_BIND, CGS_MPOL_PREFERRED };
 	int err = 0;
 	hdr->bound_node = -1;
 	hdr->policy = 0;
 	for (unsigned i = 0; i < CGS_ARRAY_LEN(modes); i++) {
-		err = mbind_node(slots, len, modes[i], node);
+		err = mbind_node(slots, len, modes[i], node, flags);
 		if (!err) {
-			mbind_node(hdr, PAGE, modes[i], node); /* best effort: the slots matter most */
+			mbind_node(hdr, PAGE, modes[i], node, flags); /* best effort: the slots matter most */
 			hdr->bound_node = node;
 			hdr->policy = modes[i];
 			return;
@@ -133,7 +136,7 @@ int cgs_rings_init(struct cgs_region *r)
 			errno = saved;
 			return -ENOMEM;
 		}
-		bind_ring(r, hdr, slots, len, rs->topo.node[i]);
+		bind_ring(r, hdr, slots, len, rs->topo.node[i], MPOL_MF_MOVE_);
 		hdr->node = rs->topo.node[i];
 		hdr->slots = slots;
 		hdr->mask = cap - 1;
@@ -160,9 +163,13 @@ void cgs_rings_after_fork(struct cgs_region *r)
 	for (uint32_t i = 0; i < rs->nrings; i++) {
 		struct cgs_ring *ring = rs->ring[i];
 		ring->first = cgs_ring_head(ring);
-		/* MPOL_MF_MOVE moves the pages the copy touched: only this
-		 * process maps them yet. */
-		bind_ring(r, ring, ring->slots, (ring->mask + 1) * sizeof(struct cgs_event), ring->node);
+		/* The parent's records are not the child's (first): drop the
+		 * copied slots, so each page comes back on the ring's node when
+		 * it is next written, and bind without moving anything. A fork
+		 * must stay cheap (a program may fork from a timer's handler). */
+		size_t len = (ring->mask + 1) * sizeof(struct cgs_event);
+		madvise(ring->slots, len, MADV_REMOVE);
+		bind_ring(r, ring, ring->slots, len, ring->node, 0);
 	}
 	errno = saved;
 }

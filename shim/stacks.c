@@ -11,6 +11,7 @@
  * reads valid, if older, data. */
 #include <errno.h>
 #include <sched.h>
+#include <time.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -183,15 +184,24 @@ out:
 
 int cgs_in_dl;
 static int unwinders, fork_pending;
+/* This thread's own unwinds and loader calls in flight: a fork from a
+ * signal handler that interrupted one must not wait for it. */
+static CGS_TLS int t_unwinding, t_in_dl;
 static bool unwind_off; /* a fork child that must not unwind */
 
 bool cgs_unwind_begin(void)
 {
 	if (unwind_off)
 		return false;
+	/* The thread's own count first and last: whenever the shared count
+	 * includes this thread, so does its own (a signal can land anywhere). */
+	t_unwinding++;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&unwinders, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&fork_pending, __ATOMIC_SEQ_CST)) {
 		__atomic_sub_fetch(&unwinders, 1, __ATOMIC_SEQ_CST);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		t_unwinding--;
 		return false;
 	}
 	return true;
@@ -200,6 +210,8 @@ bool cgs_unwind_begin(void)
 void cgs_unwind_end(void)
 {
 	__atomic_sub_fetch(&unwinders, 1, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t_unwinding--;
 }
 
 static bool fork_clean; /* no unwind and no dlopen/dlclose ran at the fork */
@@ -211,16 +223,22 @@ void cgs_dl_enter(void)
 	for (;;) {
 		while (__atomic_load_n(&fork_pending, __ATOMIC_SEQ_CST))
 			sched_yield();
+		t_in_dl++;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&cgs_in_dl, 1, __ATOMIC_SEQ_CST);
 		if (!__atomic_load_n(&fork_pending, __ATOMIC_SEQ_CST))
 			return;
 		__atomic_sub_fetch(&cgs_in_dl, 1, __ATOMIC_SEQ_CST);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		t_in_dl--;
 	}
 }
 
 void cgs_dl_leave(void)
 {
 	__atomic_sub_fetch(&cgs_in_dl, 1, __ATOMIC_SEQ_CST);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t_in_dl--;
 }
 
 void cgs_unwind_fork_prepare(void)
@@ -229,11 +247,20 @@ void cgs_unwind_fork_prepare(void)
 	 * pending state of another thread's fork. */
 	__atomic_add_fetch(&fork_pending, 1, __ATOMIC_SEQ_CST);
 	/* Unwinds take microseconds, dlopen and dlclose longer; give up after
-	 * about a second (the child then does not unwind). */
-	for (int spins = 0; spins < 100000; spins++) {
+	 * a second of wall time (the child then does not unwind). Not at all
+	 * when this thread's own is in flight (a fork from a signal handler
+	 * that interrupted it). */
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (unsigned spins = 0; !t_unwinding && !t_in_dl; spins++) {
 		if (!__atomic_load_n(&unwinders, __ATOMIC_SEQ_CST) && !__atomic_load_n(&cgs_in_dl, __ATOMIC_SEQ_CST))
 			break;
 		sched_yield();
+		if ((spins & 63) == 63) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if ((now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec) >= 1000000000LL)
+				break;
+		}
 	}
 	fork_clean = !__atomic_load_n(&unwinders, __ATOMIC_SEQ_CST) &&
 		     !__atomic_load_n(&cgs_in_dl, __ATOMIC_SEQ_CST);
@@ -252,8 +279,11 @@ bool cgs_unwind_fork_clean(void)
 
 void cgs_unwind_fork_child(void)
 {
-	unwinders = 0;
-	cgs_in_dl = 0;
+	/* Only the forking thread goes on in the child, with its own calls in
+	 * flight (a fork from a dlopen'd constructor, or from a signal
+	 * handler): they end, and count down, here. */
+	unwinders = t_unwinding;
+	cgs_in_dl = t_in_dl;
 	if (!fork_clean)
 		unwind_off = true;
 	__atomic_store_n(&fork_pending, 0, __ATOMIC_SEQ_CST);

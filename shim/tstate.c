@@ -11,6 +11,7 @@
 
 CGS_TLS struct cgs_tstate *cgs_t_state;
 CGS_TLS int cgs_t_guard;
+CGS_TLS char cgs_t_me;
 static CGS_TLS bool t_dead; /* this thread's destructor ran */
 
 static pthread_key_t key;

@@ -32,6 +32,7 @@
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -414,6 +415,14 @@ static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd
 	cgs_R = NULL; /* the shim is off in the watcher */
 	prctl(PR_SET_NAME, "cgoshim-watch");
 	setpgid(0, 0);
+	/* Reports must not compete with the program for the CPU: a program
+	 * that forks often has a watcher per child, each symbolising its
+	 * final report. At nice +10 they get about a tenth of a busy CPU
+	 * (still enough for a live dump of a program that keeps every core
+	 * busy), and all of an idle one. */
+	if (setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + 10)) {
+		/* not fatal: reports come at the program's priority */
+	}
 	static const int quiet[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGUSR1, SIGUSR2,
 				     SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH };
 	for (size_t i = 0; i < CGS_ARRAY_LEN(quiet); i++)

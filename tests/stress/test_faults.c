@@ -227,11 +227,46 @@ static void sigfork(const char *mode)
 	printf("sigfork %s: %.1f s without the shim, %.1f s with; stdout with: %s", mode, a.seconds, b.seconds,
 	       b.out);
 	(void)rc;
-	rel_kill_watchers(dir);
 	ck_assert_msg(!b.timed_out, "under the shim the program hung (killed after 120 s; %.1f s without)",
 		      a.seconds);
 	ck_assert_msg(b.status == a.status, "status %#x under the shim, %#x without", b.status, a.status);
 	ck_assert_str_eq(b.out, a.out);
+	/* Nothing lost silently: each child has its final
+	 * report, or it ran unmeasured (a signal that interrupted the shim in
+	 * the same thread), said so in one line and is counted in the
+	 * parent's counters.forks_unmeasured (children count from 0). */
+	int lines = 0, forked = 0;
+	for (const char *p = b.err; (p = strstr(p, "is not measured")); p++)
+		lines++;
+	const char *fl = strstr(b.err, "sigfork: ");
+	ck_assert_msg(fl && sscanf(fl, "sigfork: %d forks", &forked) == 1 && forked >= 100, "stderr: %s", b.err);
+	long long unmeasured = 0;
+	int finals = 0;
+	for (int tries = 0; tries < 100; tries++, rel_msleep(100)) {
+		size_t n;
+		char **v = rel_report_names(dir, &n);
+		unmeasured = 0;
+		finals = 0;
+		for (size_t i = 0; i < n; i++) {
+			json_error_t e;
+			json_t *j = json_load_file(v[i], 0, &e);
+			if (j && json_is_true(json_object_get(j, "final"))) {
+				finals++;
+				unmeasured += rel_jint(json_object_get(j, "counters"), "forks_unmeasured");
+			}
+			json_decref(j);
+		}
+		rel_free_names(v, n);
+		if (finals - 1 + unmeasured >= forked)
+			break;
+	}
+	rel_kill_watchers(dir);
+	printf("sigfork %s: %d forks, %d children with a final report, %lld unmeasured (%d lines on stderr)\n",
+	       mode, forked, finals - 1, unmeasured, lines);
+	ck_assert_msg(lines == unmeasured, "%d lines say a child is not measured, the reports count %lld: %s", lines,
+		      unmeasured, b.err);
+	ck_assert_msg(finals - 1 + unmeasured == forked, "%d children's reports + %lld unmeasured != %d forks",
+		      finals - 1, unmeasured, forked);
 	rel_proc_free(&a);
 	rel_proc_free(&b);
 	rel_rmdir(dir);

@@ -1,13 +1,20 @@
 /* fds.c - programs that care about descriptor numbers (PITFALLS item 19).
  *
- * Usage: fds closeall|lowest.
+ * Usage: fds closeall|lowest|list.
  * closeall: leaks 4 x 7777 (early_leak), closes every descriptor above 2
  *   with close_range, keeps working for 0.6 s (open, read, malloc), then
  *   leaks 2 x 8888 (late_leak) and exits. A shim that lost its descriptors
  *   must still write a final report that includes the late leaks.
  * lowest: opens /dev/null five times and prints the numbers, closes fd 3
  *   and opens again (POSIX: the lowest free number, 3), then dup and pipe.
- *   Exit status 1 when open did not return the lowest free number. */
+ *   Exit status 1 when open did not return the lowest free number.
+ * list: allocates through a few nested calls (the shim takes stacks), then
+ *   prints the descriptors it holds (from /proc/self/fd); forks a child that
+ *   allocates and prints its own; then execs itself ("list-exec"), which
+ *   prints them once more. Under the shim the lists must be the same as
+ *   without it: the shim holds no descriptor in the program. */
+#include <dirent.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,8 +83,68 @@ static int lowest(void)
 	return again == 3 && d == 4 && p[0] == 5 && p[1] == 6 ? 0 : 1;
 }
 
+__attribute__((noinline)) static void *nested(int depth)
+{
+	void *p = depth ? nested(depth - 1) : malloc(64);
+	__asm__ __volatile__("" : : "r"(p) : "memory");
+	return p;
+}
+
+static void print_fds(const char *who)
+{
+	for (int i = 0; i < 20; i++)
+		free(nested(i % 8));
+	sink[7] = nested(5);
+	DIR *d = opendir("/proc/self/fd");
+	if (!d) {
+		perror("opendir");
+		exit(2);
+	}
+	printf("fds list %s:", who);
+	int mine = dirfd(d);
+	struct dirent *e;
+	int fds[64], n = 0;
+	while ((e = readdir(d)) && n < 64)
+		if (e->d_name[0] != '.' && atoi(e->d_name) != mine)
+			fds[n++] = atoi(e->d_name);
+	closedir(d);
+	for (int i = 0; i < n; i++) /* readdir's order is not sorted */
+		for (int j = i + 1; j < n; j++)
+			if (fds[j] < fds[i]) {
+				int t = fds[i];
+				fds[i] = fds[j];
+				fds[j] = t;
+			}
+	for (int i = 0; i < n; i++)
+		printf(" %d", fds[i]);
+	printf("\n");
+	fflush(stdout);
+}
+
+static int list(const char *self)
+{
+	print_fds("parent");
+	pid_t pid = fork();
+	if (pid == 0) {
+		print_fds("child");
+		_exit(0);
+	}
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+		return 3;
+	execl(self, self, "list-exec", (char *)NULL);
+	perror("execl");
+	return 4;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "list"))
+		return list(argv[0]);
+	if (argc == 2 && !strcmp(argv[1], "list-exec")) {
+		print_fds("after exec");
+		return 0;
+	}
 	if (argc == 2 && !strcmp(argv[1], "closeall"))
 		return closeall();
 	if (argc == 2 && !strcmp(argv[1], "lowest"))

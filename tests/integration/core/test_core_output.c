@@ -207,6 +207,32 @@ START_TEST(lowest_fd)
 }
 END_TEST
 
+START_TEST(no_shim_fds)
+{
+	struct hrun r, plain;
+	const char *argv[] = { hbin("fds"), "list", NULL };
+	struct hopts po = { .no_preload = true };
+	ck_assert_int_eq(hrun(argv, &po, &plain), 0);
+	ck_assert_msg(hexited(&plain, 0), "without the shim: %s", plain.err);
+	ck_assert_int_eq(hrun(argv, NULL, &r), 0);
+	printf("without the shim:\n%swith:\n%s", plain.out, r.out);
+	ck_assert_msg(hexited(&r, 0), "status %#x; stderr: %s", r.status, r.err);
+	ck_assert_str_eq(r.out, plain.out);
+	ck_assert_str_eq(r.err, "");
+	/* Three images, three final reports: the exec is seen without any
+	 * descriptor of the shim's in the program. */
+	size_t n;
+	json_t **v = hreports(&r, &n);
+	int finals = 0;
+	for (size_t i = 0; i < n; i++)
+		finals += json_is_true(json_object_get(v[i], "final"));
+	hreports_free(v, n);
+	ck_assert_int_eq(finals, 3);
+	hrun_free(&r);
+	hrun_free(&plain);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	const struct core_case cases[] = {
@@ -216,6 +242,7 @@ int main(int argc, char **argv)
 		{ "unwritable-user", unwritable_as_user, need_root },
 		{ "closeall", close_all_fds, NULL },
 		{ "lowest", lowest_fd, NULL },
+		{ "no-shim-fds", no_shim_fds, NULL },
 	};
 	return core_main(argc, argv, "core-output", cases, sizeof(cases) / sizeof(cases[0]));
 }
