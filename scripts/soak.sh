@@ -32,10 +32,10 @@ env CGOSHIM_TEST_LIB="$PWD/$builddir/shim/libcgoshim.so" \
 	"$bindir/test_stress" storm >"$log" 2>&1
 rc=$?
 set -e
-grep -E '^stress: [0-9.]+ s, [0-9]+ operations|^stress figures|^stress: schema' "$log" || true
+grep -E '^stress: (stress: )?[0-9.]+ s, [0-9]+ operations|^stress figures|^stress: schema' "$log" || true
 grep -E '^\.\./.*:[0-9]+:[FE]:' "$log" || true
 if [ $rc -eq 0 ]; then
-	ops=$(sed -n 's/^stress: \([0-9.]*\) s, \([0-9]*\) operations.*/\2 operations in \1 s/p' "$log")
+	ops=$(sed -n 's/^stress: \(stress: \)\{0,1\}\([0-9.]*\) s, \([0-9]*\) operations.*/\3 operations in \2 s/p' "$log")
 	echo "soak: passed: survived $ops"
 else
 	echo "soak: FAILED (status $rc); see $log"
