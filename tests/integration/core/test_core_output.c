@@ -207,6 +207,27 @@ START_TEST(lowest_fd)
 }
 END_TEST
 
+/* CGOSHIM_OUTPUT=/dev/null drops the reports: written to the device as it
+ * is (not created beside it and renamed), so no process complains, and
+ * /dev/null stays the device. Eleven fork children and the parent. */
+START_TEST(dev_null)
+{
+	const char *env[] = { "CGOSHIM_OUTPUT=/dev/null", NULL };
+	const char *argv[] = { hbin("forker"), "fork", NULL };
+	struct hrun r;
+	ck_assert_int_eq(crun(argv, env, true, false, &r), 0);
+	ck_assert_msg(hexited(&r, 0), "status %#x; stderr: %s", r.status, r.err);
+	ck_assert_msg(strstr(r.out, "forker: children ok: yes"), "stdout: %s", r.out);
+	/* stderr is read to its end, which the watchers hold until they
+	 * have written: their complaints would be in it. */
+	ck_assert_str_eq(r.err, "");
+	struct stat st;
+	ck_assert_int_eq(lstat("/dev/null", &st), 0);
+	ck_assert(S_ISCHR(st.st_mode));
+	hrun_free(&r);
+}
+END_TEST
+
 START_TEST(no_shim_fds)
 {
 	struct hrun r, plain;
@@ -243,6 +264,7 @@ int main(int argc, char **argv)
 		{ "closeall", close_all_fds, NULL },
 		{ "lowest", lowest_fd, NULL },
 		{ "no-shim-fds", no_shim_fds, NULL },
+		{ "dev-null", dev_null, NULL },
 	};
 	return core_main(argc, argv, "core-output", cases, sizeof(cases) / sizeof(cases[0]));
 }
