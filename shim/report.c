@@ -268,6 +268,14 @@ _Static_assert(sizeof(struct cgs_counters) == (0 CGS_REPORT_COUNTERS(CGS_REPORT_
 
 /* ---- JSON -------------------------------------------------------------- */
 
+/* A number every JSON parser reads: many (jansson, and every one that
+ * stores integers as int64) refuse integers above 2^63 - 1. Only a call's
+ * argument gets that large (malloc of SIZE_MAX - 4096, which fails). */
+static uint64_t json_int(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v;
+}
+
 static void json_str(struct out *o, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -417,7 +425,7 @@ static void json_recorder(struct out *o, const struct cgs_snapshot *s)
 		     tick_ns(s, e->dur), (int)e->tid, e->cpu, e->node);
 		json_str(o, e->target);
 		outf(o, ", \"fd\": %d, \"arg\": %" PRIu64 ", \"result\": %" PRId64 ", \"errno\": %d, \"stack\": [",
-		     e->fd, e->arg, e->result, e->err);
+		     e->fd, json_int(e->arg), e->result, e->err);
 		for (int k = 0; e->frames && k < e->nframes; k++) {
 			if (k)
 				outs(o, ", ");
@@ -1318,7 +1326,7 @@ static void write_chrome(struct out *o, const struct cgs_snapshot *s)
 		json_str(o, e->target);
 		outf(o, ", \"node\": %d, \"cpu\": %d, \"fd\": %d, \"arg\": %" PRIu64 ", \"result\": %" PRId64
 			", \"errno\": %d, \"stack\": [",
-		     e->node, e->cpu, e->fd, e->arg, e->result, e->err);
+		     e->node, e->cpu, e->fd, json_int(e->arg), e->result, e->err);
 		for (int k = 0; e->frames && k < e->nframes; k++) {
 			if (k)
 				outs(o, ", ");

@@ -328,9 +328,13 @@ static void run(struct watch *w)
 	for (;;) {
 		uint32_t req = __atomic_load_n(&r->dump_req, __ATOMIC_ACQUIRE);
 		/* Once the process is gone, pending live dumps would only show
-		 * the same state as the final report: the final one answers them. */
-		if (w->dead)
+		 * the same state as the final report: the final one answers them,
+		 * and counts them as coalesced into it. */
+		if (w->dead) {
+			if (req != handled)
+				__atomic_add_fetch(&r->counters.dumps_coalesced, req - handled, __ATOMIC_RELAXED);
 			break;
+		}
 		if (req != handled) {
 			/* One dump answers every request pending when it starts: a
 			 * flood of signals must not build a backlog that delays the
@@ -427,13 +431,13 @@ static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd
 	cgs_R = NULL; /* the shim is off in the watcher */
 	prctl(PR_SET_NAME, "cgoshim-watch");
 	setpgid(0, 0);
-	/* Reports must not compete with the program for the CPU: a program
-	 * that forks often has a watcher per child, each symbolising its
-	 * final report. At nice +10 they get about a tenth of a busy CPU
-	 * (still enough for a live dump of a program that keeps every core
-	 * busy), and all of an idle one. */
-	if (setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + 10)) {
-		/* not fatal: reports come at the program's priority */
+	/* A fork child's report must not compete with the program for the
+	 * CPU: a program that forks often has a watcher per child, each
+	 * symbolising its final report. At nice +10 they get about a tenth
+	 * of a busy CPU, and all of an idle one. The program's own watcher
+	 * keeps its priority: a live dump of a busy program must not wait. */
+	if (r->fork_generation && setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + 10)) {
+		/* not fatal: the child's report comes at the program's priority */
 	}
 	static const int quiet[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGUSR1, SIGUSR2,
 				     SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH };

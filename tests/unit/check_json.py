@@ -172,6 +172,14 @@ class Checker:
                     self.fail(f"{fw}.addr", repr(f["addr"]))
 
 
+def int64(text):
+    """An integer every JSON parser can read: within a signed 64-bit one."""
+    v = int(text)
+    if not -2**63 <= v < 2**63:
+        raise ValueError(f"integer {text} does not fit in 64 signed bits (jansson and others refuse it)")
+    return v
+
+
 def no_constants(name):
     raise ValueError(f"{name} is not JSON")
 
@@ -195,7 +203,7 @@ def main(argv):
         for n, line in enumerate(lines[:-1], 1):
             c = Checker(f"{path}:{n}")
             try:
-                c.report(json.loads(line, parse_constant=no_constants))
+                c.report(json.loads(line, parse_constant=no_constants, parse_int=int64))
             except ValueError as e:
                 c.fail("parse", str(e))
             except (KeyError, TypeError) as e:

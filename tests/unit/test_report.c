@@ -7,6 +7,7 @@
  * and its invariants); values are read back out of the JSON text. Text and
  * folded output are checked line by line. */
 #include <check.h>
+#include <jansson.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -452,6 +453,36 @@ START_TEST(json_valid)
 }
 END_TEST
 
+/* A call's argument above 2^63 - 1 (malloc of SIZE_MAX - 4096, which
+ * fails) would make jansson and every int64 parser refuse the report: it is
+ * written as 2^63 - 1, in JSON and in the Chrome trace. */
+START_TEST(json_huge_arg)
+{
+	struct cgs_snapshot *s = rich_snapshot();
+	struct cgs_snap_event ev = { .t_ticks = 100, .dur = 5000000, .fn = CGS_FN_malloc, .tid = 7, .cpu = 0,
+				     .fd = -1, .err = ENOMEM, .arg = UINT64_MAX - 4096, .result = 0 };
+	s->events = &ev;
+	s->nevents = 1;
+	for (int f = 0; f < 2; f++) {
+		char path[64];
+		char *doc = render(s, f ? CGS_FMT_CHROME : CGS_FMT_JSON, path);
+		ck_assert_ptr_null(strstr(doc, "18446744073709547519"));
+		ck_assert_ptr_nonnull(strstr(doc, "\"arg\": 9223372036854775807"));
+		json_error_t e;
+		json_t *j = json_loads(doc, 0, &e);
+		ck_assert_msg(j, "jansson refuses the %s output: %s", f ? "chrome" : "json", e.text);
+		json_decref(j);
+		if (!f)
+			assert_json_schema(path);
+		unlink(path);
+		free(doc);
+	}
+	s->events = NULL;
+	s->nevents = 0;
+	free_snapshot(s);
+}
+END_TEST
+
 START_TEST(json_values)
 {
 	struct cgs_snapshot *s = rich_snapshot();
@@ -838,6 +869,7 @@ static Suite *report_suite(void)
 	TCase *json = tcase_create("json");
 	tcase_add_test(json, json_valid);
 	tcase_add_test(json, json_values);
+	tcase_add_test(json, json_huge_arg);
 	tcase_add_test(json, json_escaping);
 	tcase_add_test(json, json_degenerate);
 	tcase_add_test(json, json_bad_rate);
