@@ -475,7 +475,8 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	json_str(o, cgs_signal_name(op->signal, sigbuf));
 	outf(o, ", \"stack_depth\": %d, \"top\": %d, \"min_age_ns\": %" PRIu64 ", \"memory\": %" PRIu64
 		", \"slow_ns\": %" PRIu64 ", \"ring_events\": %" PRIu32 ", \"numa_topology\": ",
-	     op->stack_depth, op->top, op->min_age_ns, op->memory, op->slow_ns, op->ring_events);
+	     op->stack_depth, op->top, json_int(op->min_age_ns), json_int(op->memory), json_int(op->slow_ns),
+	     op->ring_events);
 	char topology[CGS_TOPOLOGY_MAX + 1];
 	memcpy(topology, op->numa_topology, CGS_TOPOLOGY_MAX);
 	topology[CGS_TOPOLOGY_MAX] = 0;
@@ -1340,7 +1341,8 @@ static void write_chrome(struct out *o, const struct cgs_snapshot *s)
 	json_str_or_empty(o, s->trigger);
 	outs(o, ", \"final\": ");
 	json_bool(o, s->final);
-	outf(o, ", \"slow_ns\": %" PRIu64 ", \"events\": %zu}}\n", s->opts.slow_ns, s->events ? s->nevents : 0);
+	outf(o, ", \"slow_ns\": %" PRIu64 ", \"events\": %zu}}\n", json_int(s->opts.slow_ns),
+	     s->events ? s->nevents : 0);
 }
 
 /* ---- Entry point ------------------------------------------------------- */
