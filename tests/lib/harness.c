@@ -14,11 +14,27 @@
 
 #include "harness.h"
 
-static double now_s(void)
+extern char **environ;
+
+double hnow(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void hmsleep(int ms)
+{
+	struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&t, &t) && errno == EINTR)
+		;
+}
+
+void hskip(const char *why)
+{
+	printf("SKIP: %s\n", why);
+	fflush(stdout);
+	exit(77);
 }
 
 const char *hbin(const char *name)
@@ -31,6 +47,8 @@ const char *hbin(const char *name)
 	return b;
 }
 
+/* ---- running a program ---- */
+
 struct sink {
 	int fd;
 	char *buf;
@@ -41,6 +59,8 @@ static void sink_read(struct sink *s)
 {
 	char tmp[65536];
 	ssize_t k = read(s->fd, tmp, sizeof(tmp));
+	if (k < 0 && errno == EINTR)
+		return;
 	if (k <= 0) {
 		close(s->fd);
 		s->fd = -1;
@@ -55,35 +75,136 @@ static void sink_read(struct sink *s)
 	s->buf[s->len] = 0;
 }
 
-static char **build_env(const struct hopts *o, const char *dir)
+/* environ without LD_PRELOAD and CGOSHIM_*, then extra. Free the array only. */
+static char **make_env(const char *const extra[])
 {
-	extern char **environ;
-	size_t n = 0, extra = 0;
+	size_t n = 0, x = 0;
 	while (environ[n])
 		n++;
-	while (o && o->env && o->env[extra])
-		extra++;
-	char **env = calloc(n + extra + 8, sizeof(char *));
+	while (extra && extra[x])
+		x++;
+	char **env = calloc(n + x + 1, sizeof(char *));
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "CGOSHIM_", 8) && strncmp(environ[i], "LD_PRELOAD=", 11))
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "CGOSHIM_", 8))
 			env[k++] = environ[i];
-	if (!o || !o->no_preload) {
-		if (!o || !o->launcher) {
-			char *pre;
-			if (asprintf(&pre, "LD_PRELOAD=%s", getenv("CGOSHIM_TEST_LIB")) > 0)
-				env[k++] = pre;
-		}
-		env[k++] = "CGOSHIM_FORMAT=json";
-		char *out;
-		if (asprintf(&out, "CGOSHIM_OUTPUT=%s/r.%%p.%%n.json", dir) > 0)
-			env[k++] = out;
-	}
-	for (size_t i = 0; i < extra; i++)
-		env[k++] = (char *)o->env[i];
+	for (size_t i = 0; i < x; i++)
+		env[k++] = (char *)extra[i];
 	env[k] = NULL;
 	return env;
 }
+
+static void close_pipe(int p[2])
+{
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+}
+
+int hspawn(const char *const argv[], const struct hspawn *o, struct hproc *p)
+{
+	memset(p, 0, sizeof(*p));
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, in[2] = { -1, -1 };
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || (!o->in_file && pipe2(in, O_CLOEXEC))) {
+		close_pipe(out);
+		close_pipe(err);
+		close_pipe(in);
+		return -1;
+	}
+	char **env = make_env(o->env);
+	double start = hnow();
+	pid_t pid = fork();
+	if (pid < 0) {
+		free(env);
+		close_pipe(out);
+		close_pipe(err);
+		close_pipe(in);
+		return -1;
+	}
+	if (pid == 0) {
+		int fd0 = o->in_file ? open(o->in_file, O_RDONLY) : in[0];
+		if (fd0 < 0 || dup2(fd0, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+			_exit(126);
+		if (o->cwd && chdir(o->cwd))
+			_exit(126);
+		/* A fresh process group, so a timeout can end everything it started. */
+		if (o->own_group)
+			setpgid(0, 0);
+		environ = env;
+		if (o->search_path)
+			execvp(argv[0], (char *const *)argv);
+		else
+			execve(argv[0], (char *const *)argv, env);
+		_exit(127);
+	}
+	free(env);
+	p->pid = pid;
+	close(out[1]);
+	close(err[1]);
+	if (!o->in_file) {
+		close(in[0]);
+		if (o->stdin_data) {
+			ssize_t ignored = write(in[1], o->stdin_data, strlen(o->stdin_data));
+			(void)ignored;
+		}
+		close(in[1]);
+	}
+	if (o->during)
+		o->during(pid, o->arg);
+	struct sink so = { out[0], NULL, 0, 0 }, se = { err[0], NULL, 0, 0 };
+	double end = hnow() + (o->timeout_s > 0 ? o->timeout_s : 60);
+	bool reaped = false;
+	int rc = 0;
+	while (so.fd >= 0 || se.fd >= 0 || !reaped) {
+		struct pollfd pf[2];
+		int n = 0;
+		if (so.fd >= 0)
+			pf[n++] = (struct pollfd){ so.fd, POLLIN, 0 };
+		if (se.fd >= 0)
+			pf[n++] = (struct pollfd){ se.fd, POLLIN, 0 };
+		if (n)
+			poll(pf, (nfds_t)n, 100);
+		else
+			hmsleep(5);
+		for (int i = 0; i < n; i++)
+			if (pf[i].revents)
+				sink_read(pf[i].fd == so.fd ? &so : &se);
+		if (!reaped && waitpid(pid, &p->status, WNOHANG) == pid)
+			reaped = true;
+		if (hnow() > end) {
+			if (o->on_timeout)
+				o->on_timeout(pid, o->arg);
+			if (o->own_group)
+				kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			if (!reaped)
+				waitpid(pid, &p->status, 0);
+			p->timed_out = true;
+			rc = -1;
+			break;
+		}
+	}
+	if (so.fd >= 0)
+		close(so.fd);
+	if (se.fd >= 0)
+		close(se.fd);
+	p->seconds = hnow() - start;
+	p->out = so.buf ? so.buf : strdup("");
+	p->err = se.buf ? se.buf : strdup("");
+	p->out_len = so.len;
+	p->err_len = se.len;
+	return rc;
+}
+
+void hproc_free(struct hproc *p)
+{
+	free(p->out);
+	free(p->err);
+	p->out = p->err = NULL;
+}
+
+/* ---- reports ---- */
 
 static json_t *load(const char *path)
 {
@@ -96,11 +217,11 @@ static int cmp_names(const void *a, const void *b)
 	return strverscmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Report file names in dir, sorted. */
-static char **list(const char *dir, size_t *n)
+char **hreport_names(const char *dir, size_t *n)
 {
 	DIR *d = opendir(dir);
 	char **v = NULL;
+	size_t cap = 0;
 	*n = 0;
 	if (!d)
 		return NULL;
@@ -108,7 +229,10 @@ static char **list(const char *dir, size_t *n)
 	while ((e = readdir(d))) {
 		if (strncmp(e->d_name, "r.", 2))
 			continue;
-		v = realloc(v, (*n + 1) * sizeof(*v));
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = realloc(v, cap * sizeof(*v));
+		}
 		if (asprintf(&v[*n], "%s/%s", dir, e->d_name) > 0)
 			(*n)++;
 	}
@@ -118,23 +242,52 @@ static char **list(const char *dir, size_t *n)
 	return v;
 }
 
-static json_t *find_final(const char *dir, int pid)
+void hnames_free(char **v, size_t n)
 {
-	size_t n;
-	char **v = list(dir, &n);
-	json_t *found = NULL;
-	for (size_t i = 0; i < n; i++) {
-		json_t *j = found ? NULL : load(v[i]);
-		if (j && json_is_true(json_object_get(j, "final")) &&
-		    json_integer_value(json_object_get(j, "pid")) == pid)
-			found = j;
-		else
-			json_decref(j);
+	for (size_t i = 0; i < n; i++)
 		free(v[i]);
-	}
 	free(v);
-	return found;
 }
+
+int hfiles(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    !strncmp(e->d_name, prefix, strlen(prefix)))
+			n++;
+	closedir(d);
+	return n;
+}
+
+json_t *hwait_final(const char *dir, int pid, int timeout_ms)
+{
+	double until = hnow() + timeout_ms / 1000.0;
+	do {
+		size_t n;
+		char **v = hreport_names(dir, &n);
+		json_t *found = NULL;
+		for (size_t i = 0; i < n && !found; i++) {
+			json_t *j = load(v[i]);
+			if (j && json_is_true(json_object_get(j, "final")) &&
+			    (pid <= 0 || hjint(j, "pid") == pid))
+				found = j;
+			else
+				json_decref(j);
+		}
+		hnames_free(v, n);
+		if (found)
+			return found;
+		hmsleep(10);
+	} while (hnow() < until);
+	return NULL;
+}
+
+/* ---- hrun ---- */
 
 int hrun(const char *const argv[], const struct hopts *o, struct hrun *r)
 {
@@ -142,104 +295,55 @@ int hrun(const char *const argv[], const struct hopts *o, struct hrun *r)
 	snprintf(r->dir, sizeof(r->dir), "/tmp/cgoshim-test-XXXXXX");
 	if (!mkdtemp(r->dir))
 		return -1;
-	int out[2], err[2], in[2];
-	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(in, O_CLOEXEC))
-		return -1;
-	char **env = build_env(o, r->dir);
+	bool shim = !o || !o->no_preload, launcher = o && o->launcher;
+	size_t extra = 0;
+	while (o && o->env && o->env[extra])
+		extra++;
+	/* The shim's settings first, then the caller's. */
+	const char **env = calloc(extra + 4, sizeof(char *));
+	char *pre = NULL, *out = NULL;
+	size_t k = 0;
+	if (shim && !launcher && asprintf(&pre, "LD_PRELOAD=%s", getenv("CGOSHIM_TEST_LIB")) > 0)
+		env[k++] = pre;
+	if (shim) {
+		env[k++] = "CGOSHIM_FORMAT=json";
+		if (asprintf(&out, "CGOSHIM_OUTPUT=%s/r.%%p.%%n.json", r->dir) > 0)
+			env[k++] = out;
+	}
+	for (size_t i = 0; i < extra; i++)
+		env[k++] = o->env[i];
 	const char *largv[64];
 	size_t a = 0;
-	if (o && o->launcher) {
+	if (launcher) {
 		largv[a++] = getenv("CGOSHIM_TEST_LAUNCHER");
 		largv[a++] = "--";
 	}
 	for (size_t i = 0; argv[i] && a < 63; i++)
 		largv[a++] = argv[i];
 	largv[a] = NULL;
-	pid_t pid = fork();
-	if (pid < 0)
+	struct hspawn sp = { .env = env };
+	if (o) {
+		sp.stdin_data = o->stdin_data;
+		sp.timeout_s = o->timeout_s;
+		sp.during = o->during;
+		sp.arg = o->arg;
+	}
+	struct hproc p;
+	int rc = hspawn(largv, &sp, &p);
+	free(env);
+	free(pre);
+	free(out);
+	if (!p.pid)
 		return -1;
-	if (pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		execve(largv[0], (char *const *)largv, env);
-		_exit(127);
-	}
-	r->pid = pid;
-	close(out[1]);
-	close(err[1]);
-	close(in[0]);
-	if (o && o->stdin_data) {
-		ssize_t ignored = write(in[1], o->stdin_data, strlen(o->stdin_data));
-		(void)ignored;
-	}
-	close(in[1]);
-	if (o && o->during)
-		o->during(pid, o->arg);
-	struct sink so = { out[0], NULL, 0, 0 }, se = { err[0], NULL, 0, 0 };
-	int timeout = (o && o->timeout_s) ? o->timeout_s : 60;
-	double end = now_s() + timeout;
-	int rc = 0;
-	bool reaped = false;
-	while (so.fd >= 0 || se.fd >= 0 || !reaped) {
-		struct pollfd p[2];
-		int n = 0;
-		if (so.fd >= 0)
-			p[n++] = (struct pollfd){ so.fd, POLLIN, 0 };
-		if (se.fd >= 0)
-			p[n++] = (struct pollfd){ se.fd, POLLIN, 0 };
-		if (n)
-			poll(p, (nfds_t)n, 100);
-		else
-			usleep(10000);
-		for (int i = 0; i < n; i++)
-			if (p[i].revents)
-				sink_read(p[i].fd == so.fd ? &so : &se);
-		if (!reaped && waitpid(pid, &r->status, WNOHANG) == pid)
-			reaped = true;
-		if (now_s() > end) {
-			kill(pid, SIGKILL);
-			if (!reaped)
-				waitpid(pid, &r->status, 0);
-			reaped = true;
-			rc = -1;
-			break;
-		}
-	}
-	if (so.fd >= 0)
-		close(so.fd);
-	if (se.fd >= 0)
-		close(se.fd);
-	r->out = so.buf ? so.buf : strdup("");
-	r->err = se.buf ? se.buf : strdup("");
-	if (!o || !o->no_preload) {
-		/* Under the launcher the report's pid is the program's, not ours. */
-		double until = now_s() + 10;
-		while (!r->final && now_s() < until) {
-			size_t n;
-			char **v = list(r->dir, &n);
-			for (size_t i = 0; i < n && !r->final; i++) {
-				json_t *j = load(v[i]);
-				if (j && json_is_true(json_object_get(j, "final")) &&
-				    (!(o && o->launcher) ? json_integer_value(json_object_get(j, "pid")) == pid : 1))
-					r->final = j;
-				else
-					json_decref(j);
-			}
-			for (size_t i = 0; i < n; i++)
-				free(v[i]);
-			free(v);
-			if (!r->final)
-				usleep(5000);
-		}
-		(void)find_final;
-	}
-	size_t n;
-	char **v = list(r->dir, &n);
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-	r->nreports = n;
+	r->pid = p.pid;
+	r->status = p.status;
+	r->out = p.out;
+	r->err = p.err;
+	/* Under the launcher the report's pid is the program's, not ours. */
+	if (shim)
+		r->final = hwait_final(r->dir, launcher ? 0 : p.pid, 10000);
+	int n = hfiles(r->dir, "r.");
+	r->nreports = n > 0 ? (size_t)n : 0;
 	return rc;
 }
 
@@ -249,12 +353,10 @@ void hrun_free(struct hrun *r)
 	free(r->err);
 	json_decref(r->final);
 	size_t n;
-	char **v = list(r->dir, &n);
-	for (size_t i = 0; i < n; i++) {
+	char **v = hreport_names(r->dir, &n);
+	for (size_t i = 0; i < n; i++)
 		unlink(v[i]);
-		free(v[i]);
-	}
-	free(v);
+	hnames_free(v, n);
 	rmdir(r->dir);
 }
 
@@ -271,16 +373,15 @@ static int cmp_reports(const void *a, const void *b)
 json_t **hreports(const struct hrun *r, size_t *n)
 {
 	size_t k;
-	char **v = list(r->dir, &k);
+	char **v = hreport_names(r->dir, &k);
 	json_t **out = calloc(k ? k : 1, sizeof(*out));
 	*n = 0;
 	for (size_t i = 0; i < k; i++) {
 		json_t *j = load(v[i]);
 		if (j)
 			out[(*n)++] = j;
-		free(v[i]);
 	}
-	free(v);
+	hnames_free(v, k);
 	qsort(out, *n, sizeof(*out), cmp_reports);
 	return out;
 }
@@ -290,6 +391,18 @@ void hreports_free(json_t **v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		json_decref(v[i]);
 	free(v);
+}
+
+const char *hjstr(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	return s ? s : "";
+}
+
+long long hjint(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_integer(v) ? json_integer_value(v) : -1;
 }
 
 json_t *hcall(json_t *report, const char *fn)
@@ -322,4 +435,41 @@ long long hnum(json_t *report, const char *path)
 bool hexited(const struct hrun *r, int code)
 {
 	return WIFEXITED(r->status) && WEXITSTATUS(r->status) == code;
+}
+
+/* ---- main ---- */
+
+int hmain(int argc, char **argv, const char *suite, const struct hcase *cases, size_t n)
+{
+	Suite *s = suite_create(suite);
+	const char *only = argc > 1 ? argv[1] : NULL;
+	size_t added = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (only && strcmp(only, cases[i].name))
+			continue;
+		const char *why = cases[i].need ? cases[i].need() : NULL;
+		if (why && only)
+			hskip(why);
+		if (why) {
+			printf("%s skipped: %s\n", cases[i].name, why);
+			continue;
+		}
+		TCase *t = tcase_create(cases[i].name);
+		if (cases[i].timeout_s)
+			tcase_set_timeout(t, cases[i].timeout_s);
+		tcase_add_test(t, cases[i].test);
+		suite_add_tcase(s, t);
+		added++;
+	}
+	if (only && !added) {
+		fprintf(stderr, "%s: no test case named %s\n", suite, only);
+		return 2;
+	}
+	SRunner *sr = srunner_create(s);
+	if (only)
+		srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
 }

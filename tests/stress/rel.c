@@ -1,51 +1,38 @@
 /* rel.c - see rel.h. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
 #include "rel.h"
 
-extern char **environ;
-
 void rel_msleep(int ms)
 {
-	struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&t, &t) && errno == EINTR)
-		;
+	hmsleep(ms);
 }
 
 double rel_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return hnow();
 }
 
 void rel_skip(const char *why)
 {
-	printf("SKIP: %s\n", why);
-	fflush(stdout);
-	exit(77);
+	hskip(why);
 }
 
 const char *rel_jstr(json_t *obj, const char *key)
 {
-	const char *s = json_string_value(json_object_get(obj, key));
-	return s ? s : "";
+	return hjstr(obj, key);
 }
 
 long long rel_jint(json_t *obj, const char *key)
 {
-	json_t *v = json_object_get(obj, key);
-	return json_is_integer(v) ? json_integer_value(v) : -1;
+	return hjint(obj, key);
 }
 
 long long rel_sites_of_size(json_t *report, long long size, long long *bytes)
@@ -67,127 +54,36 @@ long long rel_sites_of_size(json_t *report, long long size, long long *bytes)
 
 /* ---- running programs ---- */
 
-struct sink {
-	int fd;
-	char *buf;
-	size_t len, cap;
+/* hspawn's on_timeout: show where the programs hang before they are killed. */
+struct hang {
+	const char *tag;
+	int timeout_s;
 };
 
-static void sink_read(struct sink *s)
+static void print_hang(int pid, void *arg)
 {
-	char tmp[65536];
-	ssize_t k = read(s->fd, tmp, sizeof(tmp));
-	if (k < 0 && errno == EINTR)
-		return;
-	if (k <= 0) {
-		close(s->fd);
-		s->fd = -1;
-		return;
-	}
-	if (s->len + (size_t)k + 1 > s->cap) {
-		s->cap = (s->len + (size_t)k + 1) * 2;
-		s->buf = realloc(s->buf, s->cap);
-	}
-	memcpy(s->buf + s->len, tmp, (size_t)k);
-	s->len += (size_t)k;
-	s->buf[s->len] = 0;
-}
-
-static char **make_env(const char *const extra[])
-{
-	size_t n = 0, x = 0;
-	while (environ[n])
-		n++;
-	while (extra && extra[x])
-		x++;
-	char **env = calloc(n + x + 1, sizeof(char *));
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "CGOSHIM_", 8))
-			env[k++] = environ[i];
-	for (size_t i = 0; i < x; i++)
-		env[k++] = (char *)extra[i];
-	env[k] = NULL;
-	return env;
+	const struct hang *h = arg;
+	printf("timed out after %d s; stacks:\n", h->timeout_s);
+	rel_print_stacks_of(h->tag, pid);
 }
 
 int rel_run(const char *const argv[], const char *const extra[], const char *cwd, const char *in_file,
 	    int timeout_s, const char *hang_tag, struct rel_proc *p)
 {
-	memset(p, 0, sizeof(*p));
-	int out[2], err[2];
-	if (pipe2(out, O_CLOEXEC))
-		return -1;
-	if (pipe2(err, O_CLOEXEC)) {
-		close(out[0]);
-		close(out[1]);
-		return -1;
-	}
-	char **env = make_env(extra);
-	double start = rel_now();
-	pid_t pid = fork();
-	if (pid < 0) {
-		free(env);
-		return -1;
-	}
-	if (pid == 0) {
-		int in = open(in_file ? in_file : "/dev/null", O_RDONLY);
-		if (in < 0 || dup2(in, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
-			_exit(126);
-		if (cwd && chdir(cwd))
-			_exit(126);
-		/* A fresh process group, so a timeout can end everything it started. */
-		setpgid(0, 0);
-		environ = env;
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	free(env);
-	close(out[1]);
-	close(err[1]);
-	struct sink so = { out[0], NULL, 0, 0 }, se = { err[0], NULL, 0, 0 };
-	double end = start + (timeout_s > 0 ? timeout_s : 60);
-	bool reaped = false;
-	int rc = 0;
-	while (so.fd >= 0 || se.fd >= 0 || !reaped) {
-		struct pollfd pf[2];
-		int n = 0;
-		if (so.fd >= 0)
-			pf[n++] = (struct pollfd){ so.fd, POLLIN, 0 };
-		if (se.fd >= 0)
-			pf[n++] = (struct pollfd){ se.fd, POLLIN, 0 };
-		if (n)
-			poll(pf, (nfds_t)n, 100);
-		else
-			rel_msleep(5);
-		for (int i = 0; i < n; i++)
-			if (pf[i].revents)
-				sink_read(pf[i].fd == so.fd ? &so : &se);
-		if (!reaped && waitpid(pid, &p->status, WNOHANG) == pid)
-			reaped = true;
-		if (rel_now() > end) {
-			if (hang_tag) {
-				printf("timed out after %d s; stacks:\n", timeout_s);
-				rel_print_stacks_of(hang_tag, pid);
-			}
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			if (!reaped)
-				waitpid(pid, &p->status, 0);
-			p->timed_out = true;
-			rc = -1;
-			break;
-		}
-	}
-	if (so.fd >= 0)
-		close(so.fd);
-	if (se.fd >= 0)
-		close(se.fd);
-	p->seconds = rel_now() - start;
-	p->out = so.buf ? so.buf : strdup("");
-	p->err = se.buf ? se.buf : strdup("");
-	p->out_len = so.len;
-	p->err_len = se.len;
+	struct hang h = { hang_tag, timeout_s };
+	struct hspawn o = {
+		.env = extra,
+		.search_path = true,
+		.own_group = true,
+		.cwd = cwd,
+		.in_file = in_file ? in_file : "/dev/null",
+		.timeout_s = timeout_s,
+		.on_timeout = hang_tag ? print_hang : NULL,
+		.arg = &h,
+	};
+	struct hproc hp;
+	int rc = hspawn(argv, &o, &hp);
+	*p = (struct rel_proc){ hp.status, hp.out, hp.err, hp.out_len, hp.err_len, hp.timed_out, hp.seconds };
 	return rc;
 }
 
@@ -200,64 +96,19 @@ void rel_proc_free(struct rel_proc *p)
 
 /* ---- reports ---- */
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strverscmp(*(char *const *)a, *(char *const *)b);
-}
-
 char **rel_report_names(const char *dir, size_t *n)
 {
-	DIR *d = opendir(dir);
-	char **v = NULL;
-	size_t cap = 0;
-	*n = 0;
-	if (!d)
-		return NULL;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, "r.", 2))
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = realloc(v, cap * sizeof(*v));
-		}
-		if (asprintf(&v[*n], "%s/%s", dir, e->d_name) > 0)
-			(*n)++;
-	}
-	closedir(d);
-	if (*n)
-		qsort(v, *n, sizeof(*v), cmp_names);
-	return v;
+	return hreport_names(dir, n);
 }
 
 void rel_free_names(char **v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+	hnames_free(v, n);
 }
 
 json_t *rel_wait_final(const char *dir, int pid, int timeout_ms)
 {
-	double until = rel_now() + timeout_ms / 1000.0;
-	do {
-		size_t n;
-		char **v = rel_report_names(dir, &n);
-		json_t *found = NULL;
-		for (size_t i = 0; i < n && !found; i++) {
-			json_error_t e;
-			json_t *j = json_load_file(v[i], 0, &e);
-			if (j && json_is_true(json_object_get(j, "final")) && rel_jint(j, "pid") == pid)
-				found = j;
-			else
-				json_decref(j);
-		}
-		rel_free_names(v, n);
-		if (found)
-			return found;
-		rel_msleep(20);
-	} while (rel_now() < until);
-	return NULL;
+	return hwait_final(dir, pid, timeout_ms);
 }
 
 bool rel_exited(int pid)
@@ -442,35 +293,10 @@ int rel_check_json(char *const *files, size_t n, char *msg, size_t cap)
 
 int rel_main(int argc, char **argv, const char *suite, const struct rel_case *cases, size_t n)
 {
-	Suite *s = suite_create(suite);
-	const char *only = argc > 1 ? argv[1] : NULL;
-	size_t added = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (only && strcmp(only, cases[i].name))
-			continue;
-		const char *why = cases[i].need ? cases[i].need() : NULL;
-		if (why && only)
-			rel_skip(why);
-		if (why) {
-			printf("%s skipped: %s\n", cases[i].name, why);
-			continue;
-		}
-		TCase *t = tcase_create(cases[i].name);
-		if (cases[i].timeout_s)
-			tcase_set_timeout(t, cases[i].timeout_s);
-		tcase_add_test(t, cases[i].test);
-		suite_add_tcase(s, t);
-		added++;
-	}
-	if (only && !added) {
-		fprintf(stderr, "%s: no test case named %s\n", suite, only);
-		return 2;
-	}
-	SRunner *sr = srunner_create(s);
-	if (only)
-		srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	struct hcase *h = calloc(n ? n : 1, sizeof(*h));
+	for (size_t i = 0; i < n; i++)
+		h[i] = (struct hcase){ cases[i].name, cases[i].test, cases[i].need, cases[i].timeout_s };
+	int rc = hmain(argc, argv, suite, h, n);
+	free(h);
+	return rc;
 }

@@ -1,7 +1,9 @@
 /* rel.h - helpers shared by the reliability suites (stress, faults,
  * transparency): small JSON accessors, the report schema checker, waiting
  * for reports, and a main() that runs one named check case per meson test
- * so that a missing tool can skip with exit status 77.
+ * so that a missing tool can skip with exit status 77. Running programs,
+ * reading report directories and the main() are harness.h's (hspawn,
+ * hreport_names, hwait_final, hmain); the rel_ names stay for the suites.
  *
  * Environment (set by meson):
  *   CGS_CHECK_JSON   path of tests/unit/check_json.py (the schema checker)

@@ -1,23 +1,19 @@
 /* core_util.c - see core_util.h. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core_util.h"
 
 const char *jstr(json_t *obj, const char *key)
 {
-	const char *s = json_string_value(json_object_get(obj, key));
-	return s ? s : "";
+	return hjstr(obj, key);
 }
 
 long long jint(json_t *obj, const char *key)
 {
-	json_t *v = json_object_get(obj, key);
-	return json_is_integer(v) ? json_integer_value(v) : -1;
+	return hjint(obj, key);
 }
 
 bool site_has_fn(json_t *site, const char *fn)
@@ -104,44 +100,22 @@ int lines_with(const char *s, const char *needle)
 
 int files_in(const char *dir)
 {
-	DIR *d = opendir(dir);
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
+	return hfiles(dir, "");
 }
 
 int report_files(const char *dir)
 {
-	DIR *d = opendir(dir);
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "r.", 2))
-			n++;
-	closedir(d);
-	return n;
+	return hfiles(dir, "r.");
 }
 
 void msleep(int ms)
 {
-	struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&t, &t))
-		;
+	hmsleep(ms);
 }
 
 void skip(const char *why)
 {
-	printf("SKIP: %s\n", why);
-	fflush(stdout);
-	exit(77);
+	hskip(why);
 }
 
 static char *subst_dir(const char *s, const char *dir)
@@ -153,29 +127,6 @@ static char *subst_dir(const char *s, const char *dir)
 	if (asprintf(&out, "%.*s%s%s", (int)(at - s), s, dir, at + 5) < 0)
 		return NULL;
 	return out;
-}
-
-static json_t *find_final(const char *dir, int pid)
-{
-	DIR *d = opendir(dir);
-	json_t *found = NULL;
-	struct dirent *e;
-	if (!d)
-		return NULL;
-	while (!found && (e = readdir(d))) {
-		char path[512];
-		if (strncmp(e->d_name, "r.", 2))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		json_error_t err;
-		json_t *j = json_load_file(path, 0, &err);
-		if (j && json_is_true(json_object_get(j, "final")) && jint(j, "pid") == pid)
-			found = j;
-		else
-			json_decref(j);
-	}
-	closedir(d);
-	return found;
 }
 
 int crun(const char *const argv[], const char *const env[], bool preload, bool want_final,
@@ -201,46 +152,18 @@ int crun(const char *const argv[], const char *const env[], bool preload, bool w
 	/* Use our directory, which the variables named, instead of hrun's. */
 	rmdir(r->dir);
 	snprintf(r->dir, sizeof(r->dir), "%s", dir);
-	if (want_final) {
-		for (int i = 0; i < 1000 && !r->final; i++) {
-			r->final = find_final(dir, r->pid);
-			if (!r->final)
-				msleep(10);
-		}
-	}
+	if (want_final && r->pid > 0)
+		r->final = hwait_final(dir, r->pid, 10000);
 	r->nreports = (size_t)(files_in(dir) > 0 ? files_in(dir) : 0);
 	return rc;
 }
 
 int core_main(int argc, char **argv, const char *suite, const struct core_case *cases, size_t n)
 {
-	Suite *s = suite_create(suite);
-	const char *only = argc > 1 ? argv[1] : NULL;
-	size_t added = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (only && strcmp(only, cases[i].name))
-			continue;
-		const char *why = cases[i].need ? cases[i].need() : NULL;
-		if (why && only)
-			skip(why);
-		if (why) {
-			printf("%s skipped: %s\n", cases[i].name, why);
-			continue;
-		}
-		TCase *t = tcase_create(cases[i].name);
-		tcase_add_test(t, cases[i].test);
-		suite_add_tcase(s, t);
-		added++;
-	}
-	if (only && !added) {
-		fprintf(stderr, "%s: no test case named %s\n", suite, only);
-		return 2;
-	}
-	SRunner *sr = srunner_create(s);
-	if (only)
-		srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	struct hcase *h = calloc(n ? n : 1, sizeof(*h));
+	for (size_t i = 0; i < n; i++)
+		h[i] = (struct hcase){ cases[i].name, cases[i].test, cases[i].need, 0 };
+	int rc = hmain(argc, argv, suite, h, n);
+	free(h);
+	return rc;
 }

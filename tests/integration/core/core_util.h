@@ -2,7 +2,9 @@
  *
  * Finding leak sites by the functions in their stacks, checking that no
  * frame belongs to the shim, running a program with an environment given
- * in full (for tests of the options themselves), and small text helpers. */
+ * in full (for tests of the options themselves), and small text helpers.
+ * The generic ones (jstr, msleep, skip, core_main, ...) are harness.h's
+ * under the names these suites use. */
 #ifndef CORE_UTIL_H
 #define CORE_UTIL_H
 

@@ -32,14 +32,12 @@ const char *go_example(const char *name)
 
 const char *jstr(json_t *obj, const char *key)
 {
-	const char *s = json_string_value(json_object_get(obj, key));
-	return s ? s : "";
+	return hjstr(obj, key);
 }
 
 long long jint(json_t *obj, const char *key)
 {
-	json_t *v = json_object_get(obj, key);
-	return json_is_integer(v) ? json_integer_value(v) : -1;
+	return hjint(obj, key);
 }
 
 bool ends_with(const char *s, const char *suffix)
