@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <sched.h>
+#include <time.h>
 
 #define CGS_EXPORT __attribute__((visibility("default")))
 #define CGS_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -32,6 +33,14 @@ static inline uint64_t cgs_rdtsc(void)
 static inline void cgs_cpu_relax(void)
 {
 	__asm__ __volatile__("pause" ::: "memory");
+}
+
+/* CLOCK_MONOTONIC in ns (vDSO: no system call), for bounded waits. */
+static inline int64_t cgs_mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
 /* A test-and-test-and-set spinlock that lives in shared memory. Critical

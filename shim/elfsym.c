@@ -7,6 +7,7 @@
 #include <link.h>
 #include <string.h>
 
+#include "elfsym.h"
 #include "real.h"
 
 struct query {
@@ -23,17 +24,17 @@ static uint32_t gnu_hash(const char *s)
 	return h;
 }
 
-static uintptr_t adjust(uintptr_t p, uintptr_t bias)
+const ElfW(Dyn) *cgs_elf_dynamic(const struct dl_phdr_info *info)
 {
-	return p < bias ? p + bias : p; /* glibc relocates these in place; be safe */
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+			return (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+	return NULL;
 }
 
 static void *lookup(const struct dl_phdr_info *info, const char *name)
 {
-	const ElfW(Dyn) *dyn = NULL;
-	for (int i = 0; i < info->dlpi_phnum; i++)
-		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
-			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+	const ElfW(Dyn) *dyn = cgs_elf_dynamic(info);
 	if (!dyn)
 		return NULL;
 	uintptr_t bias = info->dlpi_addr;
@@ -43,10 +44,10 @@ static void *lookup(const struct dl_phdr_info *info, const char *name)
 	const ElfW(Half) *versym = NULL;
 	for (; dyn->d_tag != DT_NULL; dyn++) {
 		switch (dyn->d_tag) {
-		case DT_SYMTAB: symtab = (const void *)adjust(dyn->d_un.d_ptr, bias); break;
-		case DT_STRTAB: strtab = (const void *)adjust(dyn->d_un.d_ptr, bias); break;
-		case DT_GNU_HASH: gh = (const void *)adjust(dyn->d_un.d_ptr, bias); break;
-		case DT_VERSYM: versym = (const void *)adjust(dyn->d_un.d_ptr, bias); break;
+		case DT_SYMTAB: symtab = (const void *)cgs_elf_dyn_addr(dyn, bias); break;
+		case DT_STRTAB: strtab = (const void *)cgs_elf_dyn_addr(dyn, bias); break;
+		case DT_GNU_HASH: gh = (const void *)cgs_elf_dyn_addr(dyn, bias); break;
+		case DT_VERSYM: versym = (const void *)cgs_elf_dyn_addr(dyn, bias); break;
 		}
 	}
 	if (!symtab || !strtab || !gh)

@@ -14,7 +14,6 @@
  * its child only calls execve, and the new image starts its own shim. */
 #include <pthread.h>
 #include <sched.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "leaks.h"
@@ -55,17 +54,13 @@ static bool lock_bounded(cgs_spin_t *l)
 	/* Up to 2 s of wall time: under load a holder may wait long for a
 	 * CPU; only a lock this thread itself holds (a fork from a signal
 	 * handler) is never released. */
-	struct timespec start, now;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	int64_t give_up = cgs_mono_ns() + 2000000000LL;
 	for (unsigned i = 0;; i++) {
 		if (cgs_spin_trylock(l))
 			return true;
 		sched_yield();
-		if ((i & 63) == 63) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (now.tv_sec - start.tv_sec >= 2)
-				return false;
-		}
+		if ((i & 63) == 63 && cgs_mono_ns() >= give_up)
+			return false;
 	}
 }
 
@@ -123,16 +118,8 @@ static void parent(void)
 static void unmeasured(struct cgs_region *r, const char *why)
 {
 	__atomic_add_fetch(&r->counters.forks_unmeasured, 1, __ATOMIC_RELAXED);
-	char pid[16];
-	int n = 0;
-	char digits[12];
-	for (unsigned v = (unsigned)getpid(); n == 0 || v; v /= 10)
-		digits[n++] = (char)('0' + v % 10);
-	int k = 0;
-	while (n > 0)
-		pid[k++] = digits[--n];
-	pid[k] = 0;
-	cgs_log("fork child ", pid, " is not measured: ", why, (const char *)NULL);
+	char pid[21];
+	cgs_log("fork child ", cgs_u64_str((uint64_t)getpid(), pid), " is not measured: ", why, (const char *)NULL);
 	cgs_turn_off();
 }
 

@@ -18,12 +18,6 @@ static inline uint64_t mix(uint64_t ptr)
 	return (ptr >> 4) * 0x9E3779B97F4A7C15ULL;
 }
 
-/* The key of a record: its pointer >> 3; 0 in an empty slot. */
-static inline uint64_t key(const struct cgs_lrec *r)
-{
-	return r->a & ((1ULL << 45) - 1);
-}
-
 static inline struct cgs_lshard *shard_of(struct cgs_leaks *l, uint64_t h)
 {
 	return &l->shard[h >> 56];
@@ -48,7 +42,7 @@ static inline void write_end(struct cgs_lshard *s)
 static void insert_slot(struct cgs_lrec *slots, uint64_t cap, const struct cgs_lrec *rec)
 {
 	for (uint64_t i = home(mix(cgs_lrec_ptr(rec)), cap);; i = (i + 1) & (cap - 1))
-		if (!key(&slots[i])) {
+		if (!cgs_lrec_key(&slots[i])) {
 			slots[i] = *rec;
 			return;
 		}
@@ -63,7 +57,7 @@ static bool grow(struct cgs_lshard *s)
 	if (!fresh)
 		return false;
 	for (uint64_t i = 0; i < s->cap; i++)
-		if (key(&s->slots[i]))
+		if (cgs_lrec_key(&s->slots[i]))
 			insert_slot(fresh, cap, &s->slots[i]);
 	struct cgs_lrec *old = s->slots;
 	uint64_t old_cap = s->cap;
@@ -80,17 +74,17 @@ static bool put_locked(struct cgs_lshard *s, const struct cgs_lrec *rec)
 		return false;
 	uint64_t cap = s->cap;
 	uint64_t size = cgs_lrec_size(rec);
-	uint64_t k = key(rec);
+	uint64_t k = cgs_lrec_key(rec);
 	for (uint64_t i = home(mix(cgs_lrec_ptr(rec)), cap);; i = (i + 1) & (cap - 1)) {
 		struct cgs_lrec *slot = &s->slots[i];
-		if (key(slot) == k) {
+		if (cgs_lrec_key(slot) == k) {
 			/* A free the shim did not see: replace the stale record. */
 			s->bytes -= cgs_lrec_size(slot);
 			s->bytes += size;
 			*slot = *rec;
 			return true;
 		}
-		if (!key(slot)) {
+		if (!cgs_lrec_key(slot)) {
 			*slot = *rec;
 			s->count++;
 			s->bytes += size;
@@ -131,9 +125,9 @@ bool cgs_leak_take(struct cgs_leaks *l, uint64_t ptr, struct cgs_lrec *out)
 		goto out;
 	uint64_t i = home(h, cap);
 	for (;; i = (i + 1) & (cap - 1)) {
-		if (!key(&s->slots[i]))
+		if (!cgs_lrec_key(&s->slots[i]))
 			goto out;
-		if (key(&s->slots[i]) == ptr >> 3)
+		if (cgs_lrec_key(&s->slots[i]) == ptr >> 3)
 			break;
 	}
 	found = true;
@@ -142,7 +136,7 @@ bool cgs_leak_take(struct cgs_leaks *l, uint64_t ptr, struct cgs_lrec *out)
 	s->count--;
 	s->bytes -= cgs_lrec_size(out);
 	/* Backward-shift deletion: no tombstones, probes stay short. */
-	for (uint64_t j = (i + 1) & (cap - 1); key(&s->slots[j]); j = (j + 1) & (cap - 1)) {
+	for (uint64_t j = (i + 1) & (cap - 1); cgs_lrec_key(&s->slots[j]); j = (j + 1) & (cap - 1)) {
 		uint64_t k = home(mix(cgs_lrec_ptr(&s->slots[j])), cap);
 		bool movable = (j > i) ? (k <= i || k > j) : (k <= i && k > j);
 		if (movable) {

@@ -50,9 +50,17 @@ static inline struct cgs_lrec cgs_lrec_make(uint64_t ptr, uint64_t size, uint32_
 	return r;
 }
 
+#define CGS_LREC_KEY_MASK ((1ULL << 45) - 1)
+
+/* The record's key: its pointer >> 3; 0 in an empty slot. */
+static inline uint64_t cgs_lrec_key(const struct cgs_lrec *r)
+{
+	return r->a & CGS_LREC_KEY_MASK;
+}
+
 static inline uint64_t cgs_lrec_ptr(const struct cgs_lrec *r)
 {
-	return (r->a & ((1ULL << 45) - 1)) << 3;
+	return cgs_lrec_key(r) << 3;
 }
 
 static inline uint64_t cgs_lrec_size(const struct cgs_lrec *r)
@@ -72,7 +80,7 @@ static inline uint32_t cgs_lrec_time(const struct cgs_lrec *r)
 
 static inline void cgs_lrec_set_ptr(struct cgs_lrec *r, uint64_t ptr)
 {
-	r->a = (r->a & ~((1ULL << 45) - 1)) | (ptr >> 3);
+	r->a = (r->a & ~CGS_LREC_KEY_MASK) | (ptr >> 3);
 }
 
 static inline void cgs_lrec_set_size(struct cgs_lrec *r, uint64_t size)

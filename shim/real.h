@@ -93,5 +93,8 @@ void *cgs_elf_lookup(const char *suffix, const char *name);
  * shim's, so its address checks need no descriptor. A bit per slot hooked
  * (all four: 15), or -1. */
 int cgs_unw_hook(void);
+/* stacks.c: pipe2 with both ends moved to descriptors 1000 and up (raw
+ * system calls, errno kept on success): for pipes the shim itself needs. */
+int cgs_pipe_high(int fds[2], int flags);
 
 #endif

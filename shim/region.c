@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <linux/futex.h>
 
+#include "log.h"
 #include "region.h"
 
 #define PAGE 4096ULL
@@ -42,12 +43,8 @@ static void *map_memfd(uint64_t size, void *at)
 	}
 	void *p = MAP_FAILED;
 	if (syscall(SYS_ftruncate, fd, (off_t)size) == 0) {
-		char path[40] = "/proc/self/fd/", digits[12];
-		int nd = 0;
-		for (unsigned v = (unsigned)fd; nd == 0 || v; v /= 10)
-			digits[nd++] = (char)('0' + v % 10);
-		for (size_t at_end = strlen(path); nd > 0; at_end++)
-			path[at_end] = digits[--nd], path[at_end + 1] = 0;
+		char path[40] = "/proc/self/fd/";
+		cgs_u64_str((uint64_t)fd, path + 14);
 		int own = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
 		p = mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, own >= 0 ? own : fd, 0);
 		if (own >= 0)

@@ -250,17 +250,13 @@ void cgs_unwind_fork_prepare(void)
 	 * a second of wall time (the child then does not unwind). Not at all
 	 * when this thread's own is in flight (a fork from a signal handler
 	 * that interrupted it). */
-	struct timespec start, now;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	int64_t give_up = cgs_mono_ns() + 1000000000LL;
 	for (unsigned spins = 0; !t_unwinding && !t_in_dl; spins++) {
 		if (!__atomic_load_n(&unwinders, __ATOMIC_SEQ_CST) && !__atomic_load_n(&cgs_in_dl, __ATOMIC_SEQ_CST))
 			break;
 		sched_yield();
-		if ((spins & 63) == 63) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if ((now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec) >= 1000000000LL)
-				break;
-		}
+		if ((spins & 63) == 63 && cgs_mono_ns() >= give_up)
+			break;
 	}
 	fork_clean = !__atomic_load_n(&unwinders, __ATOMIC_SEQ_CST) &&
 		     !__atomic_load_n(&cgs_in_dl, __ATOMIC_SEQ_CST);
@@ -344,6 +340,25 @@ const struct cgs_stack *cgs_stack_get(const struct cgs_region *r, uint32_t id)
  * is moved to descriptors of 1000 and up. The program's own pipe2 calls are
  * passed through untouched. */
 #define CGS_HIGH_FD 1000
+int cgs_pipe_high(int fds[2], int flags)
+{
+	int saved = errno;
+	int p[2];
+	if (syscall(SYS_pipe2, p, flags))
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		int high = (int)syscall(SYS_fcntl, p[i], (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, CGS_HIGH_FD);
+		if (high >= 0) {
+			syscall(SYS_close, p[i]);
+			p[i] = high;
+		}
+	}
+	fds[0] = p[0];
+	fds[1] = p[1];
+	errno = saved;
+	return 0;
+}
+
 CGS_EXPORT int pipe2(int fds[2], int flags);
 CGS_EXPORT int pipe2(int fds[2], int flags)
 {
@@ -351,20 +366,5 @@ CGS_EXPORT int pipe2(int fds[2], int flags)
 		cgs_real_resolve();
 	if (!cgs_t_guard)
 		return cgs_real.pipe2(fds, flags);
-	int saved = errno;
-	int low[2];
-	if (syscall(SYS_pipe2, low, flags))
-		return -1;
-	for (int i = 0; i < 2; i++) {
-		int high = (int)syscall(SYS_fcntl, low[i], (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD,
-					CGS_HIGH_FD);
-		if (high >= 0) {
-			syscall(SYS_close, low[i]);
-			low[i] = high;
-		}
-	}
-	fds[0] = low[0];
-	fds[1] = low[1];
-	errno = saved;
-	return 0;
+	return cgs_pipe_high(fds, flags);
 }

@@ -30,11 +30,11 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
+#include "elfsym.h"
 #include "real.h"
 
 #define FD_RD 0x7ffffffe
 #define FD_WR 0x7fffffff
-#define HIGH_FD 1000
 
 static int fallback[2] = { -1, -1 }; /* the real pipe, when process_vm_readv is refused */
 static int no_pvr;
@@ -47,15 +47,8 @@ static int make_fallback(void)
 	if (__atomic_load_n(&fallback[1], __ATOMIC_ACQUIRE) >= 0)
 		return 0;
 	int p[2];
-	if (syscall(SYS_pipe2, p, O_CLOEXEC | O_NONBLOCK))
+	if (cgs_pipe_high(p, O_CLOEXEC | O_NONBLOCK))
 		return -1;
-	for (int i = 0; i < 2; i++) {
-		int high = (int)syscall(SYS_fcntl, p[i], F_DUPFD_CLOEXEC, HIGH_FD);
-		if (high >= 0) {
-			syscall(SYS_close, p[i]);
-			p[i] = high;
-		}
-	}
 	int none = -1;
 	if (!__atomic_compare_exchange_n(&fallback[0], &none, p[0], false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		syscall(SYS_close, p[0]); /* another thread made one */
@@ -132,11 +125,6 @@ static long hook_syscall(long nr, ...)
 	return libc_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-static uintptr_t adjust(uintptr_t p, uintptr_t bias)
-{
-	return p < bias ? p + bias : p; /* glibc relocates these in place; be safe */
-}
-
 /* Point one PLT slot of the object at fn. */
 static bool patch(const struct dl_phdr_info *info, void **slot, void *fn)
 {
@@ -163,10 +151,7 @@ static int hook_object(struct dl_phdr_info *info, size_t size, void *arg)
 	const char *name = info->dlpi_name, *base = name ? strrchr(name, '/') : NULL;
 	if (!base || strncmp(base, "/libunwind.so", 13))
 		return 0;
-	const ElfW(Dyn) *dyn = NULL;
-	for (int i = 0; i < info->dlpi_phnum; i++)
-		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
-			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+	const ElfW(Dyn) *dyn = cgs_elf_dynamic(info);
 	if (!dyn)
 		return 0;
 	uintptr_t bias = info->dlpi_addr;
@@ -176,9 +161,9 @@ static int hook_object(struct dl_phdr_info *info, size_t size, void *arg)
 	size_t relsz = 0;
 	for (; dyn->d_tag != DT_NULL; dyn++) {
 		switch (dyn->d_tag) {
-		case DT_SYMTAB: symtab = (const void *)adjust(dyn->d_un.d_ptr, bias); break;
-		case DT_STRTAB: strtab = (const void *)adjust(dyn->d_un.d_ptr, bias); break;
-		case DT_JMPREL: jmprel = (const void *)adjust(dyn->d_un.d_ptr, bias); break;
+		case DT_SYMTAB: symtab = (const void *)cgs_elf_dyn_addr(dyn, bias); break;
+		case DT_STRTAB: strtab = (const void *)cgs_elf_dyn_addr(dyn, bias); break;
+		case DT_JMPREL: jmprel = (const void *)cgs_elf_dyn_addr(dyn, bias); break;
 		case DT_PLTRELSZ: relsz = dyn->d_un.d_val; break;
 		}
 	}
