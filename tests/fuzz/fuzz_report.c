@@ -60,34 +60,32 @@ static void fill_frame(struct fz *f, struct cgs_frame_info *fr)
 	fr->offset = fz_u64(f);
 }
 
+/* Abort unless the n bytes at p are one JSON document. */
+static void parse_or_abort(const char *what, const char *p, size_t n)
+{
+	json_error_t e;
+	json_t *j = json_loadb(p, n, JSON_DECODE_INT_AS_REAL, &e);
+	if (!j) {
+		fprintf(stderr, "fuzz_report: %s output is not JSON: %s at line %d column %d: %.300s\n", what, e.text,
+			e.line, e.column, p);
+		abort();
+	}
+	json_decref(j);
+}
+
 /* One JSON document in buf, or (lines) one per non-empty line. */
 static void check_json(const char *what, const char *buf, size_t len, bool lines)
 {
 	if (!lines) {
-		json_error_t e;
-		json_t *j = json_loadb(buf, len, JSON_DECODE_INT_AS_REAL, &e);
-		if (!j) {
-			fprintf(stderr, "fuzz_report: %s output is not JSON: %s at line %d column %d: %.300s\n", what,
-				e.text, e.line, e.column, buf);
-			abort();
-		}
-		json_decref(j);
+		parse_or_abort(what, buf, len);
 		return;
 	}
 	const char *p = buf, *end = buf + len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (n) {
-			json_error_t e;
-			json_t *j = json_loadb(p, n, JSON_DECODE_INT_AS_REAL, &e);
-			if (!j) {
-				fprintf(stderr, "fuzz_report: %s output is not JSON: %s at line %d column %d: %.300s\n", what,
-					e.text, e.line, e.column, p);
-				abort();
-			}
-			json_decref(j);
-		}
+		if (n)
+			parse_or_abort(what, p, n);
 		p += n + 1;
 	}
 }

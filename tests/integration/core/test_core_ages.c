@@ -61,17 +61,9 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-	Suite *s = suite_create("core-ages");
-	TCase *tc = tcase_create("ages");
-	tcase_set_timeout(tc, 60);
-	if (argc < 2 || !strcmp(argv[1], "range"))
-		tcase_add_test(tc, age_range);
-	if (argc < 2 || !strcmp(argv[1], "min-age"))
-		tcase_add_test(tc, min_age);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	const struct core_case cases[] = {
+		{ "range", age_range, NULL },
+		{ "min-age", min_age, NULL },
+	};
+	return core_main(argc, argv, "core-ages", cases, sizeof(cases) / sizeof(cases[0]));
 }
