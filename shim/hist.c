@@ -70,3 +70,39 @@ uint64_t cgs_hist_quantile(const uint64_t *hist, const struct cgs_stat *s, doubl
 	}
 	return s->max;
 }
+
+/* A live read may race writers: the count, min, max and total were read
+ * at other moments than the buckets, which the quantiles come from. Make
+ * them agree with the buckets: count is their sum, min and max lie in the
+ * first and last non-empty bucket, total in [min * count, max * count]. */
+void cgs_stat_fit(struct cgs_stat *st, const uint64_t *hist)
+{
+	uint64_t sum = 0;
+	unsigned first = CGS_HIST_BUCKETS, last = 0;
+	for (unsigned b = 0; b < CGS_HIST_BUCKETS; b++) {
+		if (!hist[b])
+			continue;
+		sum += hist[b];
+		if (first == CGS_HIST_BUCKETS)
+			first = b;
+		last = b;
+	}
+	st->count = sum;
+	if (st->errors > sum)
+		st->errors = sum;
+	if (!sum)
+		return;
+	uint64_t lo, hi;
+	cgs_hist_bounds(first, &lo, &hi);
+	if (st->min < lo || st->min >= hi)
+		st->min = lo;
+	cgs_hist_bounds(last, &lo, &hi);
+	if (st->max < lo || (st->max >= hi && last != CGS_HIST_BUCKETS - 1))
+		st->max = last == CGS_HIST_BUCKETS - 1 ? lo : hi - 1;
+	if (st->min > st->max)
+		st->min = st->max;
+	if (st->total < st->min * sum)
+		st->total = st->min * sum;
+	if (st->total > st->max * sum)
+		st->total = st->max * sum;
+}

@@ -72,5 +72,9 @@ void cgs_hist_merge(uint64_t *into, const volatile uint64_t *from);
 /* The q-quantile (0 < q <= 1) in ticks: the k-th smallest value, k =
  * ceil(q * count), estimated as its bucket's middle clamped to [min, max]. */
 uint64_t cgs_hist_quantile(const uint64_t *hist, const struct cgs_stat *s, double q);
+/* Make count, errors, min, max and total agree with the buckets (a live
+ * read races writers): count = their sum, min and max in the first and
+ * last non-empty bucket, total in [min * count, max * count]. */
+void cgs_stat_fit(struct cgs_stat *st, const uint64_t *hist);
 
 #endif

@@ -52,42 +52,6 @@ static size_t thread_blocks(struct cgs_region *r, struct cgs_tstate ***out)
 	return v ? n : 0;
 }
 
-/* A live read may race writers: the count, min, max and total were read
- * at other moments than the buckets, which the quantiles come from. Make
- * them agree with the buckets: count is their sum, min and max lie in the
- * first and last non-empty bucket, total in [min * count, max * count]. */
-static void fit_to_hist(struct cgs_stat *st, const uint64_t *hist)
-{
-	uint64_t sum = 0;
-	unsigned first = CGS_HIST_BUCKETS, last = 0;
-	for (unsigned b = 0; b < CGS_HIST_BUCKETS; b++) {
-		if (!hist[b])
-			continue;
-		sum += hist[b];
-		if (first == CGS_HIST_BUCKETS)
-			first = b;
-		last = b;
-	}
-	st->count = sum;
-	if (st->errors > sum)
-		st->errors = sum;
-	if (!sum)
-		return;
-	uint64_t lo, hi;
-	cgs_hist_bounds(first, &lo, &hi);
-	if (st->min < lo || st->min >= hi)
-		st->min = lo;
-	cgs_hist_bounds(last, &lo, &hi);
-	if (st->max < lo || (st->max >= hi && last != CGS_HIST_BUCKETS - 1))
-		st->max = last == CGS_HIST_BUCKETS - 1 ? lo : hi - 1;
-	if (st->min > st->max)
-		st->min = st->max;
-	if (st->total < st->min * sum)
-		st->total = st->min * sum;
-	if (st->total > st->max * sum)
-		st->total = st->max * sum;
-}
-
 static void take_fns(struct cgs_snapshot *s, struct cgs_tstate **ts, size_t nt)
 {
 	s->fns = calloc(CGS_FN_COUNT, sizeof(*s->fns));
@@ -109,7 +73,7 @@ static void take_fns(struct cgs_snapshot *s, struct cgs_tstate **ts, size_t nt)
 			for (size_t i = 0; i < nt; i++)
 				cgs_hist_merge(f->hist, ts[i]->hist[fn]);
 		if (f->hist) {
-			fit_to_hist(&st, f->hist);
+			cgs_stat_fit(&st, f->hist);
 			if (!st.count) { /* counted, but no bucket written yet */
 				free(f->hist);
 				s->nfns--;
@@ -156,7 +120,7 @@ static void take_targets(struct cgs_snapshot *s, struct cgs_region *r, struct cg
 				cgs_hist_merge(hist, h->hist);
 			}
 			if (hist && st.count)
-				fit_to_hist(&st, hist);
+				cgs_stat_fit(&st, hist);
 			if (!st.count) {
 				free(hist);
 				continue;

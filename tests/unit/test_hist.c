@@ -206,6 +206,43 @@ END_TEST
 
 #define N 200000
 
+/* A live report reads a function's stats, then its buckets, while threads
+ * record: the stats must be made to agree with the buckets read. */
+START_TEST(stat_fit_agrees_with_buckets)
+{
+	uint64_t *hist = calloc(CGS_HIST_BUCKETS, sizeof(uint64_t));
+	ck_assert_ptr_nonnull(hist);
+	hist[cgs_hist_index(100)] = 3;
+	hist[cgs_hist_index(5000)] = 2;
+	/* Read later than the buckets: one more call, of 1906469 ticks. */
+	struct cgs_stat st = { .count = 6, .errors = 9, .total = 300 + 10000 + 1906469, .min = 100, .max = 1906469 };
+	cgs_stat_fit(&st, hist);
+	ck_assert_uint_eq(st.count, 5);
+	ck_assert_uint_eq(st.errors, 5);
+	uint64_t lo, hi;
+	cgs_hist_bounds(cgs_hist_index(5000), &lo, &hi);
+	ck_assert_msg(st.max >= lo && st.max < hi, "max %llu outside the last bucket [%llu, %llu)",
+		      (unsigned long long)st.max, (unsigned long long)lo, (unsigned long long)hi);
+	ck_assert_uint_eq(st.min, 100);
+	ck_assert(st.total >= st.min * st.count && st.total <= st.max * st.count);
+	/* Read earlier than the buckets: min above the first bucket. */
+	struct cgs_stat early = { .count = 5, .total = 10, .min = 7000, .max = 7000 };
+	cgs_stat_fit(&early, hist);
+	cgs_hist_bounds(cgs_hist_index(100), &lo, &hi);
+	ck_assert(early.min >= lo && early.min < hi);
+	ck_assert(early.total >= early.min * early.count && early.total <= early.max * early.count);
+	/* Consistent stats stay as they are. */
+	struct cgs_stat ok = { .count = 5, .errors = 1, .total = 10300, .min = 100, .max = 5000 };
+	cgs_stat_fit(&ok, hist);
+	ck_assert_uint_eq(ok.count, 5);
+	ck_assert_uint_eq(ok.errors, 1);
+	ck_assert_uint_eq(ok.total, 10300);
+	ck_assert_uint_eq(ok.min, 100);
+	ck_assert_uint_eq(ok.max, 5000);
+	free(hist);
+}
+END_TEST
+
 START_TEST(quantiles_uniform)
 {
 	struct rng r = { 1 };
@@ -588,6 +625,7 @@ static Suite *hist_suite(void)
 	tc = tcase_create("quantile");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, quantiles_uniform);
+	tcase_add_test(tc, stat_fit_agrees_with_buckets);
 	tcase_add_test(tc, quantiles_exponential);
 	tcase_add_test(tc, quantiles_log_uniform);
 	tcase_add_test(tc, quantiles_bimodal_tail);
