@@ -7,3 +7,21 @@ void cgs_turn_off(void);
 void cgs_turn_off(void)
 {
 }
+
+/* spawn.c's, for fork.c: never spawning here. */
+#include <stdbool.h>
+bool cgs_watcher_spawning(void);
+
+bool cgs_watcher_spawning(void)
+{
+	return false;
+}
+
+struct cgs_region;
+int cgs_watcher_spawn(struct cgs_region *r);
+
+int cgs_watcher_spawn(struct cgs_region *r)
+{
+	(void)r;
+	return -1;
+}

@@ -38,8 +38,15 @@ void cgs_signal_install(void);
 uint32_t cgs_dump_request(int trigger);
 enum { CGS_TRIGGER_SIGNAL = 1, CGS_TRIGGER_API = 2 };
 
-/* watcher.c */
+/* spawn.c: find the watcher executable (at start-up; override: a path from
+ * CGOSHIM_WATCHER); start it for this image: 0, -ENOENT (not found),
+ * -ENOEXEC (found, would not run), -1 (no process). */
+void cgs_spawn_prepare(const char *override);
+const char *cgs_watcher_path(void);
 int cgs_watcher_spawn(struct cgs_region *r);
+/* init.c: spawn, or one line on stderr saying why no report will come. */
+void cgs_watcher_start(struct cgs_region *r);
+bool cgs_watcher_spawning(void);
 
 /* fork.c */
 void cgs_fork_install(void);

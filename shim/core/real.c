@@ -54,7 +54,7 @@ void cgs_real_resolve(void)
 		R(malloc); R(calloc); R(realloc); R(reallocarray); R(free); R(posix_memalign);
 		R(aligned_alloc); R(memalign); R(valloc); R(pvalloc); R(malloc_usable_size);
 		R(dlopen); R(dlclose);
-		R(sigaction); R(signal); R(sysv_signal); R(bsd_signal); R(fork); R(pipe2);
+		R(sigaction); R(signal); R(sysv_signal); R(bsd_signal); R(fork);
 #undef R
 	}
 	t_resolving = false;

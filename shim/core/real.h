@@ -60,7 +60,6 @@ struct cgs_real {
 	sighandler_t (*sysv_signal)(int, sighandler_t);
 	sighandler_t (*bsd_signal)(int, sighandler_t);
 	pid_t (*fork)(void);
-	int (*pipe2)(int *, int);
 };
 
 extern struct cgs_real cgs_real;
@@ -89,10 +88,6 @@ size_t cgs_pool_size(const void *p);
  * whose path ends in `suffix` (e.g. "/libc.so.6"), or NULL. No allocation. */
 void *cgs_elf_lookup(const char *suffix, const char *name);
 
-/* unwhook.c: point libunwind's pipe2, read, close and syscall at the
- * shim's, so its address checks need no descriptor. A bit per slot hooked
- * (all four: 15), or -1. */
-int cgs_unw_hook(void);
 /* stacks.c: pipe2 with both ends moved to descriptors 1000 and up (raw
  * system calls, errno kept on success): for pipes the shim itself needs. */
 int cgs_pipe_high(int fds[2], int flags);

@@ -1,9 +1,12 @@
-/* watcher.c - the process that writes the reports.
+/* watcher.c - cgoshim-watch, the program that writes the reports.
  *
- * Each traced process image forks a watcher at start-up (twice, so the
- * watcher is not the program's child: a program that waits for all its
- * children must not wait for it). The watcher shares the region mapping,
- * closes every descriptor but stderr, leaves the terminal's process group
+ *	cgoshim-watch --pid PID --pidfd FD --memfd FD --region ADDR
+ *
+ * Each traced process image starts one at start-up (shim/core/spawn.c: a
+ * raw clone that execs this program at once, not the program's child). It
+ * maps the region's memfd at the address the process has it (the region
+ * holds plain pointers), closes every descriptor but stderr, leaves the
+ * terminal's process group
  * (Ctrl-C goes to the program, not to it) and ignores the termination
  * signals. It waits on a futex in the region: each dump request gives one
  * live report, and with CGOSHIM_INTERVAL the wait times out to give one more
@@ -16,8 +19,8 @@
  * is no longer in its maps (an exec). The process holds no descriptor of
  * the shim's, so a program that lists or closes its descriptors sees none.
  *
- * In the watcher the shim is off: cgs_R is NULL, so malloc, stdio and
- * libdw work as usual and nothing it does is measured. */
+ * The watcher is never measured: it runs without LD_PRELOAD (an empty
+ * environment), and malloc, stdio and libdw work as usual. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -42,14 +45,6 @@
 #include "shim.h"
 #include "snapshot.h"
 #include "symbols.h"
-
-static CGS_TLS bool t_spawning;
-
-bool cgs_watcher_spawning(void);
-bool cgs_watcher_spawning(void)
-{
-	return t_spawning;
-}
 
 struct watch {
 	struct cgs_region *r;
@@ -404,31 +399,10 @@ static void close_others(int keep1, int keep2)
 			syscall(SYS_close, fd);
 }
 
-/* Map the region through the memfd's own open file rather than the
- * process's (inherited), and watch the memfd for closes. -1 when that
- * cannot be had: then the maps are polled. */
-static int watch_region_file(struct cgs_region *r, int memfd)
-{
-	if (memfd < 0)
-		return -1;
-	int ino = -1;
-	void *p = mmap(r, r->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED, memfd, 0);
-	if (p == (void *)r) {
-		char path[40];
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
-		ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-		if (ino >= 0 && inotify_add_watch(ino, path, IN_CLOSE_WRITE | IN_CLOSE_NOWRITE) < 0) {
-			close(ino);
-			ino = -1;
-		}
-	}
-	close(memfd);
-	return ino;
-}
+static int watch_memfd(int memfd);
 
 static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd)
 {
-	cgs_R = NULL; /* the shim is off in the watcher */
 	prctl(PR_SET_NAME, "cgoshim-watch");
 	setpgid(0, 0);
 	/* A fork child's report must not compete with the program for the
@@ -449,55 +423,123 @@ static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	close_others(pidfd, memfd);
-	struct watch w = { .r = r, .pid = pid, .pidfd = pidfd, .ino = watch_region_file(r, memfd) };
+	struct watch w = { .r = r, .pid = pid, .pidfd = pidfd, .ino = watch_memfd(memfd) };
 	run(&w);
 	_exit(0);
 }
 
-/* fork(2) without libc's fork(): libc's runs every pthread_atfork handler
- * of the program, and spawning the watcher must not look like a fork to the
- * program (its handlers would run more often than it forks; called from a
- * fork child's handler, its prepare handler would take a lock the child
- * already holds, and hang). */
-static pid_t raw_fork(void)
+/* Watch the memfd for closes: the process maps it through its own open
+ * file, the only one besides ours, so a close means the process exec'd or
+ * exited. -1 when that cannot be had: then the maps are polled. */
+static int watch_memfd(int memfd)
 {
-	return (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+	if (memfd < 0)
+		return -1;
+	char path[40];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+	int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ino >= 0 && inotify_add_watch(ino, path, IN_CLOSE_WRITE | IN_CLOSE_NOWRITE) < 0) {
+		close(ino);
+		ino = -1;
+	}
+	close(memfd);
+	return ino;
 }
 
-int cgs_watcher_spawn(struct cgs_region *r)
+static long arg_long(const char *s, int base, bool *ok)
 {
-	/* A fork child (one thread, its own region now): its flight recorder
-	 * rings start empty and are bound again (ring.h). */
-	if (r->fork_generation)
-		cgs_rings_after_fork(r);
-	pid_t pid = getpid();
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	int memfd = cgs_region_take_fd();
-	t_spawning = true;
-	pid_t mid = raw_fork();
-	if (mid == 0) {
-		/* Named before the watcher exists: the launcher waits for every
-		 * process of this name (shim/launcher.c). */
-		prctl(PR_SET_NAME, "cgoshim-watch");
-		pid_t w = raw_fork();
-		if (w == 0)
-			become_watcher(r, pid, pidfd, memfd);
-		_exit(w < 0 ? 1 : 0);
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, base);
+	if (errno || end == s || *end)
+		*ok = false;
+	return v;
+}
+
+/* Map the region at the address the process has it. Another mapping of
+ * ours may sit there (each exec lays libraries out anew): then exec this
+ * program again for another layout, a few times. */
+static struct cgs_region *map_region(int memfd, pid_t pid, uintptr_t at, char **argv)
+{
+	char mf[64];
+	int fd = memfd;
+	if (fd < 0) {
+		/* No memfd (the process had no descriptor free): its shared
+		 * anonymous mapping through /proc/PID/map_files (needs
+		 * CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). */
+		snprintf(mf, sizeof(mf), "/proc/%d/maps", (int)pid);
+		FILE *f = fopen(mf, "re");
+		char line[512];
+		while (f && fgets(line, sizeof(line), f)) {
+			unsigned long lo, hi;
+			if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo == at) {
+				snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", (int)pid, lo, hi);
+				fd = open(mf, O_RDWR | O_CLOEXEC);
+				break;
+			}
+		}
+		if (f)
+			fclose(f);
+		if (fd < 0)
+			return NULL;
 	}
-	t_spawning = false;
-	int status = 1;
-	if (mid > 0) {
-		while (waitpid(mid, &status, __WALL) < 0 && errno == EINTR)
-			;
+	struct cgs_region *head = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	if (head == MAP_FAILED || head->magic != CGS_REGION_MAGIC || head->version != CGS_REGION_VERSION ||
+	    head->header_size != sizeof(struct cgs_region)) {
+		if (head != MAP_FAILED)
+			munmap(head, 4096);
+		return NULL;
 	}
-	if (pidfd >= 0)
-		syscall(SYS_close, pidfd);
-	if (memfd >= 0)
-		syscall(SYS_close, memfd);
-	if (mid < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		if (mid > 0 && errno == ECHILD)
-			return 0; /* the program reaped our helper itself: it ran */
-		return -1;
+	uint64_t size = head->size;
+	munmap(head, 4096);
+	void *p = mmap((void *)at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0);
+	if (p == (void *)at) {
+		if (fd != memfd)
+			close(fd);
+		return p;
 	}
+	if (p != MAP_FAILED)
+		munmap(p, size); /* an old kernel that took the flag as a hint */
+	const char *tries = getenv("CGOSHIM_WATCH_TRY");
+	int n = tries ? atoi(tries) : 0;
+	if (n < 8 && memfd >= 0) {
+		char v[16];
+		snprintf(v, sizeof(v), "%d", n + 1);
+		setenv("CGOSHIM_WATCH_TRY", v, 1);
+		execv("/proc/self/exe", argv);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	pid_t pid = 0;
+	int pidfd = -1, memfd = -1;
+	uintptr_t at = 0;
+	bool ok = argc == 9;
+	for (int i = 1; ok && i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--pid"))
+			pid = (pid_t)arg_long(argv[i + 1], 10, &ok);
+		else if (!strcmp(argv[i], "--pidfd"))
+			pidfd = (int)arg_long(argv[i + 1], 10, &ok);
+		else if (!strcmp(argv[i], "--memfd"))
+			memfd = (int)arg_long(argv[i + 1], 10, &ok);
+		else if (!strcmp(argv[i], "--region"))
+			at = (uintptr_t)strtoull(argv[i + 1], NULL, 16);
+		else
+			ok = false;
+	}
+	if (!ok || pid <= 0 || !at) {
+		fprintf(stderr, "cgoshim-watch: started by libcgoshim.so, not by hand "
+				"(usage: cgoshim-watch --pid PID --pidfd FD --memfd FD --region ADDR)\n");
+		return 2;
+	}
+	struct cgs_region *r = map_region(memfd, pid, at, argv);
+	if (!r) {
+		cgs_log("the watcher cannot map the process's state; no report will be written", (const char *)NULL);
+		return 1;
+	}
+	unsetenv("CGOSHIM_WATCH_TRY");
+	become_watcher(r, pid, pidfd, memfd);
 	return 0;
 }

@@ -35,7 +35,7 @@ void cgs_stacks_set_self(uint64_t lo, uint64_t hi)
 {
 	self_lo = lo;
 	self_hi = hi;
-	/* No register-state cache. Debian's libunwind has no per-thread cache
+	/* No register-state cache. libunwind 1.6 has no per-thread cache
 	 * (UNW_CACHE_PER_THREAD silently becomes the global one), and the
 	 * global cache holds a mutex while it calls dl_iterate_phdr, which
 	 * takes the loader lock: a thread in dlclose (loader lock held) whose
@@ -331,14 +331,9 @@ const struct cgs_stack *cgs_stack_get(const struct cgs_region *r, uint32_t id)
 	return st;
 }
 
-/* libunwind validates addresses by writing them to a pipe it opens on first
- * use, and reopens it (closing the old numbers) when a read from it fails.
- * Opened at the lowest free descriptors, that pipe would shift the program's
- * descriptor numbers and, after the program closed and reused them, make
- * libunwind read, write and close the program's files. So a pipe made while
- * the shim itself runs (the guard is set: libunwind inside a stack capture)
- * is moved to descriptors of 1000 and up. The program's own pipe2 calls are
- * passed through untouched. */
+/* A pipe with both ends at descriptors 1000 and up: the fallback of
+ * libunwind's address check when process_vm_readv is refused (unw_libc.c),
+ * out of the low numbers a program expects to be its own. */
 #define CGS_HIGH_FD 1000
 int cgs_pipe_high(int fds[2], int flags)
 {
@@ -357,14 +352,4 @@ int cgs_pipe_high(int fds[2], int flags)
 	fds[1] = p[1];
 	errno = saved;
 	return 0;
-}
-
-CGS_EXPORT int pipe2(int fds[2], int flags);
-CGS_EXPORT int pipe2(int fds[2], int flags)
-{
-	if (!cgs_real_ready())
-		cgs_real_resolve();
-	if (!cgs_t_guard)
-		return cgs_real.pipe2(fds, flags);
-	return cgs_pipe_high(fds, flags);
 }

@@ -217,7 +217,14 @@ const struct cgs_dlname *cgs_rings_dlname(const struct cgs_rings *rs, uint32_t i
  * would not say (the caller then falls back on what mbind did). */
 int cgs_ring_policy_node(const struct cgs_ring *ring, int *policy);
 
-/* Watcher side: a thread that refines slow_ticks 100 ms after start and
+/* ring.c, shared with the watcher (ring_watch.c): the slow threshold in
+ * ticks at a rate; a thread's node slot (insert: claim one if missing; NULL
+ * when the table is full); note a node seen at a stamp. */
+uint64_t cgs_ticks_for(uint64_t ns, double ticks_per_ns);
+struct cgs_tnode *cgs_tnode_find(struct cgs_rings *rs, int32_t tid, bool insert);
+void cgs_tnode_note(struct cgs_tnode *n, int node, uint64_t stamp);
+
+/* Watcher side (watcher/ring_watch.c): a thread that refines slow_ticks 100 ms after start and
  * every second after, and notes which node each thread of process pid runs
  * on. Returns 0 or -errno. */
 int cgs_rings_watch(struct cgs_region *r, int pid);

@@ -135,6 +135,30 @@ static int self_range(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
+static const char *env_value(const char *name)
+{
+	size_t n = strlen(name);
+	for (char **e = environ; e && *e; e++)
+		if (!strncmp(*e, name, n) && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+/* Start this image's watcher, or say in one line why there is none. */
+void cgs_watcher_start(struct cgs_region *r)
+{
+	int rc = cgs_watcher_spawn(r);
+	if (rc == -ENOENT)
+		cgs_log("cannot find the watcher program cgoshim-watch (beside libcgoshim.so, in "
+			"../libexec/cgoshim/ from it, in " CGOSHIM_LIBEXECDIR "/cgoshim/, or CGOSHIM_WATCHER); "
+			"no report will be written", (const char *)NULL);
+	else if (rc == -ENOEXEC)
+		cgs_log("cannot run the watcher program ", cgs_watcher_path(), "; no report will be written",
+			(const char *)NULL);
+	else if (rc < 0)
+		cgs_log("cannot start the watcher process; no report will be written", (const char *)NULL);
+}
+
 static bool start(void)
 {
 	struct cgs_options opts;
@@ -162,10 +186,8 @@ static bool start(void)
 	if (cgs_rings_init(r))
 		cgs_log("CGOSHIM_MEMORY too small for the flight recorder; slow calls are not recorded",
 			(const char *)NULL);
-	/* Before libunwind's first use (self_range sets its caching policy,
-	 * which initialises it): then it opens no pipe. */
-	cgs_unw_hook();
 	dl_iterate_phdr(self_range, NULL);
+	cgs_spawn_prepare(env_value("CGOSHIM_WATCHER"));
 	cgs_dlsym_next_ptr = &r->counters.dlsym_next;
 	__atomic_store_n(&cgs_R, r, __ATOMIC_RELEASE);
 	cgs_tstate_init();
@@ -217,8 +239,7 @@ __attribute__((constructor(101))) static void cgs_constructor(void)
 	cgs_t_guard--;
 	cgs_signal_install();
 	cgs_fork_install();
-	if (cgs_watcher_spawn(r) < 0)
-		cgs_log("cannot start the watcher process; no report will be written", (const char *)NULL);
+	cgs_watcher_start(r);
 	errno = saved;
 }
 

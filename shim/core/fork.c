@@ -22,7 +22,6 @@
 #include "shim.h"
 
 void cgs_turn_off(void);
-bool cgs_watcher_spawning(void);
 
 /* Whether this fork holds every shim lock. It may not: a program can fork
  * from a signal handler that interrupted this very thread inside the shim,

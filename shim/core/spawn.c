@@ -1,0 +1,216 @@
+/* spawn.c - start the watcher executable for this process image.
+ *
+ * The watcher is its own program (shim/watcher/, installed as
+ * cgoshim-watch beside the library or under libexec/cgoshim/), so that
+ * symbolisation and report writing (libdw, libelf, zlib, stdio, malloc)
+ * never live in the traced program's address space.
+ *
+ * Spawning runs inside the traced process, possibly in a fork child's
+ * first moments: raw system calls only, nothing allocated. A raw clone
+ * (not libc's fork: no pthread_atfork handler of the program may run)
+ * makes an intermediate process, which clones the watcher's process and
+ * exits, so the watcher is not the program's child (a program that waits
+ * for all its children must not wait for it). The watcher's process
+ * execs cgoshim-watch at once with the pid, a pidfd and the region's memfd
+ * on its command line and an empty environment (no LD_PRELOAD: the watcher
+ * is never measured).
+ *
+ * The path is found once, at start-up (cgs_spawn_prepare): CGOSHIM_WATCHER
+ * if set, else cgoshim-watch in the library's own folder (the build tree),
+ * else ../libexec/cgoshim/cgoshim-watch from it, else the configured
+ * libexecdir. */
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "config.h"
+#include "log.h"
+#include "ring.h"
+#include "shim.h"
+
+#define WATCHER_NAME "cgoshim-watch"
+
+static CGS_TLS bool t_spawning;
+static char watcher_path[4096];
+
+bool cgs_watcher_spawning(void)
+{
+	return t_spawning;
+}
+
+static bool executable(const char *path)
+{
+	return syscall(SYS_faccessat, AT_FDCWD, path, X_OK) == 0;
+}
+
+/* dir (up to its last '/', kept) + tail into watcher_path; whether that
+ * names an executable. */
+static bool try_beside(const char *lib, size_t dirlen, const char *tail)
+{
+	size_t n = strlen(tail);
+	if (dirlen + n + 1 > sizeof(watcher_path))
+		return false;
+	memcpy(watcher_path, lib, dirlen);
+	memcpy(watcher_path + dirlen, tail, n + 1);
+	return executable(watcher_path);
+}
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	uint64_t me = (uint64_t)(uintptr_t)&find_self;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uint64_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && me >= lo && me < lo + ph->p_memsz) {
+			*(const char **)data = info->dlpi_name;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void cgs_spawn_prepare(const char *override)
+{
+	watcher_path[0] = 0;
+	if (override && *override) {
+		if (strlen(override) < sizeof(watcher_path))
+			memcpy(watcher_path, override, strlen(override) + 1);
+		return;
+	}
+	const char *name = NULL;
+	dl_iterate_phdr(find_self, &name);
+	char lib[4096];
+	size_t n = 0;
+	if (name && name[0] && name[0] != '/') {
+		/* a relative LD_PRELOAD path: relative to the directory now */
+		long k = syscall(SYS_getcwd, lib, sizeof(lib) - 2);
+		if (k > 0) {
+			n = strlen(lib);
+			lib[n++] = '/';
+		}
+	}
+	if (name && strlen(name) + n < sizeof(lib)) {
+		memcpy(lib + n, name, strlen(name) + 1);
+		char *slash = strrchr(lib, '/');
+		size_t dirlen = slash ? (size_t)(slash - lib + 1) : 0;
+		if (dirlen && (try_beside(lib, dirlen, WATCHER_NAME) ||
+			       try_beside(lib, dirlen, "../libexec/cgoshim/" WATCHER_NAME)))
+			return;
+	}
+	const char *fixed = CGOSHIM_LIBEXECDIR "/cgoshim/" WATCHER_NAME;
+	if (strlen(fixed) < sizeof(watcher_path) && executable(fixed)) {
+		memcpy(watcher_path, fixed, strlen(fixed) + 1);
+		return;
+	}
+	watcher_path[0] = 0;
+}
+
+const char *cgs_watcher_path(void)
+{
+	return watcher_path;
+}
+
+/* fork(2) without libc's fork(): libc's runs every pthread_atfork handler
+ * of the program, and spawning the watcher must not look like a fork to the
+ * program (its handlers would run more often than it forks; called from a
+ * fork child's handler, its prepare handler would take a lock the child
+ * already holds, and hang). */
+static pid_t raw_fork(void)
+{
+	return (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+}
+
+static char *hex(uint64_t v, char *buf)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[17];
+	int n = 0;
+	do {
+		tmp[n++] = digits[v & 15];
+		v >>= 4;
+	} while (v);
+	buf[0] = '0';
+	buf[1] = 'x';
+	for (int i = 0; i < n; i++)
+		buf[2 + i] = tmp[n - 1 - i];
+	buf[2 + n] = 0;
+	return buf;
+}
+
+/* In the watcher's process, before exec: keep the two descriptors it is
+ * handed across the exec; the watcher closes every other one itself. */
+static void keep_across_exec(int fd)
+{
+	if (fd >= 0)
+		syscall(SYS_fcntl, fd, F_SETFD, 0);
+}
+
+
+int cgs_watcher_spawn(struct cgs_region *r)
+{
+	/* A fork child (one thread, its own region now): its flight recorder
+	 * rings start empty and are bound again (ring.h). */
+	if (r->fork_generation)
+		cgs_rings_after_fork(r);
+	if (!watcher_path[0])
+		return -ENOENT;
+	pid_t pid = getpid();
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int memfd = cgs_region_take_fd();
+	char a_pid[24], a_pidfd[24], a_memfd[24], a_region[24];
+	cgs_u64_str((uint64_t)pid, a_pid);
+	if (pidfd >= 0)
+		cgs_u64_str((uint64_t)pidfd, a_pidfd);
+	else
+		memcpy(a_pidfd, "-1", 3);
+	if (memfd >= 0)
+		cgs_u64_str((uint64_t)memfd, a_memfd);
+	else
+		memcpy(a_memfd, "-1", 3);
+	hex((uint64_t)(uintptr_t)r, a_region);
+	char *const argv[] = { (char *)WATCHER_NAME, (char *)"--pid", a_pid, (char *)"--pidfd", a_pidfd,
+			       (char *)"--memfd", a_memfd, (char *)"--region", a_region, NULL };
+	t_spawning = true;
+	pid_t mid = raw_fork();
+	if (mid == 0) {
+		/* Named before the watcher exists: the launcher waits for every
+		 * process of this name (shim/cli/launcher.c). */
+		prctl(PR_SET_NAME, WATCHER_NAME);
+		/* vfork: this process resumes once the watcher's has exec'd or
+		 * failed to, and sees its verdict in exec_errno (shared memory
+		 * until the exec). */
+		static char *const envp[] = { NULL };
+		volatile int exec_errno = 0;
+		pid_t w = vfork();
+		if (w == 0) {
+			keep_across_exec(pidfd);
+			keep_across_exec(memfd);
+			syscall(SYS_execve, watcher_path, argv, envp);
+			exec_errno = errno ? errno : ENOEXEC;
+			_exit(127);
+		}
+		_exit(w < 0 ? 1 : exec_errno ? 2 : 0);
+	}
+	t_spawning = false;
+	int status = 1;
+	if (mid > 0) {
+		while (waitpid(mid, &status, __WALL) < 0 && errno == EINTR)
+			;
+	}
+	if (pidfd >= 0)
+		syscall(SYS_close, pidfd);
+	if (memfd >= 0)
+		syscall(SYS_close, memfd);
+	if (mid < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		if (mid > 0 && errno == ECHILD)
+			return 0; /* the program reaped our helper itself: it ran */
+		return WIFEXITED(status) && WEXITSTATUS(status) == 2 ? -ENOEXEC : -1;
+	}
+	return 0;
+}
