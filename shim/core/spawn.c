@@ -143,14 +143,88 @@ static char *hex(uint64_t v, char *buf)
 	return buf;
 }
 
-/* In the watcher's process, before exec: keep the two descriptors it is
- * handed across the exec; the watcher closes every other one itself. */
-static void keep_across_exec(int fd)
+/* In the watcher's process, before exec: close every descriptor but
+ * stderr and the two it is handed (a program that used up RLIMIT_NOFILE
+ * would leave the watcher none to load its libraries with), and keep
+ * those two across the exec. The table is this process's own copy. */
+static void close_range_raw(unsigned lo, unsigned hi)
 {
-	if (fd >= 0)
-		syscall(SYS_fcntl, fd, F_SETFD, 0);
+	if (lo > hi)
+		return;
+	if (syscall(SYS_close_range, lo, hi, 0))
+		for (unsigned fd = lo; fd <= hi && fd < 65536; fd++)
+			syscall(SYS_close, fd);
 }
 
+static void keep_only(int a, int b)
+{
+	int keep[3] = { 2, a, b };
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+	unsigned lo = 0;
+	for (int i = 0; i < 3; i++) {
+		if (keep[i] < 0 || (unsigned)keep[i] < lo)
+			continue;
+		if ((unsigned)keep[i] > lo)
+			close_range_raw(lo, (unsigned)keep[i] - 1);
+		syscall(SYS_fcntl, keep[i], F_SETFD, 0);
+		lo = (unsigned)keep[i] + 1;
+	}
+	close_range_raw(lo, ~0u);
+}
+
+
+/* No memfd (a fork child that had no descriptor free: region.c mapped
+ * shared anonymous memory instead): in the watcher's process, which still
+ * shares that mapping, open it through /proc/self/map_files (needs
+ * CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), so the exec'd watcher can map
+ * it. The name is the range of the mapping's first area, from the maps. */
+static int open_own_mapping(const struct cgs_region *r)
+{
+	char want[24], path[96] = "/proc/self/map_files/";
+	hex((uint64_t)(uintptr_t)r, want);
+	size_t wl = strlen(want + 2);
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char buf[8192];
+	size_t have = 0;
+	int found = -1;
+	for (;;) {
+		long k = syscall(SYS_read, fd, buf + have, sizeof(buf) - 1 - have);
+		if (k <= 0)
+			break;
+		have += (size_t)k;
+		buf[have] = 0;
+		char *line = buf, *nl;
+		while ((nl = strchr(line, '\n'))) {
+			*nl = 0;
+			if (!strncmp(line, want + 2, wl) && line[wl] == '-') {
+				char *end = strchr(line, ' ');
+				if (end && (size_t)(end - line) < sizeof(path) - 22) {
+					memcpy(path + 21, line, (size_t)(end - line));
+					path[21 + (end - line)] = 0;
+					found = 1;
+				}
+				break;
+			}
+			line = nl + 1;
+		}
+		if (found > 0)
+			break;
+		have = strlen(line);
+		memmove(buf, line, have);
+	}
+	syscall(SYS_close, fd);
+	if (found <= 0)
+		return -1;
+	return (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
+}
 
 int cgs_watcher_spawn(struct cgs_region *r)
 {
@@ -174,6 +248,7 @@ int cgs_watcher_spawn(struct cgs_region *r)
 	else
 		memcpy(a_memfd, "-1", 3);
 	hex((uint64_t)(uintptr_t)r, a_region);
+	static char a_mapped[24];
 	char *const argv[] = { (char *)WATCHER_NAME, (char *)"--pid", a_pid, (char *)"--pidfd", a_pidfd,
 			       (char *)"--memfd", a_memfd, (char *)"--region", a_region, NULL };
 	t_spawning = true;
@@ -189,8 +264,15 @@ int cgs_watcher_spawn(struct cgs_region *r)
 		volatile int exec_errno = 0;
 		pid_t w = vfork();
 		if (w == 0) {
-			keep_across_exec(pidfd);
-			keep_across_exec(memfd);
+			keep_only(pidfd, memfd);
+			if (memfd < 0) {
+				int m = open_own_mapping(r);
+				if (m >= 0) {
+					syscall(SYS_fcntl, m, F_SETFD, 0);
+					cgs_u64_str((uint64_t)m, a_mapped);
+					((char **)argv)[6] = a_mapped;
+				}
+			}
 			syscall(SYS_execve, watcher_path, argv, envp);
 			exec_errno = errno ? errno : ENOEXEC;
 			_exit(127);

@@ -208,6 +208,11 @@ static const char *caller_path(const char *name, const void *caller, char *out, 
 		cgs_real.dlclose(h);
 		return NULL;
 	}
+	/* The failed probe left an error string, allocated here under the
+	 * guard (untracked): free it here too, or the program's next dl call
+	 * frees it as a block the shim never saw. The real dlopen below sets
+	 * the program's error state anew. */
+	dlerror();
 	size_t nlen = strlen(name);
 	for (unsigned i = 0; i < their->dls_cnt; i++) {
 		const char *dir = their->dls_serpath[i].dls_name;
@@ -242,7 +247,7 @@ CGS_EXPORT void *dlopen(const char *name, int mode)
 	cgs_dl_enter();
 	void *h = cgs_real.dlopen(path ? path : name, mode);
 	cgs_dl_leave();
-	done_dl(CGS_FN_dlopen, t0, !h, path ? path : name, NULL, NULL, (int64_t)(uintptr_t)h, caller);
+	done_dl(CGS_FN_dlopen, t0, !h, name, NULL, NULL, (int64_t)(uintptr_t)h, caller); /* the program's name */
 	if (h)
 		refresh_modules(false);
 	return h;

@@ -461,28 +461,9 @@ static long arg_long(const char *s, int base, bool *ok)
  * program again for another layout, a few times. */
 static struct cgs_region *map_region(int memfd, pid_t pid, uintptr_t at, char **argv)
 {
-	char mf[64];
 	int fd = memfd;
-	if (fd < 0) {
-		/* No memfd (the process had no descriptor free): its shared
-		 * anonymous mapping through /proc/PID/map_files (needs
-		 * CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). */
-		snprintf(mf, sizeof(mf), "/proc/%d/maps", (int)pid);
-		FILE *f = fopen(mf, "re");
-		char line[512];
-		while (f && fgets(line, sizeof(line), f)) {
-			unsigned long lo, hi;
-			if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo == at) {
-				snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", (int)pid, lo, hi);
-				fd = open(mf, O_RDWR | O_CLOEXEC);
-				break;
-			}
-		}
-		if (f)
-			fclose(f);
-		if (fd < 0)
-			return NULL;
-	}
+	if (fd < 0)
+		return NULL;
 	struct cgs_region *head = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
 	if (head == MAP_FAILED || head->magic != CGS_REGION_MAGIC || head->version != CGS_REGION_VERSION ||
 	    head->header_size != sizeof(struct cgs_region)) {
@@ -493,16 +474,13 @@ static struct cgs_region *map_region(int memfd, pid_t pid, uintptr_t at, char **
 	uint64_t size = head->size;
 	munmap(head, 4096);
 	void *p = mmap((void *)at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0);
-	if (p == (void *)at) {
-		if (fd != memfd)
-			close(fd);
+	if (p == (void *)at)
 		return p;
-	}
 	if (p != MAP_FAILED)
 		munmap(p, size); /* an old kernel that took the flag as a hint */
 	const char *tries = getenv("CGOSHIM_WATCH_TRY");
 	int n = tries ? atoi(tries) : 0;
-	if (n < 8 && memfd >= 0) {
+	if (n < 8) {
 		char v[16];
 		snprintf(v, sizeof(v), "%d", n + 1);
 		setenv("CGOSHIM_WATCH_TRY", v, 1);
@@ -513,6 +491,16 @@ static struct cgs_region *map_region(int memfd, pid_t pid, uintptr_t at, char **
 
 int main(int argc, char **argv)
 {
+	/* Descriptors 0 and 1 were closed before the exec: hold them on
+	 * /dev/null, so no file the watcher opens gets a standard number. */
+	for (int fd = 0; fd < 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0) {
+			int n = open("/dev/null", O_RDWR);
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
 	pid_t pid = 0;
 	int pidfd = -1, memfd = -1;
 	uintptr_t at = 0;
