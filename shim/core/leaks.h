@@ -177,6 +177,11 @@ extern int cgs_in_dl; /* threads where the shim may hold a loader lock (atomic) 
 void cgs_dl_enter(void);
 void cgs_dl_leave(void);
 
+/* Set by dl.c: repairs a stack captured inside a dlopen/dlsym/dlvsym in
+ * flight (their frames return through the caller's object); returns the
+ * new frame count. NULL until the first such call. */
+extern int (*cgs_stack_fix_hook)(void **raw, int got);
+
 /* Set the address range of the shim's own code, whose frames are dropped. */
 void cgs_stacks_set_self(uint64_t lo, uint64_t hi);
 

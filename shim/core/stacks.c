@@ -30,6 +30,7 @@
 #define CHUNK (64u << 10)
 
 static uint64_t self_lo, self_hi;
+int (*cgs_stack_fix_hook)(void **raw, int got);
 
 void cgs_stacks_set_self(uint64_t lo, uint64_t hi)
 {
@@ -304,6 +305,8 @@ uint32_t cgs_stack_finish(void **raw, int got, int max_depth)
 	uint64_t f[CGS_STACK_DEPTH_MAX];
 	/* The shim's frames are the innermost ones; drop those only. */
 	int i = 0;
+	if (cgs_stack_fix_hook)
+		got = cgs_stack_fix_hook(raw, got);
 	while (i < got && (uint64_t)(uintptr_t)raw[i] - self_lo < self_hi - self_lo)
 		i++;
 	int n = 0;

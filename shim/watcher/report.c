@@ -254,7 +254,9 @@ static const char *base_name(const char *path)
 	X(guard_calls, "calls made while the shim itself was busy")                           \
 	X(orphan_calls, "calls after their thread's TLS destructors ran")                     \
 	X(stack_overflow, "stacks not stored: stack table full")                              \
-	X(dlsym_next, "dlsym/dlvsym(RTLD_NEXT or RTLD_DEFAULT) calls: counted, not timed")                    \
+	X(dlopen_untimed, "dlopen calls counted, not timed (in the calls row)")                \
+	X(dlsym_untimed, "dlsym calls counted, not timed (in the calls row)")                  \
+	X(dlvsym_untimed, "dlvsym calls counted, not timed (in the calls row)")                \
 	X(signals, "dump signals received")                                                   \
 	X(thread_blocks, "thread blocks created")                                             \
 	X(ring_bind_failed, "flight recorder rings whose memory could not be bound to their node") \
