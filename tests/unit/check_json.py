@@ -22,12 +22,13 @@ OPTIONS = ["leaks", "targets", "children", "format", "signal", "stack_depth", "t
            "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output"]
 SHIM = ["bytes", "threads", "go"]
 COUNTERS = ["untracked_allocs", "unknown_frees", "unknown_sizes", "region_oom", "pool_allocs",
-            "guard_calls", "orphan_calls", "stack_overflow", "dlsym_next", "signals",
+            "guard_calls", "orphan_calls", "stack_overflow", "dlopen_untimed", "dlsym_untimed",
+            "dlvsym_untimed", "signals",
             "thread_blocks", "ring_bind_failed", "dumps_coalesced", "forks_unmeasured",
             "inconsistent_reads"]
 STAT = ["count", "errors", "total_ns", "min_ns", "max_ns", "p50_ns", "p90_ns", "p99_ns",
         "p999_ns", "buckets"]
-CALL = ["fn"] + STAT
+CALL = ["fn", "not_timed"] + STAT
 TARGET = ["kind", "target"] + STAT
 LEAKS = ["enabled", "count", "bytes", "shown_count", "shown_bytes", "sites"]
 SITE = ["count", "bytes", "oldest_ns", "newest_ns", "cgo", "frames"]
@@ -141,6 +142,7 @@ class Checker:
         for i, c in enumerate(r["calls"] if isinstance(r["calls"], list) else [None]):
             if self.keys(f"calls[{i}]", c, CALL):
                 self.typed(f"calls[{i}].fn", c["fn"], (str,))
+                self.uint(f"calls[{i}].not_timed", c["not_timed"])
                 self.stat(f"calls[{i}] ({c['fn']})", c)
         for i, t in enumerate(r["targets"] if isinstance(r["targets"], list) else [None]):
             if self.keys(f"targets[{i}]", t, TARGET):
