@@ -69,8 +69,10 @@ void cgs_dl_post(uint64_t which, uint64_t *data, uint64_t result);
 extern char cgs_dl_ret_open[], cgs_dl_ret_sym[], cgs_dl_ret_vsym[];
 
 /* One stub per function. At entry rsp = 8 mod 16 and [rsp] = R. The frame
- * built for libc is 48 bytes below R (so libc again starts at 8 mod 16):
- *   0 gadget, 8 trampoline, 16 t0, 24 rdi, 32 rsi, 40 rdx, 48 R. */
+ * built for libc is 96 bytes below R (so libc again starts at 8 mod 16):
+ *   0 gadget, 8 trampoline, 16 t0, 24 rdi, 32 rsi, 40 rdx,
+ *   48 rbx, 56 rbp, 64 r12, 72 r13, 80 r14, 88 r15 (the caller's, for
+ *   cgs_stack_unwind_from), 96 R. */
 #define CGS_DL_STUB(name, idx, ret)                                                   \
 	".text\n"                                                                     \
 	".globl " #name "\n"                                                          \
@@ -94,31 +96,37 @@ extern char cgs_dl_ret_open[], cgs_dl_ret_sym[], cgs_dl_ret_vsym[];
 	"	.cfi_adjust_cfa_offset -8\n"                                         \
 	"	testq %rax, %rax\n"                                                  \
 	"	jz 1f\n"                                                             \
-	"	subq $48, %rsp\n"                                                    \
-	"	.cfi_adjust_cfa_offset 48\n"                                         \
+	"	subq $96, %rsp\n"                                                    \
+	"	.cfi_adjust_cfa_offset 96\n"                                         \
 	"	movq %rax, 0(%rsp)\n"                                                \
 	"	leaq " #ret "(%rip), %rax\n"                                         \
 	"	movq %rax, 8(%rsp)\n"                                                \
 	"	movq %rdi, 24(%rsp)\n"                                               \
 	"	movq %rsi, 32(%rsp)\n"                                               \
 	"	movq %rdx, 40(%rsp)\n"                                               \
+	"	movq %rbx, 48(%rsp)\n"                                               \
+	"	movq %rbp, 56(%rsp)\n"                                               \
+	"	movq %r12, 64(%rsp)\n"                                               \
+	"	movq %r13, 72(%rsp)\n"                                               \
+	"	movq %r14, 80(%rsp)\n"                                               \
+	"	movq %r15, 88(%rsp)\n"                                               \
 	"	rdtsc\n"                                                             \
 	"	shlq $32, %rdx\n"                                                    \
 	"	orq %rdx, %rax\n"                                                    \
 	"	movq %rax, 16(%rsp)\n"                                               \
 	"	movq 40(%rsp), %rdx\n"                                               \
 	"	jmp *cgs_dl_real+8*" #idx "(%rip)\n"                                 \
-	"	.cfi_adjust_cfa_offset -48\n"                                        \
+	"	.cfi_adjust_cfa_offset -96\n"                                        \
 	"1:	jmp *cgs_dl_real+8*" #idx "(%rip)\n"                                 \
 	"	.cfi_endproc\n"                                                      \
 	".size " #name ", .-" #name "\n"                                              \
-	/* The trampoline: entered by the gadget's ret, rsp -> t0, R at +32.   \
+	/* The trampoline: entered by the gadget's ret, rsp -> t0, R at +80.   \
 	 * The nop keeps (address - 1), where unwinders look, inside the FDE. */ \
 	".globl " #ret "\n"                                                           \
 	".hidden " #ret "\n"                                                          \
 	".type " #ret ", @function\n"                                                 \
 	"	.cfi_startproc\n"                                                    \
-	"	.cfi_def_cfa_offset 40\n"                                            \
+	"	.cfi_def_cfa_offset 88\n"                                            \
 	"	nop\n"                                                               \
 	#ret ":\n"                                                                    \
 	"	pushq %rax\n"                                                        \
@@ -129,8 +137,8 @@ extern char cgs_dl_ret_open[], cgs_dl_ret_sym[], cgs_dl_ret_vsym[];
 	"	call cgs_dl_post\n"                                                  \
 	"	popq %rax\n"                                                         \
 	"	.cfi_adjust_cfa_offset -8\n"                                         \
-	"	addq $32, %rsp\n"                                                    \
-	"	.cfi_adjust_cfa_offset -32\n"                                        \
+	"	addq $80, %rsp\n"                                                    \
+	"	.cfi_adjust_cfa_offset -80\n"                                        \
 	"	ret\n"                                                               \
 	"	.cfi_endproc\n"                                                      \
 	".size " #ret ", .-" #ret "\n"
@@ -361,22 +369,23 @@ static struct gentry {
 	uint64_t seq;
 	const void *lm, *start, *end, *eh;
 	uint64_t gadget; /* 1: the object has none */
+	bool clean;
 } gcache[GCACHE];
 
-static uint64_t gadget_of(const struct dlfo *fo)
+static uint64_t gadget_of(const struct dlfo *fo, bool *clean)
 {
 	struct gentry *e = &gcache[((uintptr_t)fo->link_map >> 4) % GCACHE];
 	uint64_t s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
 	if (!(s1 & 1)) {
 		const void *lm = e->lm, *start = e->start, *end = e->end, *eh = e->eh;
 		uint64_t g = e->gadget;
+		*clean = e->clean;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&e->seq, __ATOMIC_RELAXED) == s1 && g && lm == fo->link_map &&
 		    start == fo->map_start && end == fo->map_end && eh == fo->eh_frame)
 			return g == 1 ? 0 : g;
 	}
-	bool clean;
-	uint64_t g = find_gadget(fo, &clean);
+	uint64_t g = find_gadget(fo, clean);
 	if (!(s1 & 1) && __atomic_compare_exchange_n(&e->seq, &s1, s1 + 1, false, __ATOMIC_ACQUIRE,
 						     __ATOMIC_RELAXED)) {
 		e->lm = fo->link_map;
@@ -384,6 +393,7 @@ static uint64_t gadget_of(const struct dlfo *fo)
 		e->end = fo->map_end;
 		e->eh = fo->eh_frame;
 		e->gadget = g ? g : 1;
+		e->clean = *clean;
 		__atomic_store_n(&e->seq, s1 + 2, __ATOMIC_RELEASE);
 	}
 	return g;
@@ -396,29 +406,37 @@ static CGS_TLS struct flight {
 	uint64_t gadget;
 	uint64_t *rslot;
 	int which;
+	bool clean;
 } t_fl[CGS_DL_FLIGHT];
 static CGS_TLS int t_nfl;
 
-/* A stack captured inside a timed call: drop the gadget and trampoline
- * frames; where the unwinder could not follow the gadget, end the stack at
- * the gadget with R. Returns the new frame count. */
-static int fix_stack(void **raw, int got)
+/* A stack captured inside a timed call. A clean gadget: the unwinder went
+ * gadget -> trampoline -> R with the right registers; drop the two frames.
+ * Any other: what it found past the gadget cannot be trusted (a register
+ * rule of the gadget's function restores a wrong rbp, say), so cut the
+ * stack at the gadget, put R there, and walk on from R with the registers
+ * the stub saved. Returns the new frame count. */
+static int fix_stack(void **raw, int got, int cap, bool may_unwind)
 {
 	for (int j = t_nfl - 1; j >= 0; j--) {
 		uint64_t g = t_fl[j].gadget;
 		for (int k = 0; k < got; k++) {
 			if ((uint64_t)(uintptr_t)raw[k] != g)
 				continue;
-			void *r = (void *)(uintptr_t)*t_fl[j].rslot;
+			uint64_t *rslot = t_fl[j].rslot;
+			void *r = (void *)(uintptr_t)*rslot;
 			char *tr = t_fl[j].which == DL_OPEN ? cgs_dl_ret_open
 				   : t_fl[j].which == DL_SYM ? cgs_dl_ret_sym
 							     : cgs_dl_ret_vsym;
-			if (k + 2 < got && raw[k + 1] == (void *)tr && raw[k + 2] == r) {
+			if (t_fl[j].clean && k + 2 < got && raw[k + 1] == (void *)tr && raw[k + 2] == r) {
 				memmove(&raw[k], &raw[k + 2], (size_t)(got - k - 2) * sizeof(void *));
 				got -= 2;
-			} else {
+			} else if (k < cap) {
 				raw[k] = r;
 				got = k + 1;
+				if (may_unwind)
+					got += cgs_stack_unwind_from((uint64_t)(uintptr_t)r, (uint64_t)(uintptr_t)(rslot + 1),
+								     rslot - 6, &raw[k + 1], cap - k - 1);
 			}
 			break;
 		}
@@ -472,15 +490,16 @@ uint64_t cgs_dl_pre(uint64_t which, uint64_t *rslot)
 		return 0;
 	struct dlfo fo;
 	uint64_t g = 0;
+	bool clean = false;
 	if (!dl_off && t_nfl < CGS_DL_FLIGHT && find_object((void *)(uintptr_t)*rslot, &fo) == 0)
-		g = gadget_of(&fo);
+		g = gadget_of(&fo, &clean);
 	if (!g) {
 		cgs_count(untimed_counter((int)which));
 		return 0;
 	}
 	if (which == DL_OPEN)
 		cgs_dl_enter(); /* the loader lock: a fork now must know (leaks.h) */
-	t_fl[t_nfl] = (struct flight){ g, rslot, (int)which };
+	t_fl[t_nfl] = (struct flight){ g, rslot, (int)which, clean };
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	t_nfl++;
 	return g;
@@ -517,11 +536,12 @@ static void done_dl(int fn, uint64_t t0, bool err, const char *name, const char 
 	cgs_event_dl(t, fn, t0, ticks, name, version, handle, result, err, caller);
 }
 
-/* data: t0, rdi, rsi, rdx, R (the frame the stub built). */
+/* data: t0, rdi, rsi, rdx, six callee-saved registers, R (the frame the
+ * stub built). */
 void cgs_dl_post(uint64_t which, uint64_t *data, uint64_t result)
 {
 	int saved = errno;
-	uint64_t *rslot = &data[4];
+	uint64_t *rslot = &data[10];
 	/* This call's entry, and any above it: calls that never came back
 	 * (a longjmp out of a constructor). */
 	for (int j = t_nfl - 1; j >= 0; j--)
@@ -537,7 +557,7 @@ void cgs_dl_post(uint64_t which, uint64_t *data, uint64_t result)
 	const void *handle = which == DL_OPEN ? NULL : (const void *)(uintptr_t)data[1];
 	const char *name = (const char *)(uintptr_t)(which == DL_OPEN ? data[1] : data[2]);
 	const char *version = which == DL_VSYM ? (const char *)(uintptr_t)data[3] : NULL;
-	done_dl(dl_fn[which], data[0], !result, name, version, handle, (int64_t)result, data[4]);
+	done_dl(dl_fn[which], data[0], !result, name, version, handle, (int64_t)result, *rslot);
 	if (which == DL_OPEN && result)
 		refresh_modules(false);
 	errno = saved;
