@@ -19,7 +19,7 @@
  * takes no lock, from the object's .eh_frame_hdr table; cached per object).
  * It then builds this frame below R and jumps (not calls) to libc:
  *
- *	[gadget][trampoline][t0][arg0][arg1][arg2][R]
+ *	[gadget][trampoline][t0][arg0][arg1][arg2][rbx rbp r12-r15][R]
  *
  * libc's dlopen reads its return address, the gadget, which lies in the
  * caller's object: glibc finds the same link map as for R and answers
@@ -34,8 +34,9 @@
  * everywhere (a leaf) is preferred, so every unwinder walks gadget ->
  * trampoline (which has CFI) -> R correctly; the shim drops the two frames.
  * Objects without such a function (a tiny executable) get any `ret` byte in
- * their code; the shim's own stacks are then cut at the gadget and end with
- * R (cgs_dl_fix_stack), and other unwinders may stop or go astray there.
+ * their code (preferably a function's last byte); the shim's own stacks are
+ * then cut at the gadget and walked on from R with the registers the stub
+ * saved (fix_stack), and other unwinders may stop or go astray there.
  *
  * Not timed, but counted exactly (counters.<fn>_untimed, and the row in the
  * calls table says so): a caller outside every object (JIT code), an object
@@ -364,7 +365,7 @@ static uint64_t find_gadget(const struct dlfo *fo, bool *clean)
 }
 
 /* Gadgets found, per object: a seqlock per entry (odd while written). */
-#define GCACHE 64
+#define GCACHE 256
 static struct gentry {
 	uint64_t seq;
 	const void *lm, *start, *end, *eh;
