@@ -91,5 +91,29 @@ if [ -n "$sys_z" ]; then
 	differs zlib "$sys_z"
 fi
 
+# No watcher to be had: the program runs on unharmed, with one clear line.
+alone=$out/alone
+mkdir -p "$alone"
+cp "$lib" "$alone/libcgoshim.so"
+unset CGOSHIM_OUTPUT
+watcher_case() { # NAME WANT-IN-STDERR ENV...
+	local name=$1 want=$2
+	shift 2
+	env "$@" sh -c 'echo hello; exit 7' >"$out/$name.out" 2>"$out/$name.err"
+	local st=$? lines
+	lines=$(wc -l <"$out/$name.err")
+	if [ "$st" = 7 ] && [ "$(cat "$out/$name.out")" = hello ] && [ "$lines" = 1 ] && grep -q "$want" "$out/$name.err"; then
+		echo "ok   $name"; pass=$((pass + 1))
+	else
+		echo "FAIL $name: status $st (want 7), stdout '$(cat "$out/$name.out")', stderr ($lines lines, want 1 with '$want'):"
+		cat "$out/$name.err"; fail=$((fail + 1))
+	fi
+}
+if [ ! -e /usr/local/libexec/cgoshim/cgoshim-watch ] && [ ! -e /usr/libexec/cgoshim/cgoshim-watch ]; then
+	watcher_case no-watcher "cannot find the watcher program cgoshim-watch" LD_PRELOAD="$alone/libcgoshim.so"
+fi
+watcher_case bad-watcher "cannot run the watcher program /nonexistent/cgoshim-watch" \
+	LD_PRELOAD="$lib" CGOSHIM_WATCHER=/nonexistent/cgoshim-watch
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
