@@ -6,8 +6,13 @@ hold). Also refuses, whatever the list says, the names that are never safe
 there: stdio, the malloc family, pthread mutexes/condition variables/rwlocks,
 syslog, locale and getenv-style functions.
 
-    inprocess_symbols.py LIB ALLOWLIST
+    inprocess_symbols.py LIB ALLOWLIST [SHIMDIR]
+
+With SHIMDIR (the source folder shim/), also checks that the in-process
+folders (core/, interpose/) include no header of the watcher's or the
+command's folders (watcher/, cli/).
 """
+import os
 import re
 import subprocess
 import sys
@@ -66,6 +71,20 @@ def main():
     if not refs:
         failed = True
         print("FAIL: nm found no undefined symbol in %s (not a shared library?)" % lib)
+    if len(sys.argv) > 3:
+        shim = sys.argv[3]
+        outside = set()
+        for d in ("watcher", "cli"):
+            outside.update(f for f in os.listdir(os.path.join(shim, d)) if f.endswith(".h"))
+        for d in ("core", "interpose"):
+            for f in sorted(os.listdir(os.path.join(shim, d))):
+                if not f.endswith((".c", ".h")):
+                    continue
+                for n, line in enumerate(open(os.path.join(shim, d, f)), 1):
+                    m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
+                    if m and os.path.basename(m.group(1)) in outside:
+                        failed = True
+                        print("FAIL: shim/%s/%s:%d includes %s, a header of the watcher or the command" % (d, f, n, m.group(1)))
     print("%d referenced, %d allowed, %d not allowed" % (len(refs), len(ok), len(bad)))
     return 1 if failed else 0
 
