@@ -21,7 +21,7 @@
  *    196 timed dlsym calls (histogram too), none "not timed";
  *  - jit: lookups from code in an anonymous mapping (no object holds the
  *    caller) get glibc's answers, and are counted as 2 dlsym calls "not
- *    timed" in JSON and in the text report;
+ *    timed" in JSON, in the text report and in cgoshim html;
  *  - ctor_stack: a plugin's constructor allocates while dlopen is in flight;
  *    the leak's stack goes through dlopen to the program's function that
  *    called it and on to main, and holds none of the shim's frames;
@@ -295,6 +295,14 @@ START_TEST(jit)
 		      "dlsym: %lld calls, %lld not timed (counter %lld); the thunk made 2, neither can be timed",
 		      io_calls(b.final, "dlsym"), io_untimed(b.final, "dlsym"),
 		      hnum(b.final, "counters.dlsym_untimed"));
+	/* cgoshim html's calls table too. */
+	ck_assert_int_eq(json_dump_file(b.final, fx("report.json"), 0), 0);
+	const char *html_argv[] = { getenv("CGOSHIM_TEST_LAUNCHER"), "html", fx("report.json"), NULL };
+	int st;
+	char *html = io_capture(html_argv, false, &st);
+	ck_assert_msg(html && strstr(html, "<td>2 (2 not timed)</td>"), "cgoshim html: no dlsym cell \"2 (2 not "
+									 "timed)\"");
+	free(html);
 	both_free(&b);
 
 	/* The text report's calls table has the row, and says so. */
