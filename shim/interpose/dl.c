@@ -225,10 +225,17 @@ static bool inside(const struct span *m, const void *p, size_t n)
 	return q >= m->lo && q <= m->hi && (size_t)(m->hi - q) >= n;
 }
 
-/* One FDE: its code range length, and whether the function's unwind rule
- * is the standard one (CFA = rsp + 8, return address at CFA - 8, nothing
- * else saved) over its whole range. */
-static bool read_fde(const struct span *m, const uint8_t *fde, uint64_t *range, bool *leaf)
+/* One FDE, read far enough to interpret its unwind rules. */
+struct fde_info {
+	uint64_t range;                /* bytes of code from the table's start address */
+	const uint8_t *cie_ins, *cie_end; /* the CIE's initial instructions */
+	const uint8_t *ins, *end;      /* the FDE's instructions */
+	uint64_t code_align;
+	int64_t data_align;
+	uint64_t ra;                   /* return address column */
+};
+
+static bool read_fde(const struct span *m, const uint8_t *fde, struct fde_info *fi)
 {
 	if (!inside(m, fde, 8))
 		return false;
@@ -249,15 +256,13 @@ static bool read_fde(const struct span *m, const uint8_t *fde, uint64_t *range, 
 	const char *aug = (const char *)p;
 	size_t alen = strnlen(aug, (size_t)(cend - p));
 	p += alen + 1;
-	uint64_t code_align, ra;
-	int64_t data_align;
-	if (p >= cend || !(p = uleb(p, cend, &code_align)) || !(p = sleb(p, cend, &data_align)))
+	if (p >= cend || !(p = uleb(p, cend, &fi->code_align)) || !(p = sleb(p, cend, &fi->data_align)))
 		return false;
 	if (version == 1) {
 		if (p >= cend)
 			return false;
-		ra = *p++;
-	} else if (!(p = uleb(p, cend, &ra))) {
+		fi->ra = *p++;
+	} else if (!(p = uleb(p, cend, &fi->ra))) {
 		return false;
 	}
 	uint8_t fde_enc = 0;
@@ -289,11 +294,8 @@ static bool read_fde(const struct span *m, const uint8_t *fde, uint64_t *range, 
 	} else if (alen) {
 		return false;
 	}
-	static const uint8_t std_init[] = { 0x0c, 0x07, 0x08, 0x90, 0x01 };
-	bool std = code_align == 1 && data_align == -8 && ra == 16 && cend - p >= (long)sizeof(std_init) &&
-		   !memcmp(p, std_init, sizeof(std_init));
-	for (const uint8_t *q = p + sizeof(std_init); std && q < cend; q++)
-		std = *q == 0; /* DW_CFA_nop */
+	fi->cie_ins = p;
+	fi->cie_end = cend;
 	int s = enc_size(fde_enc);
 	if (s <= 0)
 		return false;
@@ -313,18 +315,242 @@ static bool read_fde(const struct span *m, const uint8_t *fde, uint64_t *range, 
 			return false;
 		f += n;
 	}
-	bool nops = true;
-	for (; nops && f < end; f++)
-		nops = *f == 0;
-	*range = r;
-	*leaf = std && nops;
+	fi->range = r;
+	fi->ins = f;
+	fi->end = end;
 	return true;
+}
+
+/* The unwind row, as far as a gadget cares: where the CFA is, whether the
+ * return address is at CFA - 8, and which of registers 0..15 have a rule
+ * other than "same value" (an unwinder would reload them from the stack). */
+struct row {
+	uint64_t cfa_reg;
+	int64_t cfa_off;
+	bool cfa_expr, ra_std;
+	uint32_t ruled;
+};
+
+static bool row_plain(const struct row *r)
+{
+	return r->cfa_reg == 7 && r->cfa_off == 8 && !r->cfa_expr && r->ra_std && !r->ruled;
+}
+
+static void rule(struct row *r, uint64_t reg, bool ra_std, uint64_t ra)
+{
+	if (reg == ra)
+		r->ra_std = ra_std;
+	else if (reg < 16)
+		r->ruled |= 1u << reg;
+}
+
+/* Run CFA instructions from *p to end; at every advance, call scan for the
+ * code the row held for. Returns false on anything it does not read
+ * (then no row after that point is trusted). init: the CIE's row, for
+ * DW_CFA_restore; NULL while running the CIE itself. */
+struct cfi_run {
+	const struct fde_info *fi;
+	const uint8_t *lo;   /* function start */
+	uint64_t loc;        /* current offset from lo */
+	struct row cur;
+	const struct row *init;
+	uint64_t found;      /* the gadget, once found */
+};
+
+/* A ret byte p with the row at p - 1 plain: offsets [from, to) held row r. */
+static void scan(struct cfi_run *c, uint64_t from, uint64_t to)
+{
+	if (c->found || !row_plain(&c->cur))
+		return;
+	if (to > c->fi->range)
+		to = c->fi->range;
+	for (uint64_t k = from + 1; k <= to && k < c->fi->range; k++)
+		if (c->lo[k] == 0xc3) {
+			c->found = (uint64_t)(uintptr_t)(c->lo + k);
+			return;
+		}
+}
+
+static bool run_cfi(struct cfi_run *c, const uint8_t *p, const uint8_t *end)
+{
+	const struct fde_info *fi = c->fi;
+	struct row stack[8];
+	int depth = 0;
+	while (p < end && !c->found) {
+		uint8_t op = *p++;
+		uint64_t a = 0, b = 0, adv = 0;
+		int64_t sv = 0;
+		switch (op >> 6) {
+		case 1:
+			adv = (op & 0x3f) * fi->code_align;
+			goto advance;
+		case 2:
+			if (!(p = uleb(p, end, &b)))
+				return false;
+			rule(&c->cur, op & 0x3f, (int64_t)b * fi->data_align == -8, fi->ra);
+			continue;
+		case 3:
+			a = op & 0x3f;
+			if (!c->init)
+				return false;
+			if (a == fi->ra)
+				c->cur.ra_std = c->init->ra_std;
+			else if (a < 16)
+				c->cur.ruled = (c->cur.ruled & ~(1u << a)) | (c->init->ruled & (1u << a));
+			continue;
+		}
+		switch (op) {
+		case 0x00: /* nop */
+			continue;
+		case 0x02:
+			if (end - p < 1)
+				return false;
+			adv = p[0] * fi->code_align;
+			p += 1;
+			goto advance;
+		case 0x03:
+			if (end - p < 2)
+				return false;
+			adv = (uint64_t)(p[0] | p[1] << 8) * fi->code_align;
+			p += 2;
+			goto advance;
+		case 0x04:
+			if (end - p < 4)
+				return false;
+			adv = rd32(p) * fi->code_align;
+			p += 4;
+			goto advance;
+		case 0x05: /* offset_extended */
+			if (!(p = uleb(p, end, &a)) || !(p = uleb(p, end, &b)))
+				return false;
+			rule(&c->cur, a, (int64_t)b * fi->data_align == -8, fi->ra);
+			continue;
+		case 0x11: /* offset_extended_sf */
+			if (!(p = uleb(p, end, &a)) || !(p = sleb(p, end, &sv)))
+				return false;
+			rule(&c->cur, a, sv * fi->data_align == -8, fi->ra);
+			continue;
+		case 0x06: /* restore_extended */
+			if (!(p = uleb(p, end, &a)) || !c->init)
+				return false;
+			if (a == fi->ra)
+				c->cur.ra_std = c->init->ra_std;
+			else if (a < 16)
+				c->cur.ruled = (c->cur.ruled & ~(1u << a)) | (c->init->ruled & (1u << a));
+			continue;
+		case 0x08: /* same_value */
+			if (!(p = uleb(p, end, &a)))
+				return false;
+			if (a == fi->ra)
+				c->cur.ra_std = false;
+			else if (a < 16)
+				c->cur.ruled &= ~(1u << a);
+			continue;
+		case 0x07: /* undefined */
+		case 0x2e: /* GNU_args_size */
+			if (!(p = uleb(p, end, &a)))
+				return false;
+			if (op == 0x07)
+				rule(&c->cur, a, false, fi->ra);
+			continue;
+		case 0x09: /* register */
+		case 0x14: /* val_offset */
+		case 0x2f: /* GNU_negative_offset_extended */
+			if (!(p = uleb(p, end, &a)) || !(p = uleb(p, end, &b)))
+				return false;
+			rule(&c->cur, a, false, fi->ra);
+			continue;
+		case 0x15: /* val_offset_sf */
+			if (!(p = uleb(p, end, &a)) || !(p = sleb(p, end, &sv)))
+				return false;
+			rule(&c->cur, a, false, fi->ra);
+			continue;
+		case 0x0a: /* remember_state */
+			if (depth == 8)
+				return false;
+			stack[depth++] = c->cur;
+			continue;
+		case 0x0b: /* restore_state */
+			if (!depth)
+				return false;
+			c->cur = stack[--depth];
+			continue;
+		case 0x0c: /* def_cfa */
+			if (!(p = uleb(p, end, &a)) || !(p = uleb(p, end, &b)))
+				return false;
+			c->cur.cfa_reg = a;
+			c->cur.cfa_off = (int64_t)b;
+			c->cur.cfa_expr = false;
+			continue;
+		case 0x12: /* def_cfa_sf */
+			if (!(p = uleb(p, end, &a)) || !(p = sleb(p, end, &sv)))
+				return false;
+			c->cur.cfa_reg = a;
+			c->cur.cfa_off = sv * fi->data_align;
+			c->cur.cfa_expr = false;
+			continue;
+		case 0x0d: /* def_cfa_register */
+			if (!(p = uleb(p, end, &a)))
+				return false;
+			c->cur.cfa_reg = a;
+			c->cur.cfa_expr = false;
+			continue;
+		case 0x0e: /* def_cfa_offset */
+			if (!(p = uleb(p, end, &b)))
+				return false;
+			c->cur.cfa_off = (int64_t)b;
+			continue;
+		case 0x13: /* def_cfa_offset_sf */
+			if (!(p = sleb(p, end, &sv)))
+				return false;
+			c->cur.cfa_off = sv * fi->data_align;
+			continue;
+		case 0x0f: /* def_cfa_expression */
+			if (!(p = uleb(p, end, &b)) || b > (uint64_t)(end - p))
+				return false;
+			p += b;
+			c->cur.cfa_expr = true;
+			continue;
+		case 0x10: /* expression */
+		case 0x16: /* val_expression */
+			if (!(p = uleb(p, end, &a)) || !(p = uleb(p, end, &b)) || b > (uint64_t)(end - p))
+				return false;
+			p += b;
+			rule(&c->cur, a, false, fi->ra);
+			continue;
+		default:
+			return false;
+		}
+	advance:
+		if (!c->init)
+			return false; /* an advance in a CIE */
+		scan(c, c->loc, c->loc + adv);
+		c->loc += adv;
+	}
+	return true;
+}
+
+/* A ret byte in this function where the row at the byte before it is the
+ * plain one, so that every unwinder goes from it to the trampoline with
+ * the right registers. 0: none. */
+static uint64_t plain_ret(const struct fde_info *fi, const uint8_t *lo)
+{
+	struct cfi_run c = { .fi = fi, .lo = lo, .cur = { .cfa_reg = ~0ull } };
+	if (!run_cfi(&c, fi->cie_ins, fi->cie_end))
+		return 0;
+	struct row init = c.cur;
+	c.init = &init;
+	if (!run_cfi(&c, fi->ins, fi->end))
+		return c.found;
+	scan(&c, c.loc, fi->range);
+	return c.found;
 }
 
 #define MAX_FDES 65536u
 
 /* A `ret` byte in the object's code, from its .eh_frame_hdr search table;
- * *clean when its function's unwind rule is the standard one. 0: none. */
+ * *clean when the unwind row before it is the plain one (plain_ret). Else
+ * a function's last byte if it is a ret, else any ret byte. 0: none. */
 static uint64_t find_gadget(const struct dlfo *fo, bool *clean)
 {
 	struct span m = { fo->map_start, fo->map_end };
@@ -345,19 +571,17 @@ static uint64_t find_gadget(const struct dlfo *fo, bool *clean)
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *lo = hdr + (int32_t)rd32(table + 8 * i);
 		const uint8_t *fde = hdr + (int32_t)rd32(table + 8 * i + 4);
-		uint64_t range;
-		bool leaf;
-		if (!read_fde(&m, fde, &range, &leaf) || range < 2 || !inside(&m, lo, range))
+		struct fde_info fi;
+		if (!read_fde(&m, fde, &fi) || fi.range < 2 || !inside(&m, lo, fi.range))
 			continue;
-		if (leaf)
-			for (uint64_t k = 1; k < range; k++)
-				if (lo[k] == 0xc3) {
-					*clean = true;
-					return (uint64_t)(uintptr_t)(lo + k);
-				}
-		if (!last_ret && lo[range - 1] == 0xc3)
-			last_ret = (uint64_t)(uintptr_t)(lo + range - 1);
-		for (uint64_t k = 1; !any_ret && k < range; k++)
+		uint64_t g = plain_ret(&fi, lo);
+		if (g) {
+			*clean = true;
+			return g;
+		}
+		if (!last_ret && lo[fi.range - 1] == 0xc3)
+			last_ret = (uint64_t)(uintptr_t)(lo + fi.range - 1);
+		for (uint64_t k = 1; !any_ret && k < fi.range; k++)
 			if (lo[k] == 0xc3)
 				any_ret = (uint64_t)(uintptr_t)(lo + k);
 	}
