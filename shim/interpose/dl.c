@@ -71,9 +71,17 @@ extern char cgs_dl_ret_open[], cgs_dl_ret_sym[], cgs_dl_ret_vsym[];
 
 /* One stub per function. At entry rsp = 8 mod 16 and [rsp] = R. The frame
  * built for libc is 96 bytes below R (so libc again starts at 8 mod 16):
- *   0 gadget, 8 trampoline, 16 t0, 24 rdi, 32 rsi, 40 rdx,
- *   48 rbx, 56 rbp, 64 r12, 72 r13, 80 r14, 88 r15 (the caller's, for
- *   cgs_stack_unwind_from), 96 R. */
+ *   0 gadget, 8 trampoline, 16 t0, 24 rdi, 32 rsi, 40 ~rdx,
+ *   48 ~rbx, 56 ~rbp, 64 ~r12, 72 ~r13, 80 ~r14, 88 ~r15 (the caller's,
+ *   inverted, for cgs_stack_unwind_from), 96 R. */
+/* Registers are stored inverted (a user-space address becomes a kernel one):
+ * an unwinder that misreads the gadget's frame then finds no code address
+ * in these slots and stops, instead of walking on from a stray pointer. */
+#define CGS_DL_SAVE(reg, off)                                                         \
+	"	movq %" #reg ", %rax\n"                                              \
+	"	notq %rax\n"                                                         \
+	"	movq %rax, " #off "(%rsp)\n"
+
 #define CGS_DL_STUB(name, idx, ret)                                                   \
 	".text\n"                                                                     \
 	".globl " #name "\n"                                                          \
@@ -104,18 +112,15 @@ extern char cgs_dl_ret_open[], cgs_dl_ret_sym[], cgs_dl_ret_vsym[];
 	"	movq %rax, 8(%rsp)\n"                                                \
 	"	movq %rdi, 24(%rsp)\n"                                               \
 	"	movq %rsi, 32(%rsp)\n"                                               \
-	"	movq %rdx, 40(%rsp)\n"                                               \
-	"	movq %rbx, 48(%rsp)\n"                                               \
-	"	movq %rbp, 56(%rsp)\n"                                               \
-	"	movq %r12, 64(%rsp)\n"                                               \
-	"	movq %r13, 72(%rsp)\n"                                               \
-	"	movq %r14, 80(%rsp)\n"                                               \
-	"	movq %r15, 88(%rsp)\n"                                               \
+	CGS_DL_SAVE(rdx, 40) CGS_DL_SAVE(rbx, 48) CGS_DL_SAVE(rbp, 56)               \
+	CGS_DL_SAVE(r12, 64) CGS_DL_SAVE(r13, 72) CGS_DL_SAVE(r14, 80)               \
+	CGS_DL_SAVE(r15, 88)                                                          \
 	"	rdtsc\n"                                                             \
 	"	shlq $32, %rdx\n"                                                    \
 	"	orq %rdx, %rax\n"                                                    \
 	"	movq %rax, 16(%rsp)\n"                                               \
 	"	movq 40(%rsp), %rdx\n"                                               \
+	"	notq %rdx\n"                                                         \
 	"	jmp *cgs_dl_real+8*" #idx "(%rip)\n"                                 \
 	"	.cfi_adjust_cfa_offset -96\n"                                        \
 	"1:	jmp *cgs_dl_real+8*" #idx "(%rip)\n"                                 \
@@ -659,9 +664,12 @@ static int fix_stack(void **raw, int got, int cap, bool may_unwind)
 			} else if (k < cap) {
 				raw[k] = r;
 				got = k + 1;
+				uint64_t regs[6];
+				for (int i = 0; i < 6; i++)
+					regs[i] = ~rslot[i - 6];
 				if (may_unwind)
 					got += cgs_stack_unwind_from((uint64_t)(uintptr_t)r, (uint64_t)(uintptr_t)(rslot + 1),
-								     rslot - 6, &raw[k + 1], cap - k - 1);
+								     regs, &raw[k + 1], cap - k - 1);
 			}
 			break;
 		}
@@ -761,8 +769,8 @@ static void done_dl(int fn, uint64_t t0, bool err, const char *name, const char 
 	cgs_event_dl(t, fn, t0, ticks, name, version, handle, result, err, caller);
 }
 
-/* data: t0, rdi, rsi, rdx, six callee-saved registers, R (the frame the
- * stub built). */
+/* data: t0, rdi, rsi, ~rdx, six callee-saved registers (inverted), R (the
+ * frame the stub built). */
 void cgs_dl_post(uint64_t which, uint64_t *data, uint64_t result)
 {
 	int saved = errno;
@@ -781,7 +789,7 @@ void cgs_dl_post(uint64_t which, uint64_t *data, uint64_t result)
 		cgs_dl_leave();
 	const void *handle = which == DL_OPEN ? NULL : (const void *)(uintptr_t)data[1];
 	const char *name = (const char *)(uintptr_t)(which == DL_OPEN ? data[1] : data[2]);
-	const char *version = which == DL_VSYM ? (const char *)(uintptr_t)data[3] : NULL;
+	const char *version = which == DL_VSYM ? (const char *)(uintptr_t)~data[3] : NULL;
 	done_dl(dl_fn[which], data[0], !result, name, version, handle, (int64_t)result, *rslot);
 	if (which == DL_OPEN && result)
 		refresh_modules(false);
