@@ -414,7 +414,12 @@ static void json_recorder(struct out *o, const struct cgs_snapshot *s)
 		json_str_or_empty(o, r->policy);
 		outs(o, ", \"cpus\": ");
 		json_str_or_empty(o, r->cpus);
-		outf(o, ", \"in_flight\": %" PRIu64 ", \"torn\": %" PRIu64 "}", r->in_flight, r->torn);
+		outf(o, ", \"in_flight\": %" PRIu64 ", \"torn\": %" PRIu64, r->in_flight, r->torn);
+		outf(o, ", \"routine_dl\": {\"capacity\": %" PRIu64 ", \"written\": %" PRIu64
+			", \"overwritten\": %" PRIu64 "}, \"routine_dlsym\": {\"capacity\": %" PRIu64
+			", \"written\": %" PRIu64 ", \"overwritten\": %" PRIu64 "}}",
+		     r->routine_capacity, r->routine_written[0], r->routine_overwritten[0], r->routine_capacity,
+		     r->routine_written[1], r->routine_overwritten[1]);
 	}
 	outs(o, "], \"events\": [");
 	for (size_t i = 0; s->events && i < s->nevents; i++) {
@@ -1145,6 +1150,19 @@ static int text_rings(struct out *o, const struct cgs_snapshot *s)
 	table_print(o, &t, "  ");
 	free(t.cell);
 	outs(o, "  (calls and time: every call of a thread, counted on the node it was last seen on)\n");
+	uint64_t rw[2] = { 0, 0 }, ro[2] = { 0, 0 }, rc = 0;
+	for (size_t i = 0; s->rings && i < s->nrings; i++) {
+		rc = s->rings[i].routine_capacity;
+		for (int k = 0; k < 2; k++) {
+			rw[k] += s->rings[i].routine_written[k];
+			ro[k] += s->rings[i].routine_overwritten[k];
+		}
+	}
+	if (rc)
+		outf(o, "  dl calls under the threshold have rings of their own (%" PRIu64 " records a node), so they\n"
+			"  never push a slow call out: dlopen/dlclose %" PRIu64 " written (%" PRIu64
+			" overwritten), dlsym/dlvsym %" PRIu64 " written (%" PRIu64 " overwritten)\n",
+		     rc, rw[0], ro[0], rw[1], ro[1]);
 	if (s->unattributed_calls)
 		outf(o, "  %" PRIu64 " calls (%s) of threads never seen on a node are in no row\n",
 		     s->unattributed_calls, fmt_ns(tick_ns(s, s->unattributed_ticks), a));
@@ -1218,9 +1236,32 @@ static int text_recorder(struct out *o, const struct cgs_snapshot *s)
 	table_print(o, &t, "  ");
 	free(t.cell);
 	t.cell = NULL;
+	/* Each distinct stack once, with the calls that share it: a loop's
+	 * calls from one place give one stack, not one per call. */
 	for (size_t k = 0; k < shown; k++) {
 		const struct cgs_snap_event *e = &s->events[order[k]];
-		outf(o, "\n  #%zu ", k + 1);
+		bool seen = false;
+		for (size_t j = 0; j < k && !seen; j++)
+			seen = s->events[order[j]].stack_id == e->stack_id && e->stack_id;
+		if (seen)
+			continue;
+		outs(o, "\n  ");
+		size_t run_from = 0, last = 0;
+		bool any = false;
+		for (size_t j = k; j < shown; j++) {
+			const struct cgs_snap_event *x = &s->events[order[j]];
+			if (j != k && (!e->stack_id || x->stack_id != e->stack_id))
+				continue;
+			if (any && j == last + 1) {
+				last = j;
+				continue;
+			}
+			if (any)
+				outf(o, run_from == last ? "#%zu, " : "#%zu-#%zu, ", run_from + 1, last + 1);
+			run_from = last = j;
+			any = true;
+		}
+		outf(o, run_from == last ? "#%zu " : "#%zu-#%zu ", run_from + 1, last + 1);
 		text_str(o, event_fn(e));
 		outs(o, " stack (innermost frame first):\n");
 		if (!e->frames || e->nframes <= 0)

@@ -597,6 +597,16 @@ static void take_recorder(struct cgs_snapshot *s, struct cgs_region *r, struct c
 		sr->policy = sr->bound_node < 0 ? "none" : policy == CGS_MPOL_BIND ? "bind" : "preferred";
 		sr->cpus = ring_cpus(&rs->topo, i);
 		take_ring_events(s, r, rs, ring, sr, &cap, sym, sc);
+		for (int k = 0; k < CGS_ROUTINE_KINDS && k < 2; k++) {
+			const struct cgs_ring *rr = rs->routine[k][i];
+			if (!rr || !ring_sane(r, rr))
+				continue;
+			sr->routine_capacity = rr->mask + 1;
+			sr->routine_written[k] = cgs_ring_written(rr);
+			sr->routine_overwritten[k] = cgs_ring_overwritten(rr);
+			sr->bytes += rr->bytes;
+			take_ring_events(s, r, rs, rr, sr, &cap, sym, sc);
+		}
 	}
 	for (size_t k = 0; sc && k < STACK_CACHE; k++)
 		free(sc->f[k]);

@@ -51,6 +51,9 @@ struct cgs_snap_ring {
 	uint64_t in_flight;    /* records not shown: being written (or their writer died) */
 	uint64_t torn;         /* records not shown: checksum failed */
 	uint64_t calls, ticks; /* every call of the threads last seen on this node (approximate) */
+	/* Routine dl calls' own rings (ring.h): dlopen/dlclose, dlsym/dlvsym. */
+	uint64_t routine_capacity;
+	uint64_t routine_written[2], routine_overwritten[2];
 };
 
 struct cgs_snap_event {
