@@ -456,8 +456,9 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	json_str_or_empty(o, s->trigger);
 	outs(o, ", \"final\": ");
 	json_bool(o, s->final);
-	outf(o, ", \"seq\": %" PRIu32 ", \"duration_ns\": %" PRIu64 ", \"start_unix_ns\": %" PRId64,
-	     s->seq, s->duration_ns, s->start_real_ns);
+	outf(o, ", \"seq\": %" PRIu32 ", \"duration_ns\": %" PRIu64 ", \"interval\": {\"mode\": \"%s\", "
+		"\"since_ns\": %" PRIu64 "}, \"start_unix_ns\": %" PRId64,
+	     s->seq, s->duration_ns, s->delta ? "delta" : "cumulative", s->since_ns, s->start_real_ns);
 
 	outs(o, ", \"tsc\": {\"ns_per_tick\": ");
 	json_double(o, "%.9g", rate);
@@ -746,6 +747,11 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 		text_str(o, s->cmdline);
 		outc(o, '\n');
 	}
+	if (s->delta) {
+		char b2[32];
+		outf(o, "interval: DELTA, what happened from +%s to +%s (CGOSHIM_INTERVAL_MODE=delta;"
+			" live leaks are the state now)\n", fmt_ns(s->since_ns, b2), fmt_ns(s->duration_ns, a));
+	}
 	outf(o, "duration: %s", fmt_ns(s->duration_ns, a));
 	if (s->start_real_ns > 0) {
 		time_t t = (time_t)(s->start_real_ns / 1000000000);
@@ -777,6 +783,9 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	outf(o, " CGOSHIM_MEMORY=%s", fmt_size_opt(op->memory, a));
 	outf(o, " CGOSHIM_SLOW_NS=%s", fmt_duration_opt(op->slow_ns, a));
 	outf(o, " CGOSHIM_RING_EVENTS=%" PRIu32, op->ring_events);
+	if (op->interval_ns)
+		outf(o, " CGOSHIM_INTERVAL=%s CGOSHIM_INTERVAL_MODE=%s", fmt_duration_opt(op->interval_ns, a),
+		     op->interval_delta ? "delta" : "cumulative");
 	if (op->numa_topology[0]) {
 		char topology[CGS_TOPOLOGY_MAX + 1];
 		memcpy(topology, op->numa_topology, CGS_TOPOLOGY_MAX);

@@ -699,3 +699,134 @@ void cgs_snapshot_free(struct cgs_snapshot *s)
 	free((char *)s->cmdline);
 	free(s);
 }
+
+/* ---- interval deltas --------------------------------------------------- */
+
+struct cgs_snap_base {
+	uint64_t duration_ns;
+	double ns_per_tick;
+	struct cgs_counters counters;
+	size_t nfns, ntargets;
+	struct cgs_snap_fn *fns;       /* names point into the static table */
+	struct cgs_snap_target *targets; /* labels copied */
+};
+
+struct cgs_snap_base *cgs_snap_base_take(const struct cgs_snapshot *s)
+{
+	struct cgs_snap_base *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->duration_ns = s->duration_ns;
+	b->ns_per_tick = s->ns_per_tick;
+	b->counters = s->counters;
+	b->fns = calloc(s->nfns + 1, sizeof(*b->fns));
+	b->targets = calloc(s->ntargets + 1, sizeof(*b->targets));
+	if (!b->fns || !b->targets) {
+		cgs_snap_base_free(b);
+		return NULL;
+	}
+	for (size_t i = 0; i < s->nfns; i++) {
+		b->fns[i] = s->fns[i];
+		b->fns[i].hist = malloc(CGS_HIST_BUCKETS * sizeof(uint64_t));
+		if (b->fns[i].hist)
+			memcpy(b->fns[i].hist, s->fns[i].hist, CGS_HIST_BUCKETS * sizeof(uint64_t));
+		b->nfns++;
+	}
+	for (size_t i = 0; i < s->ntargets; i++) {
+		b->targets[i] = s->targets[i];
+		b->targets[i].label = strdup(s->targets[i].label ? s->targets[i].label : "");
+		b->targets[i].hist = malloc(CGS_HIST_BUCKETS * sizeof(uint64_t));
+		if (b->targets[i].hist)
+			memcpy(b->targets[i].hist, s->targets[i].hist, CGS_HIST_BUCKETS * sizeof(uint64_t));
+		b->ntargets++;
+	}
+	return b;
+}
+
+void cgs_snap_base_free(struct cgs_snap_base *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->nfns; i++)
+		free(b->fns[i].hist);
+	for (size_t i = 0; i < b->ntargets; i++) {
+		free(b->targets[i].hist);
+		free((char *)b->targets[i].label);
+	}
+	free(b->fns);
+	free(b->targets);
+	free(b);
+}
+
+static uint64_t sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* st/hist minus the earlier st0/hist0; false when nothing new. */
+static bool stat_sub(struct cgs_stat *st, uint64_t *hist, const struct cgs_stat *st0, const uint64_t *hist0)
+{
+	if (hist0)
+		for (unsigned k = 0; k < CGS_HIST_BUCKETS; k++)
+			hist[k] = sub(hist[k], hist0[k]);
+	st->errors = sub(st->errors, st0->errors);
+	st->total = sub(st->total, st0->total);
+	/* min and max of the interval: from its own buckets */
+	st->min = 0;
+	st->max = UINT64_MAX;
+	cgs_stat_fit(st, hist);
+	return st->count > 0;
+}
+
+void cgs_snapshot_subtract(struct cgs_snapshot *s, const struct cgs_snap_base *b)
+{
+	s->delta = true;
+	s->since_ns = b ? b->duration_ns : 0;
+	if (!b)
+		return;
+	size_t k = 0;
+	for (size_t i = 0; i < s->nfns; i++) {
+		struct cgs_snap_fn *f = &s->fns[i];
+		const struct cgs_snap_fn *f0 = NULL;
+		for (size_t j = 0; j < b->nfns && !f0; j++)
+			if (!strcmp(b->fns[j].name, f->name))
+				f0 = &b->fns[j];
+		if (f0 && !stat_sub(&f->st, f->hist, &f0->st, f0->hist)) {
+			free(f->hist);
+			continue;
+		}
+		s->fns[k++] = *f;
+	}
+	s->nfns = k;
+	k = 0;
+	for (size_t i = 0; i < s->ntargets; i++) {
+		struct cgs_snap_target *t = &s->targets[i];
+		const struct cgs_snap_target *t0 = NULL;
+		for (size_t j = 0; j < b->ntargets && !t0; j++)
+			if (!strcmp(b->targets[j].kind, t->kind) && !strcmp(b->targets[j].label, t->label ? t->label : ""))
+				t0 = &b->targets[j];
+		if (t0 && !stat_sub(&t->st, t->hist, &t0->st, t0->hist)) {
+			free((char *)t->label);
+			free(t->hist);
+			continue;
+		}
+		s->targets[k++] = *t;
+	}
+	s->ntargets = k;
+	uint64_t *c = (uint64_t *)&s->counters;
+	const uint64_t *c0 = (const uint64_t *)&b->counters;
+	for (size_t i = 0; i < sizeof(s->counters) / sizeof(uint64_t); i++)
+		c[i] = sub(c[i], c0[i]);
+	/* flight recorder: only the interval's own events */
+	k = 0;
+	for (size_t i = 0; i < s->nevents; i++) {
+		struct cgs_snap_event *e = &s->events[i];
+		if ((double)e->t_ticks * s->ns_per_tick < (double)b->duration_ns) {
+			free(e->target);
+			free(e->frames);
+			continue;
+		}
+		s->events[k++] = *e;
+	}
+	s->nevents = k;
+}

@@ -84,6 +84,8 @@ struct cgs_snapshot {
 	double ns_per_tick;
 	uint32_t tsc_flags;
 	uint64_t duration_ns;  /* start to this snapshot */
+	bool delta;            /* an interval report of what happened since since_ns (CGOSHIM_INTERVAL_MODE=delta) */
+	uint64_t since_ns;     /* ... the previous interval report's duration_ns */
 	int64_t start_real_ns;
 	struct cgs_options opts;
 	uint64_t shim_bytes;   /* memory the shim holds in its region */
@@ -125,6 +127,18 @@ static inline uint64_t cgs_snap_ns(const struct cgs_snapshot *s, uint64_t ticks)
 struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger, bool final,
 				       uint32_t seq, struct cgs_symbolizer *sym);
 void cgs_snapshot_free(struct cgs_snapshot *s);
+
+/* Interval deltas: the cumulative numbers of one report (calls, targets,
+ * counters, its time), kept to subtract from the next. */
+struct cgs_snap_base;
+struct cgs_snap_base *cgs_snap_base_take(const struct cgs_snapshot *s);
+void cgs_snap_base_free(struct cgs_snap_base *b);
+/* Turn s into what happened since b was taken: counts, errors, time and
+ * histogram buckets subtracted (min and max from the remaining buckets,
+ * quantiles follow), functions and targets with no new call dropped,
+ * counters subtracted, and flight recorder events before b dropped. Live
+ * leaks stay as they are (a state, not a count). */
+void cgs_snapshot_subtract(struct cgs_snapshot *s, const struct cgs_snap_base *b);
 
 /* report.c: write the snapshot in the given format (enum cgs_format).
  * Returns 0, or -1 on a write error (errno set). */

@@ -55,6 +55,7 @@ struct watch {
 	struct cgs_symbolizer *sym;
 	bool warned;
 	uint32_t written;
+	struct cgs_snap_base *base; /* CGOSHIM_INTERVAL_MODE=delta: the last interval report's numbers */
 };
 
 static void wake(volatile uint32_t *word)
@@ -238,6 +239,15 @@ static void emit(struct watch *w, const char *trigger, bool final)
 	struct cgs_snapshot *s = cgs_snapshot_take(r, trigger, final, seq, w->sym);
 	if (!s)
 		return;
+	if (!final && r->opts.interval_delta && !strcmp(trigger, "interval")) {
+		/* Delta mode: this interval report shows what happened since
+		 * the last one (the first: since the start). Other reports, and
+		 * the final one, stay cumulative. */
+		struct cgs_snap_base *now = cgs_snap_base_take(s);
+		cgs_snapshot_subtract(s, w->base);
+		cgs_snap_base_free(w->base);
+		w->base = now;
+	}
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);

@@ -15,7 +15,7 @@ import json
 import sys
 
 TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "seq", "duration_ns",
-       "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets", "leaks",
+       "interval", "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets", "leaks",
        "recorder", "rings", "events"]
 TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
 OPTIONS = ["leaks", "targets", "children", "format", "signal", "stack_depth", "top",
