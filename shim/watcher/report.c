@@ -441,6 +441,52 @@ static void json_recorder(struct out *o, const struct cgs_snapshot *s)
 	outc(o, ']');
 }
 
+static void json_frames(struct out *o, const struct cgs_frame_info *f, int n)
+{
+	outs(o, "\"frames\": [");
+	for (int k = 0; f && k < n; k++) {
+		if (k)
+			outs(o, ", ");
+		json_frame(o, &f[k]);
+	}
+	outc(o, ']');
+}
+
+/* ", "heap": {...}": totals over the run, the sampled peak and its sites,
+ * and every site's totals (valgrind's "total heap usage", heaptrack's
+ * peak and temporary allocations). */
+static void json_heap(struct out *o, const struct cgs_snapshot *s)
+{
+	const struct cgs_snap_heap *h = &s->heap;
+	outs(o, ", \"heap\": {\"enabled\": ");
+	json_bool(o, h->enabled);
+	outf(o, ", \"allocs\": %" PRIu64 ", \"frees\": %" PRIu64 ", \"bytes_allocated\": %" PRIu64
+		", \"bytes_freed\": %" PRIu64 ", \"temporary\": %" PRIu64 ", \"peak_bytes\": %" PRIu64
+		", \"peak_ns\": %" PRIu64 ", \"peak_sample_ns\": %" PRIu64 ", \"peak_sites\": [",
+	     h->allocs, h->frees, json_int(h->bytes), json_int(h->bytes_freed), h->temps, json_int(h->peak_bytes),
+	     h->peak_ns, h->sample_ns);
+	for (size_t i = 0; h->peak_sites && i < h->npeak; i++) {
+		const struct cgs_snap_site *p = &h->peak_sites[i];
+		outf(o, "%s{\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"cgo\": ", i ? ", " : "", p->count,
+		     json_int(p->bytes));
+		json_str(o, p->cgo);
+		outs(o, ", ");
+		json_frames(o, p->frames, p->nframes);
+		outc(o, '}');
+	}
+	outs(o, "], \"sites\": [");
+	for (size_t i = 0; h->sites && i < h->nsites; i++) {
+		const struct cgs_snap_tsite *t = &h->sites[i];
+		outf(o, "%s{\"allocs\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"temporary\": %" PRIu64 ", \"cgo\": ",
+		     i ? ", " : "", t->allocs, json_int(t->bytes), t->temps);
+		json_str(o, t->cgo);
+		outs(o, ", ");
+		json_frames(o, t->frames, t->nframes);
+		outc(o, '}');
+	}
+	outs(o, "]}");
+}
+
 static void write_json(struct out *o, const struct cgs_snapshot *s)
 {
 	const struct cgs_options *op = &s->opts;
@@ -543,6 +589,7 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 		outs(o, "]}");
 	}
 	outs(o, "]}");
+	json_heap(o, s);
 	json_recorder(o, s);
 	outs(o, "}\n");
 }
@@ -1090,6 +1137,51 @@ static int text_leaks(struct out *o, const struct cgs_snapshot *s)
 	return 0;
 }
 
+/* Heap totals, the peak and the sites by bytes allocated over the run. */
+static int text_heap(struct out *o, const struct cgs_snapshot *s)
+{
+	const struct cgs_snap_heap *h = &s->heap;
+	char a[32], b[32], c[32];
+	if (!h->enabled)
+		return 0;
+	outf(o, "\nheap over the whole run: %" PRIu64 " allocs, %" PRIu64 " frees, %" PRIu64
+		" bytes allocated (%s); %" PRIu64 " temporary (%.1f%%: freed by their thread before it allocated again)\n",
+	     h->allocs, h->frees, h->bytes, fmt_bytes(h->bytes, a), h->temps,
+	     h->allocs ? 100.0 * (double)h->temps / (double)h->allocs : 0.0);
+	outf(o, "  peak: %" PRIu64 " bytes (%s) live at +%s (sampled every %s)", h->peak_bytes,
+	     fmt_bytes(h->peak_bytes, a), fmt_ns(h->peak_ns, b), fmt_ns(h->sample_ns, c));
+	if (!h->npeak) {
+		outc(o, '\n');
+	} else {
+		outs(o, ", held most by:\n");
+		for (size_t i = 0; i < h->npeak; i++) {
+			const struct cgs_snap_site *p = &h->peak_sites[i];
+			outf(o, "\n  peak #%zu %" PRIu64 " bytes (%s) in %" PRIu64 " %s\n", i + 1, p->bytes,
+			     fmt_bytes(p->bytes, a), p->count, plural(p->count, "allocation", "allocations"));
+			if (!p->frames || p->nframes <= 0)
+				outs(o, "    (no stack)\n");
+			for (int k = 0; p->frames && k < p->nframes; k++)
+				text_frame(o, &p->frames[k]);
+		}
+	}
+	size_t top = s->opts.top > 0 ? (size_t)s->opts.top : 20;
+	size_t shown = h->nsites < top ? h->nsites : top;
+	if (!shown)
+		return 0;
+	outf(o, "\n  allocations by site over the whole run, largest %zu of %zu by bytes:\n", shown, h->nsites);
+	for (size_t i = 0; i < shown; i++) {
+		const struct cgs_snap_tsite *t = &h->sites[i];
+		outf(o, "\n  alloc #%zu %" PRIu64 " bytes (%s) in %" PRIu64 " %s, %" PRIu64 " temporary\n", i + 1,
+		     t->bytes, fmt_bytes(t->bytes, a), t->allocs, plural(t->allocs, "allocation", "allocations"),
+		     t->temps);
+		if (!t->frames || t->nframes <= 0)
+			outs(o, "    (no stack)\n");
+		for (int k = 0; t->frames && k < t->nframes; k++)
+			text_frame(o, &t->frames[k]);
+	}
+	return 0;
+}
+
 /* ---- Flight recorder: text --------------------------------------------- */
 
 /* What the timeline shows in its target column. */
@@ -1293,7 +1385,7 @@ static int write_text(struct out *o, const struct cgs_snapshot *s)
 		return -1;
 	for (size_t i = 0; s->fns && i < s->nfns; i++)
 		text_histogram(o, s, &s->fns[i]);
-	if (text_leaks(o, s))
+	if (text_leaks(o, s) || text_heap(o, s))
 		return -1;
 	return text_recorder(o, s);
 }

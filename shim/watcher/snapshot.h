@@ -38,6 +38,25 @@ struct cgs_snap_site {
 	const char *cgo;               /* cgo entry ("C.CString", "C.my_func") or NULL */
 };
 
+/* Heap totals over the whole run (leak tracking on). */
+struct cgs_snap_tsite {
+	uint64_t allocs, bytes, temps;   /* over the whole run */
+	uint32_t stack_id;
+	int nframes;
+	struct cgs_frame_info *frames;
+	const char *cgo;
+};
+
+struct cgs_snap_heap {
+	bool enabled;
+	uint64_t allocs, frees, bytes, bytes_freed, temps;
+	uint64_t peak_bytes, peak_ns, sample_ns;
+	size_t npeak;
+	struct cgs_snap_site *peak_sites;   /* count, bytes, frames at the peak */
+	size_t nsites;
+	struct cgs_snap_tsite *sites;       /* every site that allocated, by bytes, descending */
+};
+
 /* Flight recorder (ring.h): one ring per NUMA node. */
 struct cgs_snap_ring {
 	int node;
@@ -104,6 +123,7 @@ struct cgs_snapshot {
 	uint64_t shown_count, shown_bytes;     /* those at least min_age old */
 	size_t nsites;
 	struct cgs_snap_site *sites;           /* sorted by bytes, descending */
+	struct cgs_snap_heap heap;
 
 	/* Flight recorder; all zero when it is off. */
 	bool recorder;

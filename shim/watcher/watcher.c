@@ -43,6 +43,7 @@
 #include "log.h"
 #include "ring.h"
 #include "shim.h"
+#include "heappeak.h"
 #include "snapshot.h"
 #include "symbols.h"
 
@@ -317,6 +318,8 @@ static void run(struct watch *w)
 	/* The flight recorder's helper: refines slow_ticks once the TSC rate
 	 * is known, notes which node each thread runs on (ring.h). */
 	cgs_rings_watch(r, (int)w->pid);
+	/* The live heap's peak, sampled (heappeak.c). */
+	cgs_heap_peak_start(r);
 	/* Without the thread, the loop below checks for the end every second. */
 	bool polling = pthread_create(&th, NULL, death_watch, w) != 0;
 	r->watcher_up = 1;
