@@ -906,7 +906,13 @@ static int text_calls(struct out *o, const struct cgs_snapshot *s)
 			goto oom;
 		label_cell(row[0], fn->name, 40);
 		snprintf(row[1], TABLE_CELL, "%" PRIu64, sum.count + fn->untimed);
-		snprintf(row[2], TABLE_CELL, "%" PRIu64, sum.errors);
+		/* Errors of calls not timed are not seen: "?" says so. */
+		if (!fn->untimed)
+			snprintf(row[2], TABLE_CELL, "%" PRIu64, sum.errors);
+		else if (sum.count)
+			snprintf(row[2], TABLE_CELL, "%" PRIu64 "+?", sum.errors);
+		else
+			snprintf(row[2], TABLE_CELL, "?");
 		if (fn->untimed)
 			untimed = true;
 		if (!sum.count)
