@@ -114,10 +114,29 @@ static void handler(int sig, siginfo_t *info, void *ctx)
 		if (__atomic_load_n(&state, __ATOMIC_RELAXED) == ST_HANDLER && (prog_flags & SA_RESETHAND))
 			note_state(CGS_SIGDUMP_DEFAULT);
 	}
-	errno = saved;
 	struct prog_fn p = slot[__atomic_load_n(&cur_slot, __ATOMIC_ACQUIRE)];
-	if (!p.fn || p.fn == (void *)SIG_DFL || p.fn == (void *)SIG_IGN)
-		return; /* UNTOUCHED: a dump is all the signal asks for */
+	if (!p.fn || p.fn == (void *)SIG_DFL || p.fn == (void *)SIG_IGN) {
+		/* UNTOUCHED: a dump is all the signal asks for. With the shim
+		 * off in this process (a fork child with CGOSHIM_CHILDREN=0,
+		 * strict mode) there is no dump to take: the default action,
+		 * as without the shim (re-raised, delivered when this returns). */
+		static const long none[6];
+		if (!cgs_R && __atomic_load_n(&state, __ATOMIC_RELAXED) == ST_UNTOUCHED &&
+		    cgs_seccomp_allows(SYS_rt_sigaction, none) && cgs_seccomp_allows(SYS_tgkill, none) &&
+		    cgs_seccomp_allows(SYS_getpid, none) && cgs_seccomp_allows(SYS_gettid, none)) {
+			struct sigaction dfl;
+			memset(&dfl, 0, sizeof(dfl));
+			dfl.sa_handler = SIG_DFL;
+			sigemptyset(&dfl.sa_mask);
+			if (!cgs_real.sigaction(sig, &dfl, NULL)) {
+				__atomic_store_n(&state, ST_KERNEL, __ATOMIC_RELAXED);
+				raise(sig);
+			}
+		}
+		errno = saved;
+		return;
+	}
+	errno = saved;
 	if (p.siginfo)
 		((void (*)(int, siginfo_t *, void *))p.fn)(sig, info, ctx);
 	else

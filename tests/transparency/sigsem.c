@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
@@ -288,6 +289,17 @@ int main(int argc, char **argv)
 		       strerror(errno));
 		raise(SIGUSR2);
 		show("after raise");
+	} else if (!strcmp(c, "child-untouched")) {
+		/* A fork child raises the signal it never set (run with
+		 * CGOSHIM_CHILDREN=0: the child has no shim to dump). */
+		pid_t pid = fork();
+		if (pid == 0) {
+			raise(SIGUSR2);
+			_exit(0);
+		}
+		int st = 0;
+		waitpid(pid, &st, 0);
+		printf("child: %s %d\n", WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 	} else {
 		fprintf(stderr, "sigsem: no case %s\n", c);
 		return 2;

@@ -10,7 +10,9 @@
  *   sigsem-*   tests/transparency/sigsem.c: SIG_DFL kills, SA_RESETHAND,
  *              the SysV re-arm idiom, SIG_IGN (poll not interrupted, a
  *              pending signal discarded), SA_ONSTACK only when asked,
- *              read-back fields, sigset/siginterrupt/sigignore, SIG_ERR.
+ *              read-back fields, sigset/siginterrupt/sigignore, SIG_ERR;
+ *              a fork child without a shim of its own (CGOSHIM_CHILDREN=0)
+ *              raising the signal it never set dies of it.
  *   bash-ign   bash -c 'trap "" USR2; bash -c "trap -p USR2"': an ignored
  *              signal stays ignored across exec.
  *   seccomp-*  tests/transparency/seccomp_prog.c: a strict allowlist
@@ -34,6 +36,7 @@ struct scase {
 	const char *const *args;
 	const char *report_has; /* substring of shim.signal_dumps or shim.seccomp, or NULL */
 	const char *field;
+	const char *const *env;  /* extra settings for the run under the shim, or NULL */
 };
 
 static const char *status_str(int st, char *buf, size_t cap)
@@ -61,7 +64,7 @@ START_TEST(same_observations)
 
 	struct hrun plain, shim;
 	struct hopts po = { .no_preload = true, .timeout_s = 60 };
-	struct hopts so = { .timeout_s = 60 };
+	struct hopts so = { .timeout_s = 60, .env = c->env };
 	ck_assert_msg(hrun(argv, &po, &plain) == 0, "%s did not finish without the shim", c->name);
 	ck_assert_msg(hrun(argv, &so, &shim) == 0, "%s did not finish under the shim", c->name);
 	char a[64], b[64];
@@ -98,6 +101,8 @@ static const struct scase cases[] = {
 	SIGSEM("readback", NULL),
 	SIGSEM("sigset", "set SIG_DFL"),
 	SIGSEM("sig-err", NULL),
+	{ "sigsem-child-untouched", "sigsem", (const char *const[]){ "child-untouched", NULL }, NULL, NULL,
+	  (const char *const[]){ "CGOSHIM_CHILDREN=0", NULL } },
 	{ "bash-ign", "/bin/bash", (const char *const[]){ "-c", "trap '' USR2; /bin/bash -c 'trap -p USR2'", NULL },
 	  NULL, NULL },
 	{ "seccomp-prctl", "seccomp_prog", (const char *const[]){ "prctl", NULL }, "filter installed at", "seccomp" },
