@@ -37,6 +37,8 @@ struct scase {
 	const char *report_has; /* substring of shim.signal_dumps or shim.seccomp, or NULL */
 	const char *field;
 	const char *const *env;  /* extra settings for the run under the shim, or NULL */
+	long long reads;         /* read calls the final report must count (measured on), or -1 */
+	bool skipped;            /* counters.seccomp_skipped must be > 0 */
 };
 
 static const char *status_str(int st, char *buf, size_t cap)
@@ -82,12 +84,22 @@ START_TEST(same_observations)
 		ck_assert_msg(note && strstr(note, c->report_has), "%s: the report's shim.%s is \"%s\", not about \"%s\"",
 			      c->name, c->field, note ? note : "", c->report_has);
 	}
+	if (c->reads >= 0) {
+		ck_assert_msg(shim.final != NULL, "%s: no final report", c->name);
+		long long reads = hcount(shim.final, "read");
+		long long skipped = hnum(shim.final, "counters.seccomp_skipped");
+		printf("report: %lld reads counted, %lld system calls skipped\n", reads, skipped);
+		ck_assert_msg(reads == c->reads, "%s: %lld reads in the report, the program made %lld%s", c->name,
+			      reads, c->reads, c->skipped ? "" : " before strict mode");
+		if (c->skipped)
+			ck_assert_msg(skipped > 0, "%s: counters.seccomp_skipped is %lld", c->name, skipped);
+	}
 	hrun_free(&plain);
 	hrun_free(&shim);
 }
 END_TEST
 
-#define SIGSEM(n, has) { "sigsem-" n, "sigsem", (const char *const[]){ n, NULL }, has, "signal_dumps" }
+#define SIGSEM(n, has) { "sigsem-" n, "sigsem", (const char *const[]){ n, NULL }, has, "signal_dumps", NULL, -1, false }
 static const struct scase cases[] = {
 	SIGSEM("dfl", "set SIG_DFL"),
 	SIGSEM("dfl-after-handler", "set SIG_DFL"),
@@ -102,13 +114,17 @@ static const struct scase cases[] = {
 	SIGSEM("sigset", "set SIG_DFL"),
 	SIGSEM("sig-err", NULL),
 	{ "sigsem-child-untouched", "sigsem", (const char *const[]){ "child-untouched", NULL }, NULL, NULL,
-	  (const char *const[]){ "CGOSHIM_CHILDREN=0", NULL } },
+	  (const char *const[]){ "CGOSHIM_CHILDREN=0", NULL }, -1, false },
 	{ "bash-ign", "/bin/bash", (const char *const[]){ "-c", "trap '' USR2; /bin/bash -c 'trap -p USR2'", NULL },
-	  NULL, NULL },
-	{ "seccomp-prctl", "seccomp_prog", (const char *const[]){ "prctl", NULL }, "filter installed at", "seccomp" },
+	  NULL, NULL, NULL, -1, false },
+	/* 63 reads: 4 + a thread's 10 before the filter, 8 + 1 + 4 threads' 10
+	 * after (the child's are its own); strict mode: the 14 before. */
+	{ "seccomp-prctl", "seccomp_prog", (const char *const[]){ "prctl", NULL }, "filter installed at", "seccomp",
+	  NULL, 63, true },
 	{ "seccomp-syscall", "seccomp_prog", (const char *const[]){ "syscall", NULL }, "filter installed at",
-	  "seccomp" },
-	{ "seccomp-strict", "seccomp_prog", (const char *const[]){ "strict", NULL }, NULL, NULL },
+	  "seccomp", NULL, 63, true },
+	{ "seccomp-strict", "seccomp_prog", (const char *const[]){ "strict", NULL }, "strict mode at", "seccomp",
+	  NULL, 14, false },
 };
 
 int main(int argc, char **argv)
