@@ -270,7 +270,7 @@ _Static_assert(sizeof(struct cgs_counters) == (0 CGS_REPORT_COUNTERS(CGS_REPORT_
 /* What the shim gave up to the program (signal.c, seccomp.c), for the
  * header: "" when nothing. */
 static const char *const sigdump_why[] = {
-	[CGS_SIGDUMP_DEFAULT] = "the program set SIG_DFL (or its SA_RESETHAND handler ran)",
+	[CGS_SIGDUMP_DEFAULT] = "the program set SIG_DFL, or its SA_RESETHAND handler ran",
 	[CGS_SIGDUMP_IGNORED] = "the program set SIG_IGN",
 	[CGS_SIGDUMP_IGNORED_AT_START] = "ignored from the start (inherited across exec)",
 };
@@ -285,7 +285,7 @@ static void signal_dumps_note(const struct cgs_snapshot *s, char *buf, size_t ca
 		snprintf(buf, cap, "given up at %.3f s (%s) until the program installed a handler again: "
 			 "no live dump by signal in between", (double)s->sig_given_up_ns / 1e9, sigdump_why[d]);
 	else
-		snprintf(buf, cap, "given up at %.3f s (now %s): the signal does what the program asked, "
+		snprintf(buf, cap, "given up at %.3f s (now: %s): the signal does what the program asked, "
 			 "no live dump by signal after that", (double)s->sig_given_up_ns / 1e9,
 			 sigdump_why[s->sig_dump_state <= CGS_SIGDUMP_IGNORED_AT_START ? s->sig_dump_state : d]);
 }
