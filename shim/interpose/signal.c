@@ -123,7 +123,7 @@ static void handler(int sig, siginfo_t *info, void *ctx)
 		static const long none[6];
 		if (!cgs_R && __atomic_load_n(&state, __ATOMIC_RELAXED) == ST_UNTOUCHED &&
 		    cgs_seccomp_allows(SYS_rt_sigaction, none) && cgs_seccomp_allows(SYS_tgkill, none) &&
-		    cgs_seccomp_allows(SYS_getpid, none) && cgs_seccomp_allows(SYS_gettid, none)) {
+		    cgs_seccomp_allows(SYS_getpid, none) && cgs_seccomp_allows(SYS_rt_sigprocmask, none)) {
 			struct sigaction dfl;
 			memset(&dfl, 0, sizeof(dfl));
 			dfl.sa_handler = SIG_DFL;
