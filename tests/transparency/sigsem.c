@@ -126,6 +126,16 @@ static void *kill_later(void *arg)
 	return NULL;
 }
 
+static volatile int stop_flood;
+
+static void *flood(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 20000 && !stop_flood; i++)
+		kill(getpid(), SIGUSR2);
+	return NULL;
+}
+
 static int pending_usr2(void)
 {
 	sigset_t p;
@@ -289,6 +299,32 @@ int main(int argc, char **argv)
 		       strerror(errno));
 		raise(SIGUSR2);
 		show("after raise");
+	} else if (!strcmp(c, "toggle-flood")) {
+		/* One thread sends SIGUSR2 20000 times while the main thread
+		 * switches between a handler (with and without SA_SIGINFO) and
+		 * SIG_IGN: nothing may crash or be left half-set. */
+		set(h, SA_RESTART, NULL);
+		pthread_t t;
+		pthread_create(&t, NULL, flood, NULL);
+		for (int i = 0; i < 20000; i++) {
+			if (i % 3 == 0) {
+				set(SIG_IGN, 0, NULL);
+			} else if (i % 3 == 1) {
+				struct sigaction sa;
+				memset(&sa, 0, sizeof(sa));
+				sa.sa_sigaction = h_info;
+				sa.sa_flags = SA_SIGINFO;
+				sigemptyset(&sa.sa_mask);
+				sigaction(SIGUSR2, &sa, NULL);
+			} else {
+				set(h, SA_RESTART, NULL);
+			}
+		}
+		stop_flood = 1;
+		pthread_join(t, NULL);
+		set(h, SA_RESTART, NULL);
+		runs = 0; /* how many ran depends on timing */
+		show("end");
 	} else if (!strcmp(c, "child-untouched")) {
 		/* A fork child raises the signal it never set (run with
 		 * CGOSHIM_CHILDREN=0: the child has no shim to dump). */

@@ -12,7 +12,8 @@
  *              pending signal discarded), SA_ONSTACK only when asked,
  *              read-back fields, sigset/siginterrupt/sigignore, SIG_ERR;
  *              a fork child without a shim of its own (CGOSHIM_CHILDREN=0)
- *              raising the signal it never set dies of it.
+ *              raising the signal it never set dies of it; a flood of the
+ *              signal while the program switches handlers and SIG_IGN.
  *   bash-ign   bash -c 'trap "" USR2; bash -c "trap -p USR2"': an ignored
  *              signal stays ignored across exec.
  *   seccomp-*  tests/transparency/seccomp_prog.c: a strict allowlist
@@ -113,6 +114,7 @@ static const struct scase cases[] = {
 	SIGSEM("readback", NULL),
 	SIGSEM("sigset", "set SIG_DFL"),
 	SIGSEM("sig-err", NULL),
+	SIGSEM("toggle-flood", NULL),
 	{ "sigsem-child-untouched", "sigsem", (const char *const[]){ "child-untouched", NULL }, NULL, NULL,
 	  (const char *const[]){ "CGOSHIM_CHILDREN=0", NULL }, -1, false },
 	{ "bash-ign", "/bin/bash", (const char *const[]){ "-c", "trap '' USR2; /bin/bash -c 'trap -p USR2'", NULL },
