@@ -20,12 +20,12 @@ TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "seq", "duration_n
 TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
 OPTIONS = ["leaks", "targets", "children", "format", "signal", "stack_depth", "top",
            "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output"]
-SHIM = ["bytes", "threads", "go"]
+SHIM = ["bytes", "threads", "go", "signal_dumps", "seccomp"]
 COUNTERS = ["untracked_allocs", "unknown_frees", "unknown_sizes", "region_oom", "pool_allocs",
             "guard_calls", "orphan_calls", "stack_overflow", "dlopen_untimed", "dlsym_untimed",
             "dlvsym_untimed", "signals",
             "thread_blocks", "ring_bind_failed", "dumps_coalesced", "forks_unmeasured",
-            "inconsistent_reads"]
+            "seccomp_skipped", "inconsistent_reads"]
 STAT = ["count", "errors", "total_ns", "min_ns", "max_ns", "p50_ns", "p90_ns", "p99_ns",
         "p999_ns", "buckets"]
 CALL = ["fn", "not_timed"] + STAT
@@ -135,7 +135,8 @@ class Checker:
         if self.keys("shim", r["shim"], SHIM):
             for k in ("bytes", "threads"):
                 self.uint(f"shim.{k}", r["shim"][k])
-            self.typed("shim.go", r["shim"]["go"], (str,))
+            for k in ("go", "signal_dumps", "seccomp"):
+                self.typed(f"shim.{k}", r["shim"][k], (str,))
         if self.keys("counters", r["counters"], COUNTERS):
             for k in COUNTERS:
                 self.uint(f"counters.{k}", r["counters"][k])
