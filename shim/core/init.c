@@ -235,7 +235,7 @@ __attribute__((constructor(101))) static void cgs_constructor(void)
 	struct cgs_region *r = cgs_R;
 	cgs_t_guard++;
 	cgs_modules_refresh(r->modules);
-	cgs_go_init();
+	cgs_go_init(r->go_status, sizeof(r->go_status));
 	cgs_t_guard--;
 	cgs_signal_install();
 	cgs_fork_install();

@@ -646,7 +646,7 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	s->start_real_ns = r->start_real_ns;
 	s->opts = r->opts;
 	s->shim_bytes = cgs_region_resident(r);
-	s->go = cgs_go_status();
+	s->go = strndup(r->go_status, sizeof(r->go_status));
 	s->counters = r->counters;
 
 	struct cgs_tstate **ts;
@@ -687,5 +687,6 @@ void cgs_snapshot_free(struct cgs_snapshot *s)
 	free(s->events);
 	free((char *)s->exe);
 	free((char *)s->cmdline);
+	free((char *)s->go);
 	free(s);
 }
