@@ -35,6 +35,7 @@ struct cgs_options {
 	char numa_topology[CGS_TOPOLOGY_MAX]; /* CGOSHIM_NUMA_TOPOLOGY (testing): "" = the kernel's */
 	uint64_t interval_ns; /* CGOSHIM_INTERVAL: a live dump every this long; 0 = off */
 	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr */
+	char only[CGS_OUTPUT_MAX];   /* CGOSHIM_ONLY: glob of the executables measured; "" = all */
 };
 
 /* Fill *o from envp (NULL-terminated "NAME=VALUE" strings; NULL for none).
@@ -48,6 +49,9 @@ int cgs_parse_size(const char *s, uint64_t *out);     /* 4096, 64K, 8M, 16G */
 int cgs_parse_duration(const char *s, uint64_t *ns); /* 250ms, 10s, 2m, 1h; plain = seconds */
 int cgs_parse_signal(const char *s, int *sig);       /* USR2, SIGUSR2, 12, RTMIN+3, none */
 const char *cgs_format_name(int fmt);
+/* Shell-style glob: '*', '?', '[a-z]', '[!x]', '\\' quotes; no allocation
+ * (unlike fnmatch with some locales), so usable in-process. */
+bool cgs_glob_match(const char *pat, const char *s);
 const char *cgs_signal_name(int sig, char buf[16]);
 
 #endif

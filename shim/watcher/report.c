@@ -486,6 +486,11 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	memcpy(output, op->output, CGS_OUTPUT_MAX);
 	output[CGS_OUTPUT_MAX] = 0; /* never trust the terminator */
 	json_str(o, output);
+	char only[CGS_OUTPUT_MAX + 1];
+	memcpy(only, op->only, CGS_OUTPUT_MAX);
+	only[CGS_OUTPUT_MAX] = 0;
+	outs(o, ", \"only\": ");
+	json_str(o, only);
 
 	outf(o, "}, \"shim\": {\"bytes\": %" PRIu64 ", \"threads\": %" PRIu64 ", \"go\": ",
 	     s->shim_bytes, s->threads);
@@ -784,6 +789,13 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	output[CGS_OUTPUT_MAX] = 0;
 	outs(o, " CGOSHIM_OUTPUT=");
 	text_str(o, output[0] ? output : "stderr");
+	if (op->only[0]) {
+		char only[CGS_OUTPUT_MAX + 1];
+		memcpy(only, op->only, CGS_OUTPUT_MAX);
+		only[CGS_OUTPUT_MAX] = 0;
+		outs(o, " CGOSHIM_ONLY=");
+		text_str(o, only);
+	}
 	if (op->launcher)
 		outs(o, " CGOSHIM_LAUNCHER=1");
 	if (op->disable)

@@ -19,7 +19,7 @@ TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "seq", "duration_n
        "recorder", "rings", "events"]
 TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
 OPTIONS = ["leaks", "targets", "children", "format", "signal", "stack_depth", "top",
-           "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output"]
+           "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output", "only"]
 SHIM = ["bytes", "threads", "go"]
 COUNTERS = ["untracked_allocs", "unknown_frees", "unknown_sizes", "region_oom", "pool_allocs",
             "guard_calls", "orphan_calls", "stack_overflow", "dlsym_next", "signals",
@@ -125,7 +125,7 @@ class Checker:
                 self.typed(f"options.{k}", o[k], (bool,))
             if o["format"] not in ("text", "json", "folded"):
                 self.fail("options.format", repr(o["format"]))
-            for k in ("signal", "output"):
+            for k in ("signal", "output", "only"):
                 self.typed(f"options.{k}", o[k], (str,))
             for k in ("stack_depth", "top"):
                 self.typed(f"options.{k}", o[k], (int,))

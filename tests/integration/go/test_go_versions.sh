@@ -51,7 +51,7 @@ for kind in symbols stripped unknown; do
 	mkdir "$tmp/r.$kind"
 	CGOSHIM_FORMAT=json CGOSHIM_OUTPUT="$tmp/r.$kind/r.%p.json" LD_PRELOAD="$CGOSHIM_TEST_LIB" \
 		"$tmp/$kind" >"$tmp/out.shim" 2>"$tmp/err.shim"; shim=$?
-	for i in $(seq 1 200); do ls "$tmp/r.$kind"/r.*.json >/dev/null 2>&1 && break; sleep 0.05; done
+	for i in $(seq 1 1200); do ls "$tmp/r.$kind"/r.*.json >/dev/null 2>&1 && break; sleep 0.05; done
 	sleep 0.2
 	[ "$plain" = "$shim" ] || { echo "FAIL: $kind: exit status $shim, without the shim $plain"; fail=1; }
 	cmp -s "$tmp/out.plain" "$tmp/out.shim" || { echo "FAIL: $kind: stdout differs"; fail=1; }
