@@ -29,8 +29,9 @@ STAT = ["count", "errors", "total_ns", "min_ns", "max_ns", "p50_ns", "p90_ns", "
         "p999_ns", "buckets"]
 CALL = ["fn"] + STAT
 TARGET = ["kind", "target"] + STAT
-LEAKS = ["enabled", "count", "bytes", "shown_count", "shown_bytes", "sites"]
-SITE = ["count", "bytes", "oldest_ns", "newest_ns", "cgo", "frames"]
+LEAKS = ["enabled", "count", "bytes", "shown_count", "shown_bytes", "program_count", "program_bytes",
+         "runtime_count", "runtime_bytes", "sites"]
+SITE = ["count", "bytes", "oldest_ns", "newest_ns", "cgo", "runtime", "frames"]
 FRAME = ["function", "module", "file", "line", "addr"]
 
 
@@ -160,6 +161,7 @@ class Checker:
             for k in SITE[:4]:
                 self.uint(f"{w}.{k}", s[k])
             self.typed(f"{w}.cgo", s["cgo"], (str, type(None)))
+            self.typed(f"{w}.runtime", s["runtime"], (bool,))
             for j, f in enumerate(s["frames"] if isinstance(s["frames"], list) else [None]):
                 fw = f"{w}.frames[{j}]"
                 if not self.keys(fw, f, FRAME):

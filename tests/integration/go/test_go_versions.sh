@@ -91,6 +91,18 @@ for count, size, fn, line in want:
         print("FAIL: %s: %s at %s:%s, want main.go:%d" % (kind, fn, f["file"], f["line"], line)); ok = False
     if names[acc[0] + 1] != "runtime.cgocall" or "main.main" not in names:
         print("FAIL: %s: the Go frames are not cgocall ... main.main:" % kind, names[acc[0] + 1:]); ok = False
+# The loader's blocks for live threads (each M's thread storage) are kept
+# apart: the program's totals are exactly what stackprog leaks.
+lk = r["leaks"]
+prog = sum(c for c, _, _, _ in want), sum(c * z for c, z, _, _ in want)
+if (lk["program_count"], lk["program_bytes"]) != prog:
+    print("FAIL: %s: program's leaks %d / %d bytes, want %d / %d" % (kind, lk["program_count"], lk["program_bytes"], *prog)); ok = False
+rt = [s for s in lk["sites"] if s["runtime"]]
+if not rt or sum(s["bytes"] for s in rt) != lk["runtime_bytes"]:
+    print("FAIL: %s: no runtime sites, or they do not add up to runtime_bytes" % kind); ok = False
+for s in rt:
+    if "ld-" not in (s["frames"][0]["module"] or ""):
+        print("FAIL: %s: a runtime site does not start in the loader:" % kind, s["frames"][0]); ok = False
 if kind == "unknown":
     if "not recognised" not in status:
         print("FAIL: the report does not say the layout is unknown:", status); ok = False
@@ -99,5 +111,25 @@ elif "followed" not in status:
 sys.exit(0 if ok else 1)
 PY
 done
+# cgoshim diff's leak gate counts the program's leaks only: a NEW report
+# whose loader-held blocks grew by 1 MiB passes --max-leak-growth=0.
+if [ -n "${CGOSHIM_TEST_LAUNCHER:-}" ]; then
+	base=$(ls "$tmp"/r.symbols/r.*.json)
+	python3 - "$base" "$tmp/grown.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+site = dict([s for s in r["leaks"]["sites"] if s["runtime"]][0])
+site["bytes"] += 1 << 20
+site["frames"] = site["frames"] + [{"addr": "0x1", "function": "extra_thread", "module": None, "file": None, "line": 0}]
+r["leaks"]["sites"].append(site)
+for k in ("count", "shown_count", "runtime_count"):
+    r["leaks"][k] += site["count"]
+for k in ("bytes", "shown_bytes", "runtime_bytes"):
+    r["leaks"][k] += site["bytes"]
+json.dump(r, open(sys.argv[2], "w"))
+PY
+	"$CGOSHIM_TEST_LAUNCHER" diff "$base" "$tmp/grown.json" --max-leak-growth=0 >"$tmp/diff.out" 2>&1 ||
+		{ echo "FAIL: cgoshim diff counts the loader's blocks as leak growth:"; cat "$tmp/diff.out"; fail=1; }
+fi
 if [ $fail = 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
 exit $fail
