@@ -20,10 +20,12 @@ pkgs=(
 )
 
 # FULL=1 scripts/install-deps.sh also installs golang-1.21 and golang-1.22
-# (bookworm-backports, about 60 MB each) for `meson test --setup full`,
-# which runs the Go tests on them too (they skip when not installed).
+# (bookworm-backports, about 60 MB each) and a real cgo library with its
+# tests (golang-github-datadog-zstd-dev, libzstd-dev) for
+# `meson test --setup full`, which runs the Go tests on them too (they skip
+# when not installed).
 if [ "${FULL:-0}" = 1 ]; then
-	pkgs+=(golang-1.21 golang-1.22)
+	pkgs+=(golang-1.21 golang-1.22 golang-github-datadog-zstd-dev libzstd-dev)
 fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
