@@ -260,6 +260,10 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		if (cgs_parse_duration(v, &u) || (u && u < CGS_INTERVAL_MIN_NS))
 			bad(quiet, "CGOSHIM_INTERVAL", v, "not 0 or a duration of at least 10ms", "0 (off)");
 		else o->interval_ns = u;
+	} else if (!strcmp(name, "INTERVAL_MODE")) {
+		if (!strcmp(v, "delta")) o->interval_delta = true;
+		else if (!strcmp(v, "cumulative")) o->interval_delta = false;
+		else bad(quiet, "CGOSHIM_INTERVAL_MODE", v, "not cumulative or delta", "cumulative");
 	} else if (!strcmp(name, "OUTPUT")) {
 		size_t n = strlen(v);
 		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_OUTPUT", v, "longer than 255 bytes", "stderr");
