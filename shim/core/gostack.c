@@ -312,10 +312,16 @@ void cgs_go_init(char *status, size_t size)
 	uint64_t acc = from_symtab(&x);
 	if (!acc)
 		acc = from_pclntab(&x);
-	if (!acc)
-		goto out; /* not Go, or no table to find asmcgocall in */
 	char ver[40];
 	version(&x, ver, sizeof(ver));
+	if (!acc) {
+		/* Not Go; or Go without .symtab and a .gopclntab section of its
+		 * own (a PIE keeps it inside .data.rel.ro). */
+		if (section(&x, ".go.buildinfo"))
+			say(status, size, ver, ": no .symtab or .gopclntab to find runtime.asmcgocall in (a PIE?); ",
+			    "stacks stop at runtime.asmcgocall");
+		goto out;
+	}
 	struct main_obj o = { 0 };
 	dl_iterate_phdr(find_main, &o);
 	if (!o.found || !in_text(&x, acc, 256)) {
