@@ -109,7 +109,7 @@ class Checker:
         self.typed("pid", r["pid"], (int,))
         for k in ("exe", "cmdline", "trigger"):
             self.typed(k, r[k], (str,))
-        if r["trigger"] not in ("signal", "api", "exit", "interval", ""):
+        if r["trigger"] not in ("signal", "api", "exit", "interval", "http", ""):
             self.fail("trigger", repr(r["trigger"]))
         self.typed("final", r["final"], (bool,))
         for k in ("seq", "duration_ns"):
