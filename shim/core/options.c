@@ -388,6 +388,10 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_OUTPUT", v, "longer than 255 bytes", "stderr");
 		else if (!strcmp(v, "-") || !strcmp(v, "stderr")) o->output[0] = 0;
 		else memcpy(o->output, v, n + 1);
+	} else if (!strcmp(name, "ONLY")) {
+		size_t n = strlen(v);
+		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_ONLY", v, "longer than 255 bytes", "every program");
+		else memcpy(o->only, v, n + 1);
 	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT") || !strcmp(name, "WATCHER") ||
 		   !strncmp(name, "TEST_", 5)) {
 		/* read by the launcher; CGOSHIM_WATCHER by spawn.c; CGOSHIM_TEST_* by the test suite */
@@ -431,4 +435,61 @@ void cgs_options_parse(struct cgs_options *o, char *const *envp, bool quiet)
 	}
 	if (o->format == CGS_FMT_PPROF && !output_set)
 		memcpy(o->output, PPROF_DEFAULT_OUTPUT, sizeof(PPROF_DEFAULT_OUTPUT));
+}
+
+/* One bracket expression at p (after '['): whether c is in it; *end is set
+ * past the ']', or NULL when the expression is not closed (then '[' is a
+ * plain character). */
+static bool bracket(const char *p, char c, const char **end)
+{
+	bool neg = *p == '!' || *p == '^', in = false;
+	if (neg)
+		p++;
+	for (bool first = true; *p && (first || *p != ']'); first = false) {
+		char lo = *p++, hi = lo;
+		if (*p == '-' && p[1] && p[1] != ']') {
+			hi = p[1];
+			p += 2;
+		}
+		if (c >= lo && c <= hi)
+			in = true;
+	}
+	*end = *p == ']' ? p + 1 : NULL;
+	return in != neg;
+}
+
+bool cgs_glob_match(const char *pat, const char *s)
+{
+	const char *star = NULL, *resume = NULL; /* backtrack to the last '*' only */
+	while (*s) {
+		const char *end = NULL;
+		bool ok;
+		if (*pat == '*') {
+			star = ++pat;
+			resume = s;
+			continue;
+		}
+		if (*pat == '?') {
+			ok = true;
+			end = pat + 1;
+		} else if (*pat == '[' && (ok = bracket(pat + 1, *s, &end), end)) {
+			/* end is past the ']' */
+		} else {
+			const char *q = pat[0] == '\\' && pat[1] ? pat + 1 : pat;
+			ok = *q && *q == *s;
+			end = q + 1;
+		}
+		if (ok) {
+			pat = end;
+			s++;
+			continue;
+		}
+		if (!star)
+			return false;
+		pat = star;
+		s = ++resume;
+	}
+	while (*pat == '*')
+		pat++;
+	return !*pat;
 }

@@ -36,6 +36,7 @@ struct cgs_options {
 	uint64_t interval_ns; /* CGOSHIM_INTERVAL: a live dump every this long; 0 = off */
 	bool interval_delta;  /* CGOSHIM_INTERVAL_MODE=delta: interval reports show what happened since the last one */
 	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr */
+	char only[CGS_OUTPUT_MAX];   /* CGOSHIM_ONLY: glob of the executables measured; "" = all */
 	char listen[64];      /* CGOSHIM_LISTEN: "ADDR:PORT" the watcher serves HTTP on; "" = off */
 };
 
@@ -54,6 +55,9 @@ int cgs_parse_signal(const char *s, int *sig);       /* USR2, SIGUSR2, 12, RTMIN
  * address (4 or 16 bytes, network order) and port (host order). */
 int cgs_parse_listen(const char *s, int *family, unsigned char addr[16], unsigned *port);
 const char *cgs_format_name(int fmt);
+/* Shell-style glob: '*', '?', '[a-z]', '[!x]', '\\' quotes; no allocation
+ * (unlike fnmatch with some locales), so usable in-process. */
+bool cgs_glob_match(const char *pat, const char *s);
 const char *cgs_signal_name(int sig, char buf[16]);
 
 #endif

@@ -78,6 +78,7 @@ struct cgs_region {
 	uint32_t fork_generation; /* 0 in an exec'd image, +1 per fork */
 	char exe[256];
 	char cmdline[512];
+	char go_status[128];     /* gostack.c: Go frames followed, or why not */
 	struct cgs_options opts;
 
 	/* Dump protocol (futex words, shared between processes). */

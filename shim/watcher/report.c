@@ -590,6 +590,11 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	memcpy(output, op->output, CGS_OUTPUT_MAX);
 	output[CGS_OUTPUT_MAX] = 0; /* never trust the terminator */
 	json_str(o, output);
+	char only[CGS_OUTPUT_MAX + 1];
+	memcpy(only, op->only, CGS_OUTPUT_MAX);
+	only[CGS_OUTPUT_MAX] = 0;
+	outs(o, ", \"only\": ");
+	json_str(o, only);
 
 	outf(o, "}, \"shim\": {\"bytes\": %" PRIu64 ", \"threads\": %" PRIu64 ", \"go\": ",
 	     s->shim_bytes, s->threads);
@@ -633,14 +638,18 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	outs(o, "], \"leaks\": {\"enabled\": ");
 	json_bool(o, s->leaks_enabled);
 	outf(o, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"shown_count\": %" PRIu64
-		", \"shown_bytes\": %" PRIu64 ", \"sites\": [",
-	     s->leak_count, s->leak_bytes, s->shown_count, s->shown_bytes);
+		", \"shown_bytes\": %" PRIu64 ", \"program_count\": %" PRIu64 ", \"program_bytes\": %" PRIu64
+		", \"runtime_count\": %" PRIu64 ", \"runtime_bytes\": %" PRIu64 ", \"sites\": [",
+	     s->leak_count, s->leak_bytes, s->shown_count, s->shown_bytes, s->shown_count - s->runtime_count,
+	     s->shown_bytes - s->runtime_bytes, s->runtime_count, s->runtime_bytes);
 	for (size_t i = 0; s->sites && i < s->nsites; i++) {
 		const struct cgs_snap_site *site = &s->sites[i];
 		outf(o, "%s{\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"oldest_ns\": %" PRIu64
 			", \"newest_ns\": %" PRIu64 ", \"cgo\": ",
 		     i ? ", " : "", site->count, site->bytes, site->oldest_ns, site->newest_ns);
 		json_str(o, site->cgo);
+		outs(o, ", \"runtime\": ");
+		json_bool(o, site->runtime);
 		outs(o, ", \"frames\": [");
 		for (int k = 0; site->frames && k < site->nframes; k++) {
 			if (k)
@@ -906,6 +915,13 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	output[CGS_OUTPUT_MAX] = 0;
 	outs(o, " CGOSHIM_OUTPUT=");
 	text_str(o, output[0] ? output : "stderr");
+	if (op->only[0]) {
+		char only[CGS_OUTPUT_MAX + 1];
+		memcpy(only, op->only, CGS_OUTPUT_MAX);
+		only[CGS_OUTPUT_MAX] = 0;
+		outs(o, " CGOSHIM_ONLY=");
+		text_str(o, only);
+	}
 	if (op->launcher)
 		outs(o, " CGOSHIM_LAUNCHER=1");
 	if (op->disable)
@@ -1150,6 +1166,8 @@ static int site_cmp(const void *a, const void *b, void *sites)
 	const struct cgs_snap_site *base = sites;
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
 	const struct cgs_snap_site *x = &base[i], *y = &base[j];
+	if (x->runtime != y->runtime)
+		return x->runtime ? 1 : -1;
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
 	if (x->count != y->count)
@@ -1157,9 +1175,48 @@ static int site_cmp(const void *a, const void *b, void *sites)
 	return i < j ? -1 : i > j;
 }
 
-static int text_leaks(struct out *o, const struct cgs_snapshot *s)
+/* Sites order[0..n) of s, the top largest, then one line for the rest. */
+static void text_sites(struct out *o, const struct cgs_snapshot *s, const size_t *order, size_t n, size_t top,
+		       const char *what)
 {
 	char a[32], b[32];
+	size_t shown = n < top ? n : top;
+	outf(o, "  %s %zu %s by bytes (innermost frame first):\n", what, shown, plural(shown, "site", "sites"));
+	for (size_t k = 0; k < shown; k++) {
+		const struct cgs_snap_site *site = &s->sites[order[k]];
+		uint64_t age_old = s->duration_ns > site->oldest_ns ? s->duration_ns - site->oldest_ns : 0;
+		uint64_t age_new = s->duration_ns > site->newest_ns ? s->duration_ns - site->newest_ns : 0;
+		outf(o, "\n  #%zu %" PRIu64 " bytes in %" PRIu64 " %s", k + 1, site->bytes, site->count,
+		     plural(site->count, "allocation", "allocations"));
+		if (age_old == age_new)
+			outf(o, " (age %s)\n", fmt_ns(age_old, a));
+		else
+			outf(o, " (age %s..%s)\n", fmt_ns(age_old, a), fmt_ns(age_new, b));
+		if (!site->frames || site->nframes <= 0)
+			outs(o, "    (no stack)\n");
+		for (int f = 0; site->frames && f < site->nframes; f++)
+			text_frame(o, &site->frames[f]);
+		if (site->cgo) {
+			outs(o, "    via ");
+			text_str(o, site->cgo);
+			outc(o, '\n');
+		}
+	}
+	if (shown < n) {
+		uint64_t rest = 0, rest_count = 0;
+		for (size_t k = shown; k < n; k++) {
+			rest += s->sites[order[k]].bytes;
+			rest_count += s->sites[order[k]].count;
+		}
+		outf(o, "\n  ... %zu more %s: %" PRIu64 " bytes in %" PRIu64 " %s (CGOSHIM_TOP=%zu)\n", n - shown,
+		     plural(n - shown, "site", "sites"), rest, rest_count,
+		     plural(rest_count, "allocation", "allocations"), top);
+	}
+}
+
+static int text_leaks(struct out *o, const struct cgs_snapshot *s)
+{
+	char a[32];
 	size_t nsites = s->sites ? s->nsites : 0;
 
 	outs(o, "\nleaks:\n");
@@ -1185,38 +1242,23 @@ static int text_leaks(struct out *o, const struct cgs_snapshot *s)
 	qsort_r(order, nsites, sizeof(*order), site_cmp, (void *)s->sites);
 
 	size_t top = s->opts.top > 0 ? (size_t)s->opts.top : 20;
-	size_t shown = nsites < top ? nsites : top;
-	outf(o, "  largest %zu %s by bytes (innermost frame first):\n", shown,
-	     plural(shown, "site", "sites"));
-	for (size_t n = 0; n < shown; n++) {
-		const struct cgs_snap_site *site = &s->sites[order[n]];
-		uint64_t age_old = s->duration_ns > site->oldest_ns ? s->duration_ns - site->oldest_ns : 0;
-		uint64_t age_new = s->duration_ns > site->newest_ns ? s->duration_ns - site->newest_ns : 0;
-		outf(o, "\n  #%zu %" PRIu64 " bytes in %" PRIu64 " %s", n + 1, site->bytes, site->count,
-		     plural(site->count, "allocation", "allocations"));
-		if (age_old == age_new)
-			outf(o, " (age %s)\n", fmt_ns(age_old, a));
-		else
-			outf(o, " (age %s..%s)\n", fmt_ns(age_old, a), fmt_ns(age_new, b));
-		if (!site->frames || site->nframes <= 0)
-			outs(o, "    (no stack)\n");
-		for (int k = 0; site->frames && k < site->nframes; k++)
-			text_frame(o, &site->frames[k]);
-		if (site->cgo) {
-			outs(o, "    via ");
-			text_str(o, site->cgo);
-			outc(o, '\n');
-		}
-	}
-	if (shown < nsites) {
-		uint64_t rest = 0, rest_count = 0;
-		for (size_t n = shown; n < nsites; n++) {
-			rest += s->sites[order[n]].bytes;
-			rest_count += s->sites[order[n]].count;
-		}
-		outf(o, "\n  ... %zu more %s: %" PRIu64 " bytes in %" PRIu64 " %s (CGOSHIM_TOP=%zu)\n",
-		     nsites - shown, plural(nsites - shown, "site", "sites"), rest, rest_count,
-		     plural(rest_count, "allocation", "allocations"), top);
+	size_t nprog = 0;
+	while (nprog < nsites && !s->sites[order[nprog]].runtime)
+		nprog++;
+	if (nprog < nsites)
+		outf(o, "  the program's: %" PRIu64 " %s, %" PRIu64 " bytes in %zu %s; the loader's, for live"
+			" threads: %" PRIu64 " %s, %" PRIu64 " bytes in %zu %s (listed last)\n",
+		     s->shown_count - s->runtime_count,
+		     plural(s->shown_count - s->runtime_count, "allocation", "allocations"),
+		     s->shown_bytes - s->runtime_bytes, nprog, plural(nprog, "site", "sites"), s->runtime_count,
+		     plural(s->runtime_count, "allocation", "allocations"), s->runtime_bytes, nsites - nprog,
+		     plural(nsites - nprog, "site", "sites"));
+	if (nprog)
+		text_sites(o, s, order, nprog, top, "largest");
+	if (nprog < nsites) {
+		outs(o, "\n  held by the loader for live threads (pthread_create's thread storage, the Go runtime's Ms\n"
+			"  included); not the program's leaks, not counted by cgoshim diff:\n");
+		text_sites(o, s, order + nprog, nsites - nprog, top, "largest");
 	}
 	free(order);
 	return 0;
@@ -1500,6 +1542,8 @@ static void write_folded(struct out *o, const struct cgs_snapshot *s)
 	for (size_t i = 0; s->sites && i < s->nsites; i++) {
 		const struct cgs_snap_site *site = &s->sites[i];
 		int n = site->frames ? site->nframes : 0;
+		if (site->runtime)
+			outs(o, n > 0 ? "[runtime];" : "[runtime]");
 		if (n <= 0)
 			outs(o, "[unknown]");
 		for (int k = n - 1; k >= 0; k--) {

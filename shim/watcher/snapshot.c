@@ -309,6 +309,34 @@ static struct cgs_frame_info *stack_frames(struct cgs_symbolizer *sym, const str
 	return v;
 }
 
+/* Whether path is the dynamic loader (ld-linux-x86-64.so.2, ld-2.36.so). */
+static bool is_loader(const char *path)
+{
+	const char *base = path ? strrchr(path, '/') : NULL;
+	base = base ? base + 1 : path;
+	return base && !strncmp(base, "ld-", 3) && strstr(base, ".so");
+}
+
+/* A site the loader or the Go runtime holds for live threads: allocated
+ * by ld.so's own code (allocate_dtv and _dl_allocate_tls under
+ * pthread_create, for every M of the Go runtime; dynamic TLS; link maps),
+ * or under the Go runtime's own thread creation (runtime.newm: the thread
+ * start record that the new thread frees once it runs, live when the
+ * program ends while an M starts). */
+static bool held_by_runtime(const struct cgs_snap_site *site)
+{
+	if (!site->frames || site->nframes < 1)
+		return false;
+	if (is_loader(site->frames[0].module))
+		return true;
+	for (int k = 0; k < site->nframes; k++) {
+		const char *fn = site->frames[k].function;
+		if (fn && (!strcmp(fn, "runtime.newm") || !strcmp(fn, "runtime.newm1")))
+			return true;
+	}
+	return false;
+}
+
 static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing, struct cgs_symbolizer *sym,
 		       uint64_t now_tsc)
 {
@@ -371,6 +399,11 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 		if (!site->frames)
 			continue;
 		site->cgo = cgo_entry(site);
+		site->runtime = held_by_runtime(site);
+		if (site->runtime) {
+			s->runtime_count += site->count;
+			s->runtime_bytes += site->bytes;
+		}
 	}
 }
 
@@ -786,7 +819,7 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	s->start_real_ns = r->start_real_ns;
 	s->opts = r->opts;
 	s->shim_bytes = cgs_region_resident(r);
-	s->go = cgs_go_status();
+	s->go = strndup(r->go_status, sizeof(r->go_status));
 	s->counters = r->counters;
 	s->sig_dump_state = r->sig_dump_state;
 	s->sig_given_up_disp = r->sig_given_up_disp;
@@ -846,6 +879,7 @@ void cgs_snapshot_free(struct cgs_snapshot *s)
 	free(s->events);
 	free((char *)s->exe);
 	free((char *)s->cmdline);
+	free((char *)s->go);
 	free(s);
 }
 

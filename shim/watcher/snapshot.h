@@ -37,6 +37,9 @@ struct cgs_snap_site {
 	int nframes;
 	struct cgs_frame_info *frames; /* innermost first, shim frames removed */
 	const char *cgo;               /* cgo entry ("C.CString", "C.my_func") or NULL */
+	bool runtime;                  /* held by the loader (thread storage of pthread_create, the
+					* Go runtime's Ms included; dynamic TLS; loaded objects), not
+					* by the program: its innermost frame is in ld.so */
 };
 
 /* Heap totals over the whole run (leak tracking on). */
@@ -129,6 +132,7 @@ struct cgs_snapshot {
 	bool leaks_enabled;
 	uint64_t leak_count, leak_bytes;       /* all live allocations */
 	uint64_t shown_count, shown_bytes;     /* those at least min_age old */
+	uint64_t runtime_count, runtime_bytes; /* of those, in runtime sites */
 	size_t nsites;
 	struct cgs_snap_site *sites;           /* sorted by bytes, descending */
 	struct cgs_snap_heap heap;

@@ -19,7 +19,7 @@ TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "seq", "duration_n
        "heap", "recorder", "rings", "events"]
 TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
 OPTIONS = ["leaks", "targets", "children", "format", "signal", "stack_depth", "top",
-           "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output"]
+           "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output", "only"]
 SHIM = ["bytes", "threads", "go", "signal_dumps", "seccomp"]
 COUNTERS = ["untracked_allocs", "unknown_frees", "unknown_sizes", "region_oom", "pool_allocs",
             "guard_calls", "orphan_calls", "stack_overflow", "dlopen_untimed", "dlsym_untimed",
@@ -30,8 +30,9 @@ STAT = ["count", "errors", "total_ns", "min_ns", "max_ns", "p50_ns", "p90_ns", "
         "p999_ns", "buckets"]
 CALL = ["fn", "not_timed"] + STAT
 TARGET = ["kind", "target"] + STAT
-LEAKS = ["enabled", "count", "bytes", "shown_count", "shown_bytes", "sites"]
-SITE = ["count", "bytes", "oldest_ns", "newest_ns", "cgo", "frames"]
+LEAKS = ["enabled", "count", "bytes", "shown_count", "shown_bytes", "program_count", "program_bytes",
+         "runtime_count", "runtime_bytes", "sites"]
+SITE = ["count", "bytes", "oldest_ns", "newest_ns", "cgo", "runtime", "frames"]
 FRAME = ["function", "module", "file", "line", "addr"]
 
 
@@ -126,7 +127,7 @@ class Checker:
                 self.typed(f"options.{k}", o[k], (bool,))
             if o["format"] not in ("text", "json", "folded"):
                 self.fail("options.format", repr(o["format"]))
-            for k in ("signal", "output"):
+            for k in ("signal", "output", "only"):
                 self.typed(f"options.{k}", o[k], (str,))
             for k in ("stack_depth", "top"):
                 self.typed(f"options.{k}", o[k], (int,))
@@ -163,6 +164,7 @@ class Checker:
             for k in SITE[:4]:
                 self.uint(f"{w}.{k}", s[k])
             self.typed(f"{w}.cgo", s["cgo"], (str, type(None)))
+            self.typed(f"{w}.runtime", s["runtime"], (bool,))
             for j, f in enumerate(s["frames"] if isinstance(s["frames"], list) else [None]):
                 fw = f"{w}.frames[{j}]"
                 if not self.keys(fw, f, FRAME):

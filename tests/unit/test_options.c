@@ -493,6 +493,7 @@ START_TEST(each_variable_good_value)
 	GOOD("CGOSHIM_STACK_DEPTH=32", o.stack_depth == 32);
 	GOOD("CGOSHIM_TOP=5", o.top == 5);
 	GOOD("CGOSHIM_TOP=100000", o.top == 100000);
+	GOOD("CGOSHIM_ONLY=*.test", !strcmp(o.only, "*.test"));
 	GOOD("CGOSHIM_MIN_AGE=10s", o.min_age_ns == 10000000000ULL);
 	GOOD("CGOSHIM_MIN_AGE=250ms", o.min_age_ns == 250000000ULL);
 	GOOD("CGOSHIM_MIN_AGE=3", o.min_age_ns == 3000000000ULL);
@@ -717,10 +718,44 @@ START_TEST(quiet_logs_nothing)
 }
 END_TEST
 
+/* CGOSHIM_ONLY's glob, as shells match names. */
+START_TEST(glob_matches)
+{
+	static const struct { const char *pat, *s; bool want; } cases[] = {
+		{ "*.test", "pkg.test", true },
+		{ "*.test", "/tmp/go-build1/b001/pkg.test", true },
+		{ "*.test", "pkg.test.go", false },
+		{ "*.test", "gcc", false },
+		{ "*", "", true },
+		{ "", "", true },
+		{ "", "a", false },
+		{ "a*b*c", "aXXbYYc", true },
+		{ "a*b*c", "aXXbYY", false },
+		{ "a?c", "abc", true },
+		{ "a?c", "ac", false },
+		{ "[a-c]x", "bx", true },
+		{ "[a-c]x", "dx", false },
+		{ "[!a-c]x", "dx", true },
+		{ "[!a-c]x", "ax", false },
+		{ "[]]x", "]x", true },
+		{ "\\*x", "*x", true },
+		{ "\\*x", "ax", false },
+		{ "[ab", "[ab", true },
+		{ "/usr/bin/*", "/usr/bin/go", true },
+		{ "*/go", "/usr/lib/go-1.23/bin/go", true },
+		{ "**a", "bbba", true },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(cgs_glob_match(cases[i].pat, cases[i].s) == cases[i].want, "'%s' ~ '%s': want %d",
+			      cases[i].pat, cases[i].s, cases[i].want);
+}
+END_TEST
+
 static Suite *options_suite(void)
 {
 	Suite *s = suite_create("options");
 	TCase *tc = tcase_create("parsers");
+	tcase_add_test(tc, glob_matches);
 	tcase_add_test(tc, bool_good);
 	tcase_add_test(tc, bool_bad);
 	tcase_add_test(tc, u64_good);

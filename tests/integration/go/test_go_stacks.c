@@ -2,8 +2,9 @@
  *
  * libunwind walks the C stack up to runtime.asmcgocall, where cgo switched
  * from the goroutine's stack to the thread's (PITFALLS item 17); the shim
- * names the cgo entry in the site's "cgo" field and (shim/gostack.c, Go
- * 1.19 layout) continues into the goroutine's frames up to the Go caller.
+ * names the cgo entry in the site's "cgo" field and (shim/core/gostack.c,
+ * layout read from asmcgocall's code) continues into the goroutine's frames
+ * up to the Go caller.
  * tests/integration/go/stackprog leaks through C.CString (7 x 77 bytes),
  * through C.my_func, a C function of the preamble that mallocs (5 x 55
  * bytes), and through C.my_func_noinline, the same kept out of line (3 x 33
