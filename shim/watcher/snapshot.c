@@ -276,12 +276,20 @@ static struct cgs_frame_info *stack_frames(struct cgs_symbolizer *sym, const str
 	int depth = st->depth, cap = depth * 4, have = depth ? depth : 1;
 	struct cgs_frame_info *v = calloc((size_t)have, sizeof(*v)), chain[32];
 	*n = 0;
+	bool after_tramp = false;
 	for (int k = 0; v && k < depth; k++) {
 		int room = cap - *n - (depth - k - 1), got = 1;
 		if (room > (int)(sizeof(chain) / sizeof(chain[0])))
 			room = (int)(sizeof(chain) / sizeof(chain[0]));
+		/* Every frame is a return address (the shim's own frames were
+		 * dropped, so the innermost kept one is too): the line of the
+		 * call is that of (address - 1). Exact only for a sigreturn
+		 * trampoline and the PC the signal interrupted, just above it. */
+		bool tramp = sym && cgs_sym_is_sigreturn(sym, st->frames[k], st->epoch);
+		bool exact = tramp || after_tramp;
+		after_tramp = tramp;
 		if (sym)
-			got = cgs_sym_resolve_inline(sym, st->frames[k], st->epoch, k > 0, chain, room);
+			got = cgs_sym_resolve_inline(sym, st->frames[k], st->epoch, !exact, chain, room);
 		if (!sym || got < 1) {
 			got = 1;
 			memset(chain, 0, sizeof(chain[0]));
