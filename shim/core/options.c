@@ -14,6 +14,8 @@
 #define MIN_MEMORY (16ULL << 20)
 #define MAX_MEMORY (1ULL << 40)
 #define DEFAULT_SLOW_NS 1000000ULL /* 1 ms: see README, "Options" */
+#define DEFAULT_EXIT_WAIT_NS 10000000000ULL /* 10 s */
+#define MAX_EXIT_WAIT_NS 3600000000000ULL  /* 1 h */
 
 int cgs_parse_bool(const char *s, bool *out)
 {
@@ -203,6 +205,7 @@ static void set_defaults(struct cgs_options *o)
 	o->memory = DEFAULT_MEMORY;
 	o->slow_ns = DEFAULT_SLOW_NS;
 	o->ring_events = CGS_RING_EVENTS_DEFAULT;
+	o->exit_wait_ns = DEFAULT_EXIT_WAIT_NS;
 }
 
 static void parse_one(struct cgs_options *o, const char *name, const char *v, bool quiet)
@@ -260,6 +263,10 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		if (cgs_parse_duration(v, &u) || (u && u < CGS_INTERVAL_MIN_NS))
 			bad(quiet, "CGOSHIM_INTERVAL", v, "not 0 or a duration of at least 10ms", "0 (off)");
 		else o->interval_ns = u;
+	} else if (!strcmp(name, "EXIT_WAIT")) {
+		if (cgs_parse_duration(v, &u) || u > MAX_EXIT_WAIT_NS)
+			bad(quiet, "CGOSHIM_EXIT_WAIT", v, "not 0 or a duration up to 1h", "10s");
+		else o->exit_wait_ns = u;
 	} else if (!strcmp(name, "OUTPUT")) {
 		size_t n = strlen(v);
 		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_OUTPUT", v, "longer than 255 bytes", "stderr");

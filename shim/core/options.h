@@ -34,6 +34,8 @@ struct cgs_options {
 	uint32_t ring_events; /* CGOSHIM_RING_EVENTS: records per NUMA node's ring */
 	char numa_topology[CGS_TOPOLOGY_MAX]; /* CGOSHIM_NUMA_TOPOLOGY (testing): "" = the kernel's */
 	uint64_t interval_ns; /* CGOSHIM_INTERVAL: a live dump every this long; 0 = off */
+	uint64_t exit_wait_ns; /* CGOSHIM_EXIT_WAIT: how long an exit through libc waits for
+				* the final report to be on disk; 0 = no wait; default 10 s */
 	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr */
 };
 

@@ -451,6 +451,9 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	json_str_or_empty(o, s->trigger);
 	outs(o, ", \"final\": ");
 	json_bool(o, s->final);
+	outs(o, ", \"final_at\": ");
+	json_str_or_empty(o, s->final_at);
+	outf(o, ", \"calls_after_exit\": %" PRIu64, s->calls_after_exit);
 	outf(o, ", \"seq\": %" PRIu32 ", \"duration_ns\": %" PRIu64 ", \"start_unix_ns\": %" PRId64,
 	     s->seq, s->duration_ns, s->start_real_ns);
 
@@ -736,6 +739,13 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	outs(o, ", trigger ");
 	text_str(o, s->trigger && *s->trigger ? s->trigger : "?");
 	outf(o, ", %s, dump #%" PRIu32 "\n", s->final ? "final" : "live", s->seq);
+	if (s->final_at && !strcmp(s->final_at, "exit"))
+		outs(o, "final: written at exit, while the program waited (CGOSHIM_EXIT_WAIT)\n");
+	else if (s->final_at && !strcmp(s->final_at, "gone") && s->calls_after_exit)
+		outf(o, "final: rewritten after the program was gone: %" PRIu64 " %s counted after the "
+			"report written at exit\n", s->calls_after_exit, plural(s->calls_after_exit, "call", "calls"));
+	else if (s->final_at && !strcmp(s->final_at, "gone"))
+		outs(o, "final: written after the program was gone\n");
 	if (s->cmdline && *s->cmdline) {
 		outs(o, "command: ");
 		text_str(o, s->cmdline);
@@ -772,6 +782,7 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	outf(o, " CGOSHIM_MEMORY=%s", fmt_size_opt(op->memory, a));
 	outf(o, " CGOSHIM_SLOW_NS=%s", fmt_duration_opt(op->slow_ns, a));
 	outf(o, " CGOSHIM_RING_EVENTS=%" PRIu32, op->ring_events);
+	outf(o, " CGOSHIM_EXIT_WAIT=%s", fmt_duration_opt(op->exit_wait_ns, a));
 	if (op->numa_topology[0]) {
 		char topology[CGS_TOPOLOGY_MAX + 1];
 		memcpy(topology, op->numa_topology, CGS_TOPOLOGY_MAX);

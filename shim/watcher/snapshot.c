@@ -634,8 +634,29 @@ static void take_recorder(struct cgs_snapshot *s, struct cgs_region *r, struct c
 	}
 }
 
-struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger, bool final, uint32_t seq,
-				       struct cgs_symbolizer *sym)
+void cgs_snapshot_activity(struct cgs_region *r, struct cgs_activity *a)
+{
+	memset(a, 0, sizeof(*a));
+	struct cgs_tstate **ts;
+	size_t nt = thread_blocks(r, &ts);
+	for (size_t i = 0; i < nt; i++)
+		for (int fn = 0; fn < CGS_FN_COUNT; fn++)
+			a->calls += __atomic_load_n(&ts[i]->st[fn].count, __ATOMIC_RELAXED);
+	free(ts);
+	struct cgs_leaks *l = r->leaks;
+	if (l && cgs_region_contains(r, l, sizeof(*l)))
+		for (int i = 0; i < CGS_LEAK_SHARDS; i++) {
+			a->blocks += __atomic_load_n(&l->shard[i].count, __ATOMIC_RELAXED);
+			a->bytes += __atomic_load_n(&l->shard[i].bytes, __ATOMIC_RELAXED);
+		}
+	const struct cgs_counters *c = &r->counters;
+	a->events = c->untracked_allocs + c->unknown_frees + c->unknown_sizes + c->region_oom + c->pool_allocs +
+		    c->guard_calls + c->orphan_calls + c->stack_overflow + c->dlsym_next + c->thread_blocks +
+		    c->forks_unmeasured;
+}
+
+struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger, bool final, bool live,
+				       uint32_t seq, struct cgs_symbolizer *sym)
 {
 	struct cgs_snapshot *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -647,6 +668,7 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	s->cmdline = strndup(r->cmdline, sizeof(r->cmdline));
 	s->trigger = trigger;
 	s->final = final;
+	s->final_at = "";
 	s->seq = seq;
 	s->tsc_flags = r->tsc_flags;
 	s->duration_ns = now_mono > r->start_mono_ns ? (uint64_t)(now_mono - r->start_mono_ns) : 0;
@@ -664,7 +686,7 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	take_targets(s, r, ts, nt);
 	take_recorder(s, r, ts, nt, sym);
 	free(ts);
-	take_leaks(s, r, !final, sym, now_tsc);
+	take_leaks(s, r, live, sym, now_tsc);
 	return s;
 }
 

@@ -77,6 +77,10 @@ struct cgs_snapshot {
 	const char *cmdline;
 	const char *trigger;   /* "signal", "api", "exit" */
 	bool final;
+	const char *final_at;  /* final reports: "exit" (written while the exiting thread
+				* waited), "gone" (after the process was gone); else "" */
+	uint64_t calls_after_exit; /* "gone" rewrite of an "exit" report: calls counted
+				    * after that report was taken */
 	uint32_t seq;          /* dump sequence number, 1-based */
 	double ns_per_tick;
 	uint32_t tsc_flags;
@@ -119,8 +123,16 @@ static inline uint64_t cgs_snap_ns(const struct cgs_snapshot *s, uint64_t ticks)
 }
 
 /* snapshot.c */
-struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger, bool final,
+/* live: the process may still run (its writers race the read). */
+struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger, bool final, bool live,
 				       uint32_t seq, struct cgs_symbolizer *sym);
+/* What the process has done so far, cheaply, to tell whether anything
+ * changed between two moments: calls of every thread, live blocks and
+ * bytes, and the event counters. */
+struct cgs_activity {
+	uint64_t calls, blocks, bytes, events;
+};
+void cgs_snapshot_activity(struct cgs_region *r, struct cgs_activity *a);
 void cgs_snapshot_free(struct cgs_snapshot *s);
 
 /* report.c: write the snapshot in the given format (enum cgs_format).

@@ -55,6 +55,11 @@ struct watch {
 	struct cgs_symbolizer *sym;
 	bool warned;
 	uint32_t written;
+	/* The final report written while the exiting thread waited
+	 * (exitwait.c): its number and what had been counted then. */
+	bool exit_written;
+	uint32_t exit_seq;
+	struct cgs_activity at_exit;
 };
 
 static void wake(volatile uint32_t *word)
@@ -231,13 +236,27 @@ static int write_file(struct watch *w, const char *path, const char *buf, size_t
 	return -1;
 }
 
-static void emit(struct watch *w, const char *trigger, bool final)
+/* How a report is written. */
+struct emit_how {
+	bool final;
+	bool live;             /* the process may still run */
+	const char *final_at;  /* "exit", "gone" or NULL */
+	uint32_t seq;          /* 0: the next number */
+	bool replace;          /* over the file of that number (a rewrite) */
+	uint64_t calls_after_exit;
+};
+
+static void emit_how(struct watch *w, const char *trigger, const struct emit_how *how)
 {
 	struct cgs_region *r = w->r;
-	uint32_t seq = w->written + 1;
-	struct cgs_snapshot *s = cgs_snapshot_take(r, trigger, final, seq, w->sym);
+	uint32_t seq = how->seq ? how->seq : w->written + 1;
+	struct cgs_snapshot *s = cgs_snapshot_take(r, trigger, how->final, how->live, seq, w->sym);
 	if (!s)
 		return;
+	bool final = how->final;
+	if (how->final_at)
+		s->final_at = how->final_at;
+	s->calls_after_exit = how->calls_after_exit;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
@@ -255,7 +274,7 @@ static void emit(struct watch *w, const char *trigger, bool final)
 		path[0] = 0;
 	} else {
 		expand(r->opts.output, w->pid, seq, path, sizeof(path));
-		rc = write_file(w, path, buf, len, r->opts.format == CGS_FMT_OPENMETRICS);
+		rc = write_file(w, path, buf, len, how->replace || r->opts.format == CGS_FMT_OPENMETRICS);
 	}
 	if (rc && !w->warned) {
 		char msg[600];
@@ -266,7 +285,54 @@ static void emit(struct watch *w, const char *trigger, bool final)
 		w->warned = true;
 	}
 	free(buf);
-	w->written++;
+	if (!how->seq)
+		w->written++;
+}
+
+static void emit(struct watch *w, const char *trigger, bool final)
+{
+	struct emit_how how = { .final = final, .live = !final };
+	emit_how(w, trigger, &how);
+}
+
+/* The program exits through libc and waits (exitwait.c): write the final
+ * report now, from the state it left, answer every request pending, and
+ * let it go. */
+static void emit_at_exit(struct watch *w)
+{
+	struct cgs_region *r = w->r;
+	cgs_snapshot_activity(r, &w->at_exit);
+	w->exit_seq = w->written + 1;
+	struct emit_how how = { .final = true, .live = true, .final_at = "exit" };
+	emit_how(w, "exit", &how);
+	w->exit_written = true;
+	__atomic_store_n(&r->exit_done, 1, __ATOMIC_RELEASE);
+	wake(&r->exit_done);
+}
+
+/* The process is gone after a report written at its exit: if anything was
+ * counted since (other threads, stdio's last frees), the final report is
+ * rewritten in place (an atomic rename over it) and says how many calls
+ * came after; with output on stderr, one line says so instead. */
+static void after_exit(struct watch *w)
+{
+	struct cgs_activity now;
+	cgs_snapshot_activity(w->r, &now);
+	if (!memcmp(&now, &w->at_exit, sizeof(now)))
+		return;
+	uint64_t calls = now.calls - w->at_exit.calls;
+	if (!w->r->opts.output[0]) {
+		char msg[200];
+		snprintf(msg, sizeof(msg),
+			 "pid %d: %llu calls (and %lld live blocks) were counted after its final report was "
+			 "written at exit; they are not in it",
+			 (int)w->pid, (unsigned long long)calls, (long long)(now.blocks - w->at_exit.blocks));
+		cgs_log(msg, (const char *)NULL);
+		return;
+	}
+	struct emit_how how = { .final = true, .final_at = "gone", .seq = w->exit_seq, .replace = true,
+				.calls_after_exit = calls };
+	emit_how(w, "exit", &how);
 }
 
 static int64_t now_ns(void)
@@ -330,6 +396,28 @@ static void run(struct watch *w)
 				__atomic_add_fetch(&r->counters.dumps_coalesced, req - handled, __ATOMIC_RELAXED);
 			break;
 		}
+		/* The exit request's own bump of dump_req is not a dump
+		 * request: it and every live request pending are answered by
+		 * the final report. */
+		if (!w->exit_written && __atomic_load_n(&r->exit_req, __ATOMIC_ACQUIRE)) {
+			if (req - handled > 1)
+				__atomic_add_fetch(&r->counters.dumps_coalesced, req - handled - 1, __ATOMIC_RELAXED);
+			emit_at_exit(w);
+			handled = req;
+			__atomic_store_n(&r->dump_done, handled, __ATOMIC_RELEASE);
+			wake(&r->dump_done);
+			continue;
+		}
+		/* After the report written at exit, no live report: it would
+		 * come after the final one. Requests are answered by the final
+		 * report (counted as coalesced into it). */
+		if (w->exit_written && req != handled) {
+			__atomic_add_fetch(&r->counters.dumps_coalesced, req - handled, __ATOMIC_RELAXED);
+			handled = req;
+			__atomic_store_n(&r->dump_done, handled, __ATOMIC_RELEASE);
+			wake(&r->dump_done);
+			continue;
+		}
 		if (req != handled) {
 			/* One dump answers every request pending when it starts: a
 			 * flood of signals must not build a backlog that delays the
@@ -344,6 +432,8 @@ static void run(struct watch *w)
 			continue;
 		}
 		struct timespec ts = { 1, 0 };
+		if (w->exit_written)
+			prewarm_at = 0;
 		if (prewarm_at) {
 			int64_t left = prewarm_at - now_ns();
 			if (left <= 0) {
@@ -353,7 +443,7 @@ static void run(struct watch *w)
 			}
 			ts = (struct timespec){ 0, left };
 		}
-		if (every) {
+		if (every && !w->exit_written) {
 			int64_t left = next - now_ns();
 			if (left <= 0) {
 				emit(w, "interval", false);
@@ -369,7 +459,14 @@ static void run(struct watch *w)
 		if (!w->dead && (!alive(w) || (polling && !still_mapped(w))))
 			w->dead = 1;
 	}
-	emit(w, "exit", true);
+	if (w->exit_written) {
+		after_exit(w);
+	} else {
+		struct emit_how how = { .final = true, .final_at = "gone" };
+		emit_how(w, "exit", &how);
+	}
+	__atomic_store_n(&r->exit_done, 1, __ATOMIC_RELEASE);
+	wake(&r->exit_done);
 	__atomic_store_n(&r->dump_done, __atomic_load_n(&r->dump_req, __ATOMIC_ACQUIRE) + 1, __ATOMIC_RELEASE);
 	wake(&r->dump_done);
 }

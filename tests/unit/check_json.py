@@ -14,7 +14,7 @@ integration tests can both run it.
 import json
 import sys
 
-TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "seq", "duration_ns",
+TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "final_at", "calls_after_exit", "seq", "duration_ns",
        "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets", "leaks",
        "recorder", "rings", "events"]
 TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
@@ -111,6 +111,9 @@ class Checker:
         if r["trigger"] not in ("signal", "api", "exit", "interval", ""):
             self.fail("trigger", repr(r["trigger"]))
         self.typed("final", r["final"], (bool,))
+        if r["final_at"] not in (("exit", "gone") if r["final"] else ("",)):
+            self.fail("final_at", repr(r["final_at"]))
+        self.uint("calls_after_exit", r["calls_after_exit"])
         for k in ("seq", "duration_ns"):
             self.uint(k, r[k])
         self.typed("start_unix_ns", r["start_unix_ns"], (int,))

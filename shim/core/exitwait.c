@@ -1,0 +1,67 @@
+/* exitwait.c - the final report is on disk before a program that ends
+ * through libc is gone.
+ *
+ * Without this the watcher writes the final report only once it sees the
+ * process gone, and a script that reads the report right after the program
+ * exits finds nothing yet. So the exiting thread asks the watcher for the
+ * final report and waits for it, bounded by CGOSHIM_EXIT_WAIT (default 10 s,
+ * 0 = no wait):
+ *
+ *   - exit() and return from main: the shim's ELF destructor. It runs after
+ *     the program's atexit handlers and its own destructors (the shim is
+ *     initialised right after libc, so finalised after everything that
+ *     depends on it), just before stdio is flushed and glibc calls its
+ *     internal _exit (not through the PLT, so not the interposer below).
+ *   - _exit() and _Exit(): interposed (shim/interpose/exit.c).
+ *
+ * Nothing is changed on the way: the exit status, the order of atexit
+ * handlers and destructors, errno. A Go program ends with a raw exit_group
+ * that nothing can delay: there the final report comes once the watcher
+ * sees the process gone (README, "Reports").
+ *
+ * The report written here reflects the state when the exiting thread asked.
+ * Other threads may still run, and stdio's flush may still free: once the
+ * process is gone the watcher compares what was counted then with what is
+ * counted now and, if anything changed, rewrites the final report in place
+ * (watcher.c), saying how many calls came after the exit. */
+#include <errno.h>
+#include <linux/futex.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "shim.h"
+
+void cgs_exit_wait(void)
+{
+	struct cgs_region *r = cgs_R;
+	if (!r || !r->opts.exit_wait_ns || !__atomic_load_n(&r->watcher_spawned, __ATOMIC_ACQUIRE))
+		return;
+	int saved = errno;
+	/* A vfork child (posix_spawn's failure path, the watcher's own
+	 * helpers) shares this memory but is not the process the region
+	 * describes: its exit must not end the parent's report. */
+	if ((int32_t)syscall(SYS_getpid) != r->pid) {
+		errno = saved;
+		return;
+	}
+	/* Several threads may exit at once: each asks (the request is one
+	 * flag) and each waits for the same answer. */
+	__atomic_store_n(&r->exit_req, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&r->dump_req, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &r->dump_req, FUTEX_WAKE, 1, NULL, NULL, 0);
+	int64_t deadline = cgs_mono_ns() + (int64_t)r->opts.exit_wait_ns;
+	while (!__atomic_load_n(&r->exit_done, __ATOMIC_ACQUIRE)) {
+		int64_t left = deadline - cgs_mono_ns();
+		if (left <= 0)
+			break;
+		struct timespec ts = { left / 1000000000, left % 1000000000 };
+		syscall(SYS_futex, &r->exit_done, FUTEX_WAIT, 0, &ts, NULL, 0);
+	}
+	errno = saved;
+}
+
+__attribute__((destructor)) static void cgs_destructor(void)
+{
+	cgs_exit_wait();
+}
