@@ -202,6 +202,7 @@ static void set_defaults(struct cgs_options *o)
 	o->signal = SIGUSR2;
 	o->stack_depth = 16;
 	o->top = 20;
+	o->target_rows = 30;
 	o->memory = DEFAULT_MEMORY;
 	o->slow_ns = DEFAULT_SLOW_NS;
 	o->ring_events = CGS_RING_EVENTS_DEFAULT;
@@ -240,6 +241,9 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 	} else if (!strcmp(name, "TOP")) {
 		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) bad(quiet, "CGOSHIM_TOP", v, "not 1 to 100000", "20");
 		else o->top = (int)u;
+	} else if (!strcmp(name, "TARGET_ROWS")) {
+		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) bad(quiet, "CGOSHIM_TARGET_ROWS", v, "not 1 to 100000", "30");
+		else o->target_rows = (int)u;
 	} else if (!strcmp(name, "MIN_AGE")) {
 		if (cgs_parse_duration(v, &u)) bad(quiet, "CGOSHIM_MIN_AGE", v, "not a duration like 30s", "0");
 		else o->min_age_ns = u;

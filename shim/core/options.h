@@ -28,6 +28,7 @@ struct cgs_options {
 	int signal;          /* CGOSHIM_SIGNAL: 0 = none; default SIGUSR2 */
 	int stack_depth;     /* CGOSHIM_STACK_DEPTH: 1..64, default 16 */
 	int top;             /* CGOSHIM_TOP: leak sites in the text report, default 20 */
+	int target_rows;     /* CGOSHIM_TARGET_ROWS: target rows per kind in a report, default 30 */
 	uint64_t min_age_ns; /* CGOSHIM_MIN_AGE: only leaks at least this old */
 	uint64_t memory;     /* CGOSHIM_MEMORY: bytes of address space for the shim's state */
 	uint64_t slow_ns;    /* CGOSHIM_SLOW_NS */

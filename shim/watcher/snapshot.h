@@ -22,11 +22,31 @@ struct cgs_snap_fn {
 	uint64_t *hist;        /* CGS_HIST_BUCKETS counts */
 };
 
+enum cgs_target_group {
+	CGS_TG_FILE,           /* one file (or "socket", "pipe", "(other)") */
+	CGS_TG_PATTERN,        /* paths of one pattern, label like /tmp/t/cache-*.tmp */
+	CGS_TG_REST,           /* the rows past CGOSHIM_TARGET_ROWS, summed */
+};
+
 struct cgs_snap_target {
 	const char *kind;      /* "read", "ioctl" or "open" */
-	const char *label;     /* file path, "socket", "pipe", "(other)" ... */
+	const char *label;     /* file path, pattern, "socket", "pipe", "(other)", "(rest)" ... */
+	int group;             /* enum cgs_target_group */
+	uint64_t paths;        /* distinct paths the row stands for */
+	uint64_t rows;         /* rows of the per-file table merged into it (1: none) */
 	struct cgs_stat st;
 	uint64_t *hist;
+};
+
+/* How the target table was made smaller (all zero when it was not). */
+struct cgs_snap_targets_info {
+	uint64_t files;        /* distinct files and paths seen (rows and the paths in pattern rows) */
+	uint64_t pattern_rows; /* rows of the report that stand for a pattern */
+	uint64_t grouped;      /* per-file rows merged into pattern rows by the report */
+	uint64_t rest_rows;    /* rows summed into "(rest)" rows */
+	uint64_t rest_paths;   /* the paths those stand for */
+	uint64_t other_calls;  /* calls sent to "(other)" with no row left (files.h) */
+	uint64_t paths_unsure; /* paths counted as new without memory to check */
 };
 
 struct cgs_snap_site {
@@ -96,7 +116,8 @@ struct cgs_snapshot {
 	size_t nfns;
 	struct cgs_snap_fn *fns;       /* entry points called at least once, table order */
 	size_t ntargets;
-	struct cgs_snap_target *targets; /* sorted by total time, descending */
+	struct cgs_snap_target *targets; /* sorted by total time, descending; "(rest)" rows last */
+	struct cgs_snap_targets_info tinfo;
 
 	bool leaks_enabled;
 	uint64_t leak_count, leak_bytes;       /* all live allocations */

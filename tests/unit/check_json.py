@@ -15,7 +15,7 @@ import json
 import sys
 
 TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "final_at", "calls_after_exit", "seq", "duration_ns",
-       "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets", "leaks",
+       "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets", "target_rows", "leaks",
        "recorder", "rings", "events"]
 TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
 OPTIONS = ["leaks", "targets", "children", "format", "signal", "stack_depth", "top",
@@ -28,7 +28,9 @@ COUNTERS = ["untracked_allocs", "unknown_frees", "unknown_sizes", "region_oom", 
 STAT = ["count", "errors", "total_ns", "min_ns", "max_ns", "p50_ns", "p90_ns", "p99_ns",
         "p999_ns", "buckets"]
 CALL = ["fn"] + STAT
-TARGET = ["kind", "target"] + STAT
+TARGET = ["kind", "target", "group", "paths"] + STAT
+TARGET_ROWS = ["limit", "files", "pattern_rows", "grouped", "rest_rows", "rest_paths", "other_calls",
+               "paths_unsure"]
 LEAKS = ["enabled", "count", "bytes", "shown_count", "shown_bytes", "sites"]
 SITE = ["count", "bytes", "oldest_ns", "newest_ns", "cgo", "frames"]
 FRAME = ["function", "module", "file", "line", "addr"]
@@ -149,7 +151,13 @@ class Checker:
             if self.keys(f"targets[{i}]", t, TARGET):
                 self.typed(f"targets[{i}].kind", t["kind"], (str,))
                 self.typed(f"targets[{i}].target", t["target"], (str,))
+                if t["group"] not in ("file", "pattern", "rest"):
+                    self.fail(f"targets[{i}].group", repr(t["group"]))
+                self.uint(f"targets[{i}].paths", t["paths"])
                 self.stat(f"targets[{i}]", t)
+        if self.keys("target_rows", r["target_rows"], TARGET_ROWS):
+            for k in TARGET_ROWS:
+                self.uint(f"target_rows.{k}", r["target_rows"][k])
         lk = r["leaks"]
         if not self.keys("leaks", lk, LEAKS):
             return
