@@ -113,7 +113,7 @@ class Checker:
         if r["trigger"] not in ("signal", "api", "exit", "interval", ""):
             self.fail("trigger", repr(r["trigger"]))
         self.typed("final", r["final"], (bool,))
-        if r["final_at"] not in (("exit", "gone") if r["final"] else ("",)):
+        if r["final_at"] not in (("", "exit", "gone") if r["final"] else ("",)):
             self.fail("final_at", repr(r["final_at"]))
         self.uint("calls_after_exit", r["calls_after_exit"])
         for k in ("seq", "duration_ns"):
