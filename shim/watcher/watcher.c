@@ -59,6 +59,7 @@ struct watch {
 	 * (exitwait.c): its number and what had been counted then. */
 	bool exit_written;
 	uint32_t exit_seq;
+	char exit_path[4200];    /* the file it went to */
 	struct cgs_activity at_exit;
 };
 
@@ -171,8 +172,11 @@ static int write_all(int fd, const char *buf, size_t len)
  * openmetrics format: a scraper reads one fixed file name), rename it over
  * the file that is there, so a reader sees the old file or the new one,
  * never a part. A symbolic link is refused either way. */
-static int write_file(struct watch *w, const char *path, const char *buf, size_t len, bool replace)
+static int write_file(struct watch *w, const char *path, const char *buf, size_t len, bool replace,
+		      char *written, size_t cap)
 {
+	if (written && cap)
+		snprintf(written, cap, "%s", path);
 	struct stat st;
 	if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
 		errno = ELOOP;
@@ -215,12 +219,17 @@ static int write_file(struct watch *w, const char *path, const char *buf, size_t
 	char dst[4200];
 	snprintf(dst, sizeof(dst), "%s", path);
 	for (int i = 1; i < 1000; i++) {
-		if (!syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, dst, 1 /* RENAME_NOREPLACE */))
+		if (!syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, dst, 1 /* RENAME_NOREPLACE */)) {
+			if (written && cap)
+				snprintf(written, cap, "%s", dst);
 			return 0;
+		}
 		if (errno == EINVAL || errno == ENOSYS) {
 			/* No renameat2 here: link() also refuses to replace. */
 			if (!link(tmp, dst)) {
 				unlink(tmp);
+				if (written && cap)
+					snprintf(written, cap, "%s", dst);
 				return 0;
 			}
 		}
@@ -273,8 +282,14 @@ static void emit_how(struct watch *w, const char *trigger, const struct emit_how
 		rc = write_all(2, buf, len);
 		path[0] = 0;
 	} else {
-		expand(r->opts.output, w->pid, seq, path, sizeof(path));
-		rc = write_file(w, path, buf, len, how->replace || r->opts.format == CGS_FMT_OPENMETRICS);
+		/* A rewrite goes over the file the first version went to (which
+		 * may have a .N suffix), not over another one. */
+		if (how->replace && w->exit_path[0])
+			snprintf(path, sizeof(path), "%s", w->exit_path);
+		else
+			expand(r->opts.output, w->pid, seq, path, sizeof(path));
+		rc = write_file(w, path, buf, len, how->replace || r->opts.format == CGS_FMT_OPENMETRICS,
+				how->final_at && !how->replace ? w->exit_path : NULL, sizeof(w->exit_path));
 	}
 	if (rc && !w->warned) {
 		char msg[600];
@@ -313,7 +328,8 @@ static void emit_at_exit(struct watch *w)
 /* The process is gone after a report written at its exit: if anything was
  * counted since (other threads, stdio's last frees), the final report is
  * rewritten in place (an atomic rename over it) and says how many calls
- * came after; with output on stderr, one line says so instead. */
+ * came after; with output on stderr (or a device), one line says so
+ * instead. */
 static void after_exit(struct watch *w)
 {
 	struct cgs_activity now;
@@ -321,7 +337,8 @@ static void after_exit(struct watch *w)
 	if (!memcmp(&now, &w->at_exit, sizeof(now)))
 		return;
 	uint64_t calls = now.calls - w->at_exit.calls;
-	if (!w->r->opts.output[0]) {
+	struct stat st;
+	if (!w->r->opts.output[0] || (!stat(w->exit_path, &st) && S_ISCHR(st.st_mode))) {
 		char msg[200];
 		snprintf(msg, sizeof(msg),
 			 "pid %d: %llu calls (and %lld live blocks) were counted after its final report was "

@@ -83,5 +83,33 @@ if [ -e "${files[0]}" ]; then
 else
 	bad "CGOSHIM_EXIT_WAIT=0: no report within 10 s"
 fi
+# Another thread still calls malloc and free after the report written at
+# exit: a report is there at once, and once the process is gone (its
+# watcher ended) the final report has been rewritten with every call,
+# saying how many came after.
+out=$dir/busy
+mkdir "$out"
+CGOSHIM_FORMAT=json CGOSHIM_OUTPUT="$out/r.%p" LD_PRELOAD="$lib" "$prog" busy >/dev/null &
+pid=$!
+wait $pid
+rc=$?
+[ "$rc" = 6 ] || bad "busy: exit status $rc"
+[ -e "$out/r.$pid" ] || bad "busy: no report on disk when the program had exited"
+for _ in $(seq 1 500); do pgrep -f "^cgoshim-watch --pid $pid " >/dev/null || break; sleep 0.02; done
+files=("$out"/r.*)
+[ "${#files[@]}" = 1 ] || bad "busy: ${#files[@]} reports"
+python3 "$check_json" "$out/r.$pid" >/dev/null || bad "busy: the rewritten report does not parse"
+python3 - "$out/r.$pid" <<'PY' || bad "busy: the final report was not rewritten with the calls after exit"
+import json, sys
+r = json.load(open(sys.argv[1]))
+calls = {c["fn"]: c["count"] for c in r["calls"]}
+print("busy: final_at %s, calls_after_exit %d, malloc %d, free %d" %
+      (r["final_at"], r["calls_after_exit"], calls.get("malloc", 0), calls.get("free", 0)))
+# 50 leaks + the thread's: every malloc but the last one is freed.
+ok = (r["final_at"] == "gone" and r["calls_after_exit"] > 0 and
+      calls["malloc"] - calls.get("free", 0) - r["leaks"]["count"] in (0, -1) and
+      50 <= r["leaks"]["count"] <= 52)
+sys.exit(0 if ok else 1)
+PY
 [ "$fail" = 0 ] || { echo "$fail failures"; exit 1; }
 echo "all reports on disk at exit"
