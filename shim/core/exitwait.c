@@ -14,6 +14,9 @@
  *     internal _exit (not through the PLT, so not the interposer below).
  *   - _exit() and _Exit(): interposed (shim/interpose/exit.c).
  *
+ * Every process image waits (what a shell or harness started, exec'd
+ * programs too), but not a fork child that did not exec (see below).
+ *
  * Nothing is changed on the way: the exit status, the order of atexit
  * handlers and destructors, errno. A Go program ends with a raw exit_group
  * that nothing can delay: there the final report comes once the watcher
@@ -36,6 +39,13 @@ void cgs_exit_wait(void)
 {
 	struct cgs_region *r = cgs_R;
 	if (!r || !r->opts.exit_wait_ns || !__atomic_load_n(&r->watcher_spawned, __ATOMIC_ACQUIRE))
+		return;
+	/* A fork child (not exec'd) does not wait: programs fork workers and
+	 * crash reporters by the hundred, often from signal handlers, and reap
+	 * them at once; each would wait for its own watcher (at nice +10) to
+	 * read symbol tables. Their reports still come, just after they are
+	 * gone; the launcher waits for them. */
+	if (r->fork_generation)
 		return;
 	int saved = errno;
 	/* A vfork child (posix_spawn's failure path, the watcher's own
