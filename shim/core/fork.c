@@ -162,6 +162,7 @@ static void child(void)
 	r->watcher_spawned = 0;
 	__builtin_memset(&r->counters, 0, sizeof(r->counters));
 	cgs_tstate_after_fork();
+	cgs_heaptot_after_fork(r);
 	cgs_t_guard--;
 	int spawned = cgs_watcher_spawn(r);
 	/* The child's exit waits for its own watcher's report (exitwait.c),

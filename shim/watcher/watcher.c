@@ -43,6 +43,7 @@
 #include "log.h"
 #include "ring.h"
 #include "shim.h"
+#include "heappeak.h"
 #include "snapshot.h"
 #include "symbols.h"
 
@@ -61,6 +62,7 @@ struct watch {
 	uint32_t exit_seq;
 	char exit_path[4200];    /* the file it went to */
 	struct cgs_activity at_exit;
+	struct cgs_snap_base *base; /* CGOSHIM_INTERVAL_MODE=delta: the last interval report's numbers */
 };
 
 static void wake(volatile uint32_t *word)
@@ -266,6 +268,15 @@ static void emit_how(struct watch *w, const char *trigger, const struct emit_how
 	if (how->final_at)
 		s->final_at = how->final_at;
 	s->calls_after_exit = how->calls_after_exit;
+	if (!final && r->opts.interval_delta && !strcmp(trigger, "interval")) {
+		/* Delta mode: this interval report shows what happened since
+		 * the last one (the first: since the start). Other reports, and
+		 * the final one, stay cumulative. */
+		struct cgs_snap_base *now = cgs_snap_base_take(s);
+		cgs_snapshot_subtract(s, w->base);
+		cgs_snap_base_free(w->base);
+		w->base = now;
+	}
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
@@ -390,6 +401,8 @@ static void run(struct watch *w)
 	/* The flight recorder's helper: refines slow_ticks once the TSC rate
 	 * is known, notes which node each thread runs on (ring.h). */
 	cgs_rings_watch(r, (int)w->pid);
+	/* The live heap's peak, sampled (heappeak.c). */
+	cgs_heap_peak_start(r);
 	/* Without the thread, the loop below checks for the end every second. */
 	bool polling = pthread_create(&th, NULL, death_watch, w) != 0;
 	r->watcher_up = 1;

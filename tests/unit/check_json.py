@@ -14,9 +14,9 @@ integration tests can both run it.
 import json
 import sys
 
-TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "final_at", "calls_after_exit", "seq", "duration_ns",
-       "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets", "target_rows", "leaks",
-       "recorder", "rings", "events"]
+TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "final_at", "calls_after_exit", "seq",
+       "duration_ns", "interval", "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets",
+       "target_rows", "leaks", "heap", "recorder", "rings", "events"]
 TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
 OPTIONS = ["leaks", "targets", "children", "format", "signal", "stack_depth", "top",
            "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output"]
