@@ -27,6 +27,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -583,6 +584,23 @@ static long arg_long(const char *s, int base, bool *ok)
 	return v;
 }
 
+/* No report will come: let a process that waits at its exit go at once
+ * (exitwait.c), through the region's first page mapped anywhere. */
+static void release_exit(int memfd)
+{
+	if (memfd < 0)
+		return;
+	struct cgs_region *head = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (head == MAP_FAILED)
+		return;
+	if (head->magic == CGS_REGION_MAGIC && head->version == CGS_REGION_VERSION &&
+	    offsetof(struct cgs_region, exit_done) + sizeof(head->exit_done) <= 4096) {
+		__atomic_store_n(&head->exit_done, 1, __ATOMIC_RELEASE);
+		wake(&head->exit_done);
+	}
+	munmap(head, 4096);
+}
+
 /* Map the region at the address the process has it. Another mapping of
  * ours may sit there (each exec lays libraries out anew): then exec this
  * program again for another layout, a few times. */
@@ -652,6 +670,7 @@ int main(int argc, char **argv)
 	struct cgs_region *r = map_region(memfd, pid, at, argv);
 	if (!r) {
 		cgs_log("the watcher cannot map the process's state; no report will be written", (const char *)NULL);
+		release_exit(memfd);
 		return 1;
 	}
 	unsetenv("CGOSHIM_WATCH_TRY");

@@ -83,6 +83,17 @@ if [ -e "${files[0]}" ]; then
 else
 	bad "CGOSHIM_EXIT_WAIT=0: no report within 10 s"
 fi
+# A watcher that is gone without a report (here a wrong CGOSHIM_WATCHER
+# that exits at once) is not waited for: the exit takes well under the
+# 10 s bound, with the program's status.
+t0=$(date +%s%N)
+CGOSHIM_WATCHER=/bin/true CGOSHIM_OUTPUT=/dev/null LD_PRELOAD="$lib" "$prog" exit >/dev/null 2>&1
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$rc" = 3 ] || bad "gone watcher: exit status $rc"
+[ "$ms" -lt 3000 ] || bad "gone watcher: the exit waited ${ms} ms for a watcher that was gone"
+echo "gone watcher: exit after ${ms} ms"
+
 # Another thread still calls malloc and free after the report written at
 # exit: a report is there at once, and once the process is gone (its
 # watcher ended) the final report has been rewritten with every call,
