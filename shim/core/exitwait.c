@@ -36,6 +36,7 @@
 #include <sys/syscall.h>
 
 #include "log.h"
+#include "seccomp.h"
 #include "shim.h"
 
 /* Whether process pid is gone or a zombie (a watcher that ended without
@@ -68,6 +69,11 @@ void cgs_exit_wait(void)
 	 * read symbol tables. Their reports still come, just after they are
 	 * gone; the launcher waits for them. */
 	if (r->fork_generation)
+		return;
+	/* Under a seccomp filter the wait's own system calls (getpid, futex,
+	 * openat) could kill the process or fail: no wait, the report comes
+	 * once the process is gone. */
+	if (cgs_seccomp_active())
 		return;
 	int saved = errno;
 	/* A vfork child (posix_spawn's failure path, the watcher's own

@@ -45,6 +45,7 @@
 #include "ring.h"
 #include "shim.h"
 #include "heappeak.h"
+#include "httpd.h"
 #include "snapshot.h"
 #include "symbols.h"
 
@@ -248,6 +249,34 @@ static int write_file(struct watch *w, const char *path, const char *buf, size_t
 	return -1;
 }
 
+/* Snapshots and the symboliser serve one report at a time: the dump loop's
+ * and the HTTP endpoints' (httpd.c). */
+static pthread_mutex_t render_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* httpd.c's renderer: the state now, in a format, trigger "http". */
+static int render_now(void *ctx, int format, char **buf, size_t *len)
+{
+	struct watch *w = ctx;
+	*buf = NULL;
+	*len = 0;
+	pthread_mutex_lock(&render_lock);
+	struct cgs_snapshot *s = cgs_snapshot_take(w->r, "http", false, true, 0, w->sym);
+	FILE *m = s ? open_memstream(buf, len) : NULL;
+	int rc = -1;
+	if (m) {
+		rc = cgs_report_write(s, format, m);
+		if (fclose(m))
+			rc = -1;
+	}
+	cgs_snapshot_free(s);
+	pthread_mutex_unlock(&render_lock);
+	if (rc) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return rc ? -1 : 0;
+}
+
 /* How a report is written. */
 struct emit_how {
 	bool final;
@@ -258,7 +287,16 @@ struct emit_how {
 	uint64_t calls_after_exit;
 };
 
+static void emit_how_locked(struct watch *w, const char *trigger, const struct emit_how *how);
+
 static void emit_how(struct watch *w, const char *trigger, const struct emit_how *how)
+{
+	pthread_mutex_lock(&render_lock);
+	emit_how_locked(w, trigger, how);
+	pthread_mutex_unlock(&render_lock);
+}
+
+static void emit_how_locked(struct watch *w, const char *trigger, const struct emit_how *how)
 {
 	struct cgs_region *r = w->r;
 	uint32_t seq = how->seq ? how->seq : w->written + 1;
@@ -404,6 +442,13 @@ static void run(struct watch *w)
 	cgs_rings_watch(r, (int)w->pid);
 	/* The live heap's peak, sampled (heappeak.c). */
 	cgs_heap_peak_start(r);
+	/* CGOSHIM_LISTEN: live numbers over HTTP (httpd.c). */
+	if (r->opts.listen[0]) {
+		char where[sizeof(r->opts.listen) + 1];
+		memcpy(where, r->opts.listen, sizeof(r->opts.listen));
+		where[sizeof(r->opts.listen)] = 0;
+		cgs_httpd_start(where, render_now, w);
+	}
 	/* Without the thread, the loop below checks for the end every second. */
 	bool polling = pthread_create(&th, NULL, death_watch, w) != 0;
 	r->watcher_up = 1;

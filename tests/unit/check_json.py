@@ -20,11 +20,11 @@ TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "final_at", "calls
 TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
 OPTIONS = ["leaks", "targets", "children", "format", "signal", "stack_depth", "top",
            "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output"]
-SHIM = ["bytes", "threads", "go"]
+SHIM = ["bytes", "threads", "go", "signal_dumps", "seccomp"]
 COUNTERS = ["untracked_allocs", "unknown_frees", "unknown_sizes", "region_oom", "pool_allocs",
             "guard_calls", "orphan_calls", "stack_overflow", "dlsym_next", "signals",
             "thread_blocks", "ring_bind_failed", "dumps_coalesced", "forks_unmeasured",
-            "inconsistent_reads"]
+            "seccomp_skipped", "inconsistent_reads"]
 STAT = ["count", "errors", "total_ns", "min_ns", "max_ns", "p50_ns", "p90_ns", "p99_ns",
         "p999_ns", "buckets"]
 CALL = ["fn"] + STAT
@@ -110,7 +110,7 @@ class Checker:
         self.typed("pid", r["pid"], (int,))
         for k in ("exe", "cmdline", "trigger"):
             self.typed(k, r[k], (str,))
-        if r["trigger"] not in ("signal", "api", "exit", "interval", ""):
+        if r["trigger"] not in ("signal", "api", "exit", "interval", "http", ""):
             self.fail("trigger", repr(r["trigger"]))
         self.typed("final", r["final"], (bool,))
         if r["final_at"] not in (("", "exit", "gone") if r["final"] else ("",)):
@@ -139,7 +139,8 @@ class Checker:
         if self.keys("shim", r["shim"], SHIM):
             for k in ("bytes", "threads"):
                 self.uint(f"shim.{k}", r["shim"][k])
-            self.typed("shim.go", r["shim"]["go"], (str,))
+            for k in ("go", "signal_dumps", "seccomp"):
+                self.typed(f"shim.{k}", r["shim"][k], (str,))
         if self.keys("counters", r["counters"], COUNTERS):
             for k in COUNTERS:
                 self.uint(f"counters.{k}", r["counters"][k])
