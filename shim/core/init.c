@@ -159,6 +159,7 @@ static const char *env_value(const char *name)
 void cgs_watcher_start(struct cgs_region *r)
 {
 	int rc = cgs_watcher_spawn(r);
+	__atomic_store_n(&r->watcher_spawned, rc == 0, __ATOMIC_RELEASE);
 	if (rc == -ENOENT)
 		cgs_log("cannot find the watcher program cgoshim-watch (beside libcgoshim.so, in "
 			"../libexec/cgoshim/ from it, in " CGOSHIM_LIBEXECDIR "/cgoshim/, or CGOSHIM_WATCHER); "

@@ -14,6 +14,8 @@
 #define MIN_MEMORY (16ULL << 20)
 #define MAX_MEMORY (1ULL << 40)
 #define DEFAULT_SLOW_NS 1000000ULL /* 1 ms: see README, "Options" */
+#define DEFAULT_EXIT_WAIT_NS 10000000000ULL /* 10 s */
+#define MAX_EXIT_WAIT_NS 3600000000000ULL  /* 1 h */
 
 int cgs_parse_bool(const char *s, bool *out)
 {
@@ -311,9 +313,11 @@ static void set_defaults(struct cgs_options *o)
 	o->signal = SIGUSR2;
 	o->stack_depth = 16;
 	o->top = 20;
+	o->target_rows = 30;
 	o->memory = DEFAULT_MEMORY;
 	o->slow_ns = DEFAULT_SLOW_NS;
 	o->ring_events = CGS_RING_EVENTS_DEFAULT;
+	o->exit_wait_ns = DEFAULT_EXIT_WAIT_NS;
 }
 
 static void parse_one(struct cgs_options *o, const char *name, const char *v, bool quiet)
@@ -348,6 +352,9 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 	} else if (!strcmp(name, "TOP")) {
 		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) bad(quiet, "CGOSHIM_TOP", v, "not 1 to 100000", "20");
 		else o->top = (int)u;
+	} else if (!strcmp(name, "TARGET_ROWS")) {
+		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) bad(quiet, "CGOSHIM_TARGET_ROWS", v, "not 1 to 100000", "30");
+		else o->target_rows = (int)u;
 	} else if (!strcmp(name, "MIN_AGE")) {
 		if (cgs_parse_duration(v, &u)) bad(quiet, "CGOSHIM_MIN_AGE", v, "not a duration like 30s", "0");
 		else o->min_age_ns = u;
@@ -371,6 +378,10 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		if (cgs_parse_duration(v, &u) || (u && u < CGS_INTERVAL_MIN_NS))
 			bad(quiet, "CGOSHIM_INTERVAL", v, "not 0 or a duration of at least 10ms", "0 (off)");
 		else o->interval_ns = u;
+	} else if (!strcmp(name, "EXIT_WAIT")) {
+		if (cgs_parse_duration(v, &u) || u > MAX_EXIT_WAIT_NS)
+			bad(quiet, "CGOSHIM_EXIT_WAIT", v, "not 0 or a duration up to 1h", "10s");
+		else o->exit_wait_ns = u;
 	} else if (!strcmp(name, "INTERVAL_MODE")) {
 		if (!strcmp(v, "delta")) o->interval_delta = true;
 		else if (!strcmp(v, "cumulative")) o->interval_delta = false;

@@ -388,6 +388,11 @@ static void json_double(struct out *o, const char *fmt, double v)
 	outf(o, fmt, v);
 }
 
+static const char *target_group(int g)
+{
+	return g == CGS_TG_PATTERN ? "pattern" : g == CGS_TG_REST ? "rest" : "file";
+}
+
 /* count ... p999_ns and the buckets, shared by calls and targets. */
 static void json_stat(struct out *o, const struct cgs_snapshot *s, const struct cgs_stat *st,
 		      const uint64_t *hist)
@@ -554,6 +559,9 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	json_str_or_empty(o, s->trigger);
 	outs(o, ", \"final\": ");
 	json_bool(o, s->final);
+	outs(o, ", \"final_at\": ");
+	json_str_or_empty(o, s->final_at);
+	outf(o, ", \"calls_after_exit\": %" PRIu64, s->calls_after_exit);
 	outf(o, ", \"seq\": %" PRIu32 ", \"duration_ns\": %" PRIu64 ", \"interval\": {\"mode\": \"%s\", "
 		"\"since_ns\": %" PRIu64 "}, \"start_unix_ns\": %" PRId64,
 	     s->seq, s->duration_ns, s->delta ? "delta" : "cumulative", s->since_ns, s->start_real_ns);
@@ -630,12 +638,18 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 		json_str_or_empty(o, t->kind);
 		outs(o, ", \"target\": ");
 		json_str_or_empty(o, t->label);
-		outs(o, ", ");
+		outf(o, ", \"group\": \"%s\", \"paths\": %" PRIu64 ", ", target_group(t->group), t->paths);
 		json_stat(o, s, &t->st, t->hist);
 		outc(o, '}');
 	}
+	const struct cgs_snap_targets_info *ti = &s->tinfo;
+	outf(o, "], \"target_rows\": {\"limit\": %d, \"files\": %" PRIu64 ", \"pattern_rows\": %" PRIu64
+		", \"grouped\": %" PRIu64 ", \"rest_rows\": %" PRIu64 ", \"rest_paths\": %" PRIu64
+		", \"other_calls\": %" PRIu64 ", \"paths_unsure\": %" PRIu64 "}",
+	     s->opts.target_rows, ti->files, ti->pattern_rows, ti->grouped, ti->rest_rows, ti->rest_paths,
+	     ti->other_calls, ti->paths_unsure);
 
-	outs(o, "], \"leaks\": {\"enabled\": ");
+	outs(o, ", \"leaks\": {\"enabled\": ");
 	json_bool(o, s->leaks_enabled);
 	outf(o, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"shown_count\": %" PRIu64
 		", \"shown_bytes\": %" PRIu64 ", \"program_count\": %" PRIu64 ", \"program_bytes\": %" PRIu64
@@ -859,6 +873,13 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	outs(o, ", trigger ");
 	text_str(o, s->trigger && *s->trigger ? s->trigger : "?");
 	outf(o, ", %s, dump #%" PRIu32 "\n", s->final ? "final" : "live", s->seq);
+	if (s->final_at && !strcmp(s->final_at, "exit"))
+		outs(o, "final: written at exit, while the program waited (CGOSHIM_EXIT_WAIT)\n");
+	else if (s->final_at && !strcmp(s->final_at, "gone") && s->calls_after_exit)
+		outf(o, "final: rewritten after the program was gone: %" PRIu64 " %s counted after the "
+			"report written at exit\n", s->calls_after_exit, plural(s->calls_after_exit, "call", "calls"));
+	else if (s->final_at && !strcmp(s->final_at, "gone"))
+		outs(o, "final: written after the program was gone\n");
 	if (s->cmdline && *s->cmdline) {
 		outs(o, "command: ");
 		text_str(o, s->cmdline);
@@ -900,6 +921,7 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	outf(o, " CGOSHIM_MEMORY=%s", fmt_size_opt(op->memory, a));
 	outf(o, " CGOSHIM_SLOW_NS=%s", fmt_duration_opt(op->slow_ns, a));
 	outf(o, " CGOSHIM_RING_EVENTS=%" PRIu32, op->ring_events);
+	outf(o, " CGOSHIM_EXIT_WAIT=%s", fmt_duration_opt(op->exit_wait_ns, a));
 	if (op->interval_ns)
 		outf(o, " CGOSHIM_INTERVAL=%s CGOSHIM_INTERVAL_MODE=%s", fmt_duration_opt(op->interval_ns, a),
 		     op->interval_delta ? "delta" : "cumulative");
@@ -1024,7 +1046,7 @@ oom:
 
 static int text_targets(struct out *o, const struct cgs_snapshot *s)
 {
-	static const char *const head[] = { "kind", "target", "count", "total", "p50", "p99", "max" };
+	static const char *const head[] = { "kind", "target", "paths", "count", "total", "p50", "p99", "max" };
 	struct table t = { .ncols = CGS_ARRAY_LEN(head), .left = 3 };
 	char (*row)[TABLE_CELL];
 
@@ -1043,18 +1065,31 @@ static int text_targets(struct out *o, const struct cgs_snapshot *s)
 			goto oom;
 		label_cell(row[0], tg->kind, 16);
 		label_cell(row[1], tg->label, 60);
-		snprintf(row[2], TABLE_CELL, "%" PRIu64, sum.count);
-		fmt_ns(sum.total, row[3]);
+		snprintf(row[2], TABLE_CELL, "%" PRIu64, tg->paths);
+		snprintf(row[3], TABLE_CELL, "%" PRIu64, sum.count);
+		fmt_ns(sum.total, row[4]);
 		if (sum.count) {
-			fmt_ns(sum.q[0], row[4]);
-			fmt_ns(sum.q[2], row[5]);
-			fmt_ns(sum.max, row[6]);
+			fmt_ns(sum.q[0], row[5]);
+			fmt_ns(sum.q[2], row[6]);
+			fmt_ns(sum.max, row[7]);
 		} else {
-			for (unsigned c = 4; c < t.ncols; c++)
+			for (unsigned c = 5; c < t.ncols; c++)
 				snprintf(row[c], TABLE_CELL, "-");
 		}
 	}
 	table_print(o, &t, "  ");
+	const struct cgs_snap_targets_info *ti = &s->tinfo;
+	if (ti->grouped || ti->rest_rows || ti->pattern_rows)
+		outf(o, "  %" PRIu64 " files and paths in all; at most %d rows per kind (CGOSHIM_TARGET_ROWS): "
+			"%" PRIu64 " %s by path pattern ('*' for runs of digits, hex or random characters), "
+			"%" PRIu64 " %s summed into (rest) (%" PRIu64 " paths)\n",
+		     ti->files, s->opts.target_rows, ti->grouped, plural(ti->grouped, "file merged", "files merged"),
+		     ti->rest_rows, plural(ti->rest_rows, "row", "rows"), ti->rest_paths);
+	if (ti->other_calls)
+		outf(o, "  %" PRIu64 " %s counted under (other): no row left in the file table\n", ti->other_calls,
+		     plural(ti->other_calls, "call", "calls"));
+	if (ti->paths_unsure)
+		outf(o, "  %" PRIu64 " paths counted as distinct without memory to check them\n", ti->paths_unsure);
 	free(t.cell);
 	return 0;
 oom:

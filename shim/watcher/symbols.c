@@ -1211,6 +1211,41 @@ int cgs_sym_resolve_inline(struct cgs_symbolizer *s, uint64_t addr,
 	return n;
 }
 
+/* The code of x86-64 sigreturn trampolines: glibc's __restore_rt
+ * (mov $15,%rax; syscall) and Go's runtime.sigreturn (mov $15,%eax;
+ * syscall). libunwind recognises signal frames by the same bytes. */
+static const unsigned char tramp_glibc[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+static const unsigned char tramp_go[] = { 0xb8, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+
+bool cgs_sym_is_sigreturn(struct cgs_symbolizer *s, uint64_t addr, uint32_t epoch)
+{
+	struct sym_module *sm;
+	Dwarf_Addr off = addr, bias = 0;
+	Elf_Scn *scn;
+	Elf_Data *d;
+	int i;
+
+	if (!s || !s->table)
+		return false;
+	i = module_index(s->table, addr, epoch);
+	if (i < 0)
+		return false;
+	sm = module_state(s, (uint32_t)i);
+	if (sm->state != MOD_READY || !sm->mod)
+		return false;
+	/* The bytes from the module's file: the process may be gone. */
+	scn = dwfl_module_address_section(sm->mod, &off, &bias);
+	if (!scn || !(d = elf_getdata(scn, NULL)) || !d->d_buf)
+		return false;
+	for (int k = 0; k < 2; k++) {
+		const unsigned char *want = k ? tramp_go : tramp_glibc;
+		size_t n = k ? sizeof(tramp_go) : sizeof(tramp_glibc);
+		if (off <= d->d_size && d->d_size - off >= n && !memcmp((const char *)d->d_buf + off, want, n))
+			return true;
+	}
+	return false;
+}
+
 void cgs_sym_free(struct cgs_symbolizer *s)
 {
 	if (!s)

@@ -14,9 +14,9 @@ integration tests can both run it.
 import json
 import sys
 
-TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "seq", "duration_ns",
-       "interval", "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets", "leaks",
-       "heap", "recorder", "rings", "events"]
+TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "final_at", "calls_after_exit", "seq",
+       "duration_ns", "interval", "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets",
+       "target_rows", "leaks", "heap", "recorder", "rings", "events"]
 TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
 OPTIONS = ["leaks", "targets", "children", "format", "signal", "stack_depth", "top",
            "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output", "only"]
@@ -29,7 +29,9 @@ COUNTERS = ["untracked_allocs", "unknown_frees", "unknown_sizes", "region_oom", 
 STAT = ["count", "errors", "total_ns", "min_ns", "max_ns", "p50_ns", "p90_ns", "p99_ns",
         "p999_ns", "buckets"]
 CALL = ["fn", "not_timed"] + STAT
-TARGET = ["kind", "target"] + STAT
+TARGET = ["kind", "target", "group", "paths"] + STAT
+TARGET_ROWS = ["limit", "files", "pattern_rows", "grouped", "rest_rows", "rest_paths", "other_calls",
+               "paths_unsure"]
 LEAKS = ["enabled", "count", "bytes", "shown_count", "shown_bytes", "program_count", "program_bytes",
          "runtime_count", "runtime_bytes", "sites"]
 SITE = ["count", "bytes", "oldest_ns", "newest_ns", "cgo", "runtime", "frames"]
@@ -113,6 +115,9 @@ class Checker:
         if r["trigger"] not in ("signal", "api", "exit", "interval", "http", ""):
             self.fail("trigger", repr(r["trigger"]))
         self.typed("final", r["final"], (bool,))
+        if r["final_at"] not in (("", "exit", "gone") if r["final"] else ("",)):
+            self.fail("final_at", repr(r["final_at"]))
+        self.uint("calls_after_exit", r["calls_after_exit"])
         for k in ("seq", "duration_ns"):
             self.uint(k, r[k])
         self.typed("start_unix_ns", r["start_unix_ns"], (int,))
@@ -150,7 +155,13 @@ class Checker:
             if self.keys(f"targets[{i}]", t, TARGET):
                 self.typed(f"targets[{i}].kind", t["kind"], (str,))
                 self.typed(f"targets[{i}].target", t["target"], (str,))
+                if t["group"] not in ("file", "pattern", "rest"):
+                    self.fail(f"targets[{i}].group", repr(t["group"]))
+                self.uint(f"targets[{i}].paths", t["paths"])
                 self.stat(f"targets[{i}]", t)
+        if self.keys("target_rows", r["target_rows"], TARGET_ROWS):
+            for k in TARGET_ROWS:
+                self.uint(f"target_rows.{k}", r["target_rows"][k])
         lk = r["leaks"]
         if not self.keys("leaks", lk, LEAKS):
             return

@@ -109,6 +109,8 @@ static void assert_defaults(const struct cgs_options *o)
 	ck_assert_uint_eq(o->min_age_ns, 0);
 	ck_assert_uint_eq(o->memory, 8ULL << 30);
 	ck_assert_uint_eq(o->slow_ns, 1000000);
+	ck_assert_uint_eq(o->exit_wait_ns, 10000000000ULL);
+	ck_assert_int_eq(o->target_rows, 30);
 	ck_assert_str_eq(o->output, "");
 }
 
@@ -119,7 +121,8 @@ static void assert_same_options(const struct cgs_options *a, const struct cgs_op
 			      a->children == b->children && a->launcher == b->launcher && a->format == b->format &&
 			      a->signal == b->signal && a->stack_depth == b->stack_depth && a->top == b->top &&
 			      a->min_age_ns == b->min_age_ns && a->memory == b->memory &&
-			      a->slow_ns == b->slow_ns && !strcmp(a->output, b->output),
+			      a->slow_ns == b->slow_ns && a->exit_wait_ns == b->exit_wait_ns &&
+			      a->target_rows == b->target_rows && !strcmp(a->output, b->output),
 		      "%s changed the options", what);
 }
 
@@ -503,6 +506,11 @@ START_TEST(each_variable_good_value)
 	GOOD("CGOSHIM_MEMORY=2G", o.memory == 2ULL << 30);
 	GOOD("CGOSHIM_SLOW_NS=2ms", o.slow_ns == 2000000);
 	GOOD("CGOSHIM_SLOW_NS=750us", o.slow_ns == 750000);
+	GOOD("CGOSHIM_EXIT_WAIT=0", o.exit_wait_ns == 0);
+	GOOD("CGOSHIM_EXIT_WAIT=2", o.exit_wait_ns == 2000000000ULL);
+	GOOD("CGOSHIM_EXIT_WAIT=500ms", o.exit_wait_ns == 500000000ULL);
+	GOOD("CGOSHIM_TARGET_ROWS=1", o.target_rows == 1);
+	GOOD("CGOSHIM_TARGET_ROWS=500", o.target_rows == 500);
 	GOOD("CGOSHIM_OUTPUT=/tmp/cgoshim.%p.%n.json", !strcmp(o.output, "/tmp/cgoshim.%p.%n.json"));
 	GOOD("CGOSHIM_OUTPUT=stderr", !strcmp(o.output, ""));
 	GOOD("CGOSHIM_OUTPUT=-", !strcmp(o.output, ""));
@@ -562,6 +570,8 @@ START_TEST(bad_value_keeps_default_and_logs_one_line)
 		{ "CGOSHIM_MEMORY", "8X" }, { "CGOSHIM_MEMORY", "-8G" }, { "CGOSHIM_MEMORY", "" },
 		{ "CGOSHIM_SLOW_NS", "fast" }, { "CGOSHIM_SLOW_NS", "-5" },
 		{ "CGOSHIM_SLOW_NS", "99999999999999999999999" },
+		{ "CGOSHIM_EXIT_WAIT", "forever" }, { "CGOSHIM_EXIT_WAIT", "2h" }, { "CGOSHIM_EXIT_WAIT", "-1" },
+		{ "CGOSHIM_TARGET_ROWS", "0" }, { "CGOSHIM_TARGET_ROWS", "100001" }, { "CGOSHIM_TARGET_ROWS", "many" },
 	};
 	struct cgs_options dflt;
 	cgs_options_parse(&dflt, NULL, true);
