@@ -947,7 +947,8 @@ void cgs_snapshot_activity(struct cgs_region *r, struct cgs_activity *a)
 		}
 	const struct cgs_counters *c = &r->counters;
 	a->events = c->untracked_allocs + c->unknown_frees + c->unknown_sizes + c->region_oom + c->pool_allocs +
-		    c->guard_calls + c->orphan_calls + c->stack_overflow + c->dlsym_next + c->thread_blocks +
+		    c->guard_calls + c->orphan_calls + c->stack_overflow + c->dlopen_untimed + c->dlsym_untimed + c->dlvsym_untimed +
+		    c->thread_blocks + c->seccomp_skipped +
 		    c->forks_unmeasured;
 }
 
