@@ -34,7 +34,9 @@ struct cgs_options {
 	uint32_t ring_events; /* CGOSHIM_RING_EVENTS: records per NUMA node's ring */
 	char numa_topology[CGS_TOPOLOGY_MAX]; /* CGOSHIM_NUMA_TOPOLOGY (testing): "" = the kernel's */
 	uint64_t interval_ns; /* CGOSHIM_INTERVAL: a live dump every this long; 0 = off */
-	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr */
+	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr, "-" = stdout */
+	uint32_t output_mode; /* CGOSHIM_OUTPUT_MODE: report files' mode, default 0600 */
+	int32_t main_pid;     /* CGOSHIM_MAIN_PID (set by the launcher): the program it started */
 };
 
 /* Fill *o from envp (NULL-terminated "NAME=VALUE" strings; NULL for none).
@@ -48,6 +50,16 @@ int cgs_parse_size(const char *s, uint64_t *out);     /* 4096, 64K, 8M, 16G */
 int cgs_parse_duration(const char *s, uint64_t *ns); /* 250ms, 10s, 2m, 1h; plain = seconds */
 int cgs_parse_signal(const char *s, int *sig);       /* USR2, SIGUSR2, 12, RTMIN+3, none */
 const char *cgs_format_name(int fmt);
+
+/* The one validation of a CGOSHIM_* variable, shared by the library and
+ * the launcher: NULL when value is good for var ("CGOSHIM_SIGNAL"), else
+ * why not, in the words the library's warning uses (the library then keeps
+ * the default; the launcher refuses the value). *note, when note is not
+ * NULL, gets a warning about a value that is used anyway, or NULL. */
+const char *cgs_option_check(const char *var, const char *value, const char **note);
+/* Whether an output template has an unknown placeholder (or a trailing %):
+ * then bad holds it ("%x", or "%"). */
+bool cgs_output_bad_placeholder(const char *tmpl, char bad[3]);
 const char *cgs_signal_name(int sig, char buf[16]);
 
 #endif
