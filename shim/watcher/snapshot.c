@@ -272,6 +272,19 @@ static const char *cgo_entry(const struct cgs_snap_site *site)
 /* The frames of a stack, innermost first, each address expanded into its
  * inline chain (symbols.h), at most 4 * depth in all: every address keeps
  * at least its own frame. Without a symboliser, addresses only. */
+/* Whether a frame lies in the shim's own library. The library drops its
+ * frames when it records a stack (stacks.c); this catches any left (an
+ * older library, a frame of the shim reached through another path). No
+ * frame of the shim is ever shown. */
+static bool shim_frame(const struct cgs_frame_info *f)
+{
+	if (!f->module)
+		return false;
+	const char *base = strrchr(f->module, '/');
+	base = base ? base + 1 : f->module;
+	return !strncmp(base, "libcgoshim.so", 13);
+}
+
 static struct cgs_frame_info *stack_frames(struct cgs_symbolizer *sym, const struct cgs_stack *st, int *n)
 {
 	int depth = st->depth, cap = depth * 4, have = depth ? depth : 1;
@@ -288,6 +301,8 @@ static struct cgs_frame_info *stack_frames(struct cgs_symbolizer *sym, const str
 			memset(chain, 0, sizeof(chain[0]));
 			chain[0].addr = st->frames[k];
 		}
+		if (shim_frame(&chain[0]))
+			continue;
 		if (*n + got > have) {
 			int ncap = have * 2 < *n + got ? *n + got : have * 2;
 			struct cgs_frame_info *w = realloc(v, (size_t)ncap * sizeof(*v));
