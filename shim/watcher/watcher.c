@@ -61,6 +61,13 @@ struct watch {
 	bool main_image;
 	/* The output was found unusable at start: reports go to stderr. */
 	bool fallback;
+	/* The image ended by an exec (the process runs on): seen when the
+	 * end is seen, since the next image may map its own region at the
+	 * same address moments later. */
+	volatile int execd;
+	/* Inode of the region's memfd (0 when unknown): the next image may
+	 * map its own region at the same address. */
+	unsigned long region_ino;
 };
 
 static void wake(volatile uint32_t *word)
@@ -79,11 +86,49 @@ static bool still_mapped(struct watch *w)
 		return false;
 	char line[512];
 	bool found = false;
-	while (!found && fgets(line, sizeof(line), f))
+	while (!found && fgets(line, sizeof(line), f)) {
 		found = !strncmp(line, want, strlen(want)) &&
 			(strstr(line, "memfd:cgoshim") || strstr(line, "/dev/zero")); /* region.c */
+		unsigned long ino = 0;
+		if (found && w->region_ino && strstr(line, "memfd:cgoshim") &&
+		    sscanf(line, "%*s %*s %*s %*s %lu", &ino) == 1 && ino != w->region_ino)
+			found = false; /* the next image's region at the same address */
+	}
 	fclose(f);
 	return found;
+}
+
+/* Whether the process has a memory map at all: an exiting process has
+ * none once its memory is released, a moment before its pidfd says it has
+ * exited; an exec installs the new image's before it drops the old. */
+static bool has_maps(struct watch *w)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)w->pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	bool any = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	return any;
+}
+
+static bool alive(struct watch *w);
+
+/* The region is gone from the process: an exec (the process runs on, with
+ * the next image's maps) or an exit (its memory is released a moment
+ * before its pidfd says so). Maps can also be unreadable while an exec is
+ * under way; so look until one answer is clear (at most about 200 ms). */
+static bool ended_by_exec(struct watch *w)
+{
+	for (int i = 0; i < 200; i++) {
+		if (!alive(w))
+			return false;
+		if (has_maps(w))
+			return true;
+		usleep(1000);
+	}
+	return false;
 }
 
 static bool alive(struct watch *w)
@@ -123,8 +168,10 @@ static void *death_watch(void *arg)
 				w->ino = -1;
 			}
 		}
-		if (!still_mapped(w))
+		if (!still_mapped(w)) {
+			w->execd = ended_by_exec(w);
 			break;
+		}
 	}
 	w->dead = 1;
 	__atomic_add_fetch(&w->r->dump_req, 0, __ATOMIC_SEQ_CST);
@@ -308,9 +355,8 @@ static void report_path(struct watch *w, uint32_t seq, bool final, char *path, s
 		snprintf(path, cap, "%s", exact);
 		return;
 	}
-	/* An exec'd image's final report is written once the process no
-	 * longer maps the region but still runs (the next image). */
-	bool execd = final && alive(w) && !still_mapped(w);
+	/* An exec'd image's final report: the name is the next image's. */
+	bool execd = final && w->execd;
 	if (w->main_image && !execd && (final || om)) {
 		snprintf(path, cap, "%s", exact);
 		*replace = true;
@@ -554,8 +600,12 @@ static void run(struct watch *w)
 				ts = (struct timespec){ 0, left };
 		}
 		syscall(SYS_futex, &r->dump_req, FUTEX_WAIT, req, &ts, NULL, 0);
-		if (!w->dead && (!alive(w) || (polling && !still_mapped(w))))
+		if (!w->dead && !alive(w))
 			w->dead = 1;
+		if (!w->dead && polling && !still_mapped(w)) {
+			w->execd = ended_by_exec(w);
+			w->dead = 1;
+		}
 	}
 	emit(w, "exit", true);
 	__atomic_store_n(&r->dump_done, __atomic_load_n(&r->dump_req, __ATOMIC_ACQUIRE) + 1, __ATOMIC_RELEASE);
@@ -612,7 +662,9 @@ static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* CGOSHIM_OUTPUT=-: the reports go to the program's stdout. */
 	close_others(pidfd, memfd, !strcmp(r->opts.output, "-"));
-	struct watch w = { .r = r, .pid = pid, .pidfd = pidfd, .ino = watch_memfd(memfd) };
+	struct stat mst;
+	unsigned long region_ino = memfd >= 0 && !fstat(memfd, &mst) ? (unsigned long)mst.st_ino : 0;
+	struct watch w = { .r = r, .pid = pid, .pidfd = pidfd, .ino = watch_memfd(memfd), .region_ino = region_ino };
 	run(&w);
 	_exit(0);
 }
