@@ -80,14 +80,14 @@ interval)
 	;;
 stdout)
 	need_py
-	"$cgoshim" -f json -o - -- "$prog" fork 2 1 2>err.txt | "$py" -m json.tool >pretty.json || fail "-o - | json.tool failed"
+	"$cgoshim" -f json -o - -- "$prog" fork 2 1 2>err.txt | tee raw.json | "$py" -m json.tool >pretty.json || fail "-o - | json.tool failed"
 	[[ $(jget pretty.json 'd["exe"]') == "$prog" ]] || fail "stdout does not hold the program's report"
 	grep -q "filesprog stdout" err.txt || fail "the program's stdout is not on stderr"
 	grep -q '"exe": "/usr/bin/true"' err.txt || fail "the child's report is not on stderr"
 	[[ -z $(ls "${TMPDIR:-/tmp}" | grep cgoshim-stdout) ]] || true
 	"$cgoshim" -o - -- "$prog" sleep 1 2>err2.txt >out2.txt || fail "text -o -"
 	grep -q "cgoshim report: pid" out2.txt || fail "text report not on stdout"
-	schema_check pretty.json
+	schema_check raw.json
 	;;
 early-check)
 	for out in /nonexistent/dir/r.json /dev/full; do
