@@ -158,6 +158,7 @@ static void child(void)
 		struct timespec ts;
 		uint64_t now = cgs_rdtsc();
 		r->fork_q = (uint32_t)((now - r->start_tsc) >> CGS_TIME_SHIFT);
+		r->fork_tsc = now;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		r->fork_mono_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -67,6 +67,7 @@ struct cgs_region {
 	 * was inherited from the parent (cgs_now_q gives the child's own
 	 * allocations later quanta). */
 	uint32_t fork_q;
+	uint64_t fork_tsc;
 	int64_t fork_mono_ns;
 	int64_t fork_real_ns;
 	char exe[256];

@@ -576,9 +576,12 @@ static void take_ring_events(struct cgs_snapshot *s, struct cgs_region *r, const
 			s->events = v;
 			*cap = ncap;
 		}
+		/* A fork child's events are timed from its fork, its report's
+		 * start (ring->first already leaves out its parent's). */
+		uint64_t base = r->fork_generation ? r->fork_tsc : r->start_tsc;
 		struct cgs_snap_event *se = &s->events[s->nevents++];
 		memset(se, 0, sizeof(*se));
-		se->t_ticks = e.t0 > r->start_tsc ? e.t0 - r->start_tsc : 0;
+		se->t_ticks = e.t0 > base ? e.t0 - base : 0;
 		se->dur = e.dur;
 		se->fn = e.fn < CGS_FN_COUNT ? e.fn : 0;
 		se->tid = e.tid;

@@ -1,9 +1,10 @@
 /* filesprog.c - the program tests/integration/files/test_files.sh runs
  * under the shim (issue 16: files and names a harness can rely on).
  *
- *	filesprog fork N M     leak N blocks of 111 bytes, fork a child that
+ *	filesprog fork N M     leak N blocks of 111 bytes, sleep 60 ms, fork a child that
  *	                       leaks M blocks of 222 bytes and lives 30 ms,
- *	                       run /bin/true (a child process), print a line
+ *	                       run /bin/true (a child process), sleep 100 ms,
+ *	                       print a line
  *	filesprog sleep MS     sleep MS ms, then print "slept" on stderr
  *	filesprog exec K       exec itself K more times (the same pid); the
  *	                       last image lives 100 ms
@@ -35,6 +36,7 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "fork")) {
 		leak(atoi(argv[2]), 111);
+		usleep(60000); /* a fork child's clock starts at its fork, 60 ms on */
 		pid_t c = fork();
 		if (c == 0) {
 			leak(atoi(argv[3]), 222);
@@ -45,6 +47,7 @@ int main(int argc, char **argv)
 		waitpid(c, &st, 0);
 		if (system("/bin/true") != 0)
 			return 4;
+		usleep(100000); /* outlive the child by far: its duration is its own */
 		printf("filesprog stdout\n");
 		return 0;
 	}

@@ -144,7 +144,7 @@ fork-merge)
 	need_py
 	# 45 blocks in the parent, 7 in its fork child: merge says 52, once.
 	"$cgoshim" -f json -o 'm.%p.json' --no-children -- "$prog" fork 45 7 >/dev/null 2>err.txt || fail "status $?"
-	"$cgoshim" -f json -o 'c.%p.json' -- "$prog" fork 45 7 >/dev/null 2>err.txt || fail "status $?"
+	"$cgoshim" -f json -o 'c.%p.json' --slow-ns=0 -- "$prog" fork 45 7 >/dev/null 2>err.txt || fail "status $?"
 	child=$(for f in c.*.json; do [[ $(jget "$f" 'd["parent_pid"]') != 0 ]] && echo "$f"; done)
 	parent=$(for f in c.*.json; do [[ $(jget "$f" 'd["parent_pid"], d["exe"]') == "0 $prog" ]] && echo "$f"; done)
 	[[ -n $child && -n $parent ]] || { fail "no fork child or parent report: $(ls)"; exit 1; }
@@ -156,6 +156,15 @@ fork-merge)
 	cs=$(jget "$child" 'd["start_unix_ns"]') ps=$(jget "$parent" 'd["start_unix_ns"]')
 	[[ $cs -gt $ps ]] || fail "child's start is its parent's"
 	[[ $(jget "$child" 'd["duration_ns"] < 0.9 * '"$(jget "$parent" 'd["duration_ns"]')") == True ]] || fail "child's duration is not its own"
+	# The flight recorder (every call at --slow-ns=0): the child's events
+	# are its own, on its own clock; the parent's 45 mallocs are not there.
+	[[ $(jget "$parent" 'sum(1 for e in d["events"] if e["fn"] == "malloc" and e["arg"] == 111)') == 45 ]] ||
+		fail "parent's events: $(jget "$parent" 'sum(1 for e in d["events"] if e["fn"] == "malloc" and e["arg"] == 111)') mallocs of 111"
+	[[ $(jget "$child" 'sum(1 for e in d["events"] if e["fn"] == "malloc" and e["arg"] == 111)') == 0 ]] ||
+		fail "the child's report shows its parent's calls"
+	[[ $(jget "$child" 'sum(1 for e in d["events"] if e["fn"] == "malloc" and e["arg"] == 222)') == 7 ]] ||
+		fail "the child's own calls are not in its events"
+	[[ $(jget "$child" 'all(e["t_ns"] <= d["duration_ns"] for e in d["events"])') == True ]] || fail "child event times not from its fork"
 	"$cgoshim" merge c.*.json >merged.json || fail "merge"
 	[[ $(sites merged.json count 111) == 45 ]] || fail "merged: $(sites merged.json count 111) blocks of 111, want 45"
 	[[ $(sites merged.json count 222) == 7 ]] || fail "merged: $(sites merged.json count 222) blocks of 222, want 7"
