@@ -195,6 +195,8 @@ static const char usage_text[] =
 	"  CGOSHIM_RING_EVENTS=N  flight recorder records per NUMA node, 16 to\n"
 	"                         16777216 (default 1024)\n"
 	"  CGOSHIM_NUMA_TOPOLOGY=S  (testing) CPUS:NODE,... instead of the kernel's\n"
+	"  CGOSHIM_WATCHER=PATH   the watcher program (default: cgoshim-watch beside\n"
+	"                         the library, or in its libexec directory)\n"
 	"Booleans take 1, yes, true, on or 0, no, false, off.\n"
 	"Variables read by cgoshim:\n"
 	"  CGOSHIM_LIB=PATH       library to preload when --lib is not given\n"

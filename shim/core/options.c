@@ -338,8 +338,9 @@ static const char *check_one(struct cgs_options *o, const char *name, const char
 		if (cgs_output_bad_placeholder(v, bad))
 			*note = bad[1] ? "unknown placeholder (known: %p, %n, %%)"
 				       : "a trailing % is no placeholder (known: %p, %n, %%)";
-	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT") || !strncmp(name, "TEST_", 5)) {
-		/* read by the launcher; CGOSHIM_TEST_* by the test suite */
+	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT") || !strcmp(name, "WATCHER") ||
+		   !strncmp(name, "TEST_", 5)) {
+		/* read by the launcher; CGOSHIM_WATCHER by spawn.c; CGOSHIM_TEST_* by the test suite */
 	} else {
 		*known = false;
 	}
