@@ -98,6 +98,14 @@ early-check)
 		[[ $first -lt $slept ]] || fail "$out: the line came after the program ran (line $first, slept $slept)"
 		grep -q '"trigger": "exit"' err.txt || fail "$out: the report did not reach stderr"
 	done
+	# Under plain LD_PRELOAD: a directory as the output is one line, the
+	# report on stderr, and no file made beside it.
+	mkdir adir
+	env LD_PRELOAD="$lib" CGOSHIM_FORMAT=json CGOSHIM_OUTPUT=adir "$prog" sleep 100 2>err.txt
+	for i in $(seq 50); do grep -q '"trigger": "exit"' err.txt && break; sleep 0.1; done
+	grep -q "cannot write reports to adir: it is a directory" err.txt || fail "adir: $(cat err.txt)"
+	grep -q '"trigger": "exit"' err.txt || fail "adir: the report did not reach stderr"
+	[[ $(ls | grep -c '^adir') == 1 && -z $(ls adir) ]] || fail "adir: a file was made: $(ls)"
 	if [[ $(id -u) != 0 ]]; then
 		mkdir ro && chmod 555 ro
 		"$cgoshim" -o ro/r.txt -- "$prog" sleep 1 2>err.txt
