@@ -21,6 +21,7 @@
  *
  * The watcher is never measured: it runs without LD_PRELOAD (an empty
  * environment), and malloc, stdio and libdw work as usual. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -69,6 +70,11 @@ struct watch {
 	 * map its own region at the same address. */
 	unsigned long region_ino;
 };
+
+/* Set when the watcher of the next image of this pid says this image
+ * exec'd (tell_earlier_images). */
+#define EXECD_SIGNAL (SIGRTMAX - 3)
+static volatile sig_atomic_t told_execd;
 
 static void wake(volatile uint32_t *word)
 {
@@ -356,7 +362,7 @@ static void report_path(struct watch *w, uint32_t seq, bool final, char *path, s
 		return;
 	}
 	/* An exec'd image's final report: the name is the next image's. */
-	bool execd = final && w->execd;
+	bool execd = final && (w->execd || told_execd);
 	if (w->main_image && !execd && (final || om)) {
 		snprintf(path, cap, "%s", exact);
 		*replace = true;
@@ -531,11 +537,61 @@ static void prewarm(struct watch *w)
 	}
 }
 
+/* Exec'd images of the main program: the watcher of the next image (same
+ * pid) tells the watcher of the previous one, by this signal, that its
+ * image ended by an exec. The previous watcher may not have seen the exec
+ * itself in time (a busy machine; the next image may end at once), and a
+ * fixed output name belongs to the image that ends the process. */
+static void on_execd(int sig)
+{
+	(void)sig;
+	told_execd = 1;
+}
+
+/* Tell every other watcher of this pid (an earlier image's) that its image
+ * exec'd. They are found by name and their --pid argument. */
+static void tell_earlier_images(struct watch *w)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	char want[32];
+	int wn = snprintf(want, sizeof(want), "--pid%c%d", 0, (int)w->pid) + 1;
+	while (d && (e = readdir(d))) {
+		char *end;
+		long other = strtol(e->d_name, &end, 10);
+		if (*end || other <= 0 || other == (long)getpid())
+			continue;
+		char path[64], comm[32] = "", cmd[512];
+		snprintf(path, sizeof(path), "/proc/%ld/comm", other);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		bool ours = fgets(comm, sizeof(comm), f) && !strcmp(comm, "cgoshim-watch\n");
+		fclose(f);
+		if (!ours)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/cmdline", other);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, cmd, sizeof(cmd)) : -1;
+		if (fd >= 0)
+			close(fd);
+		for (ssize_t i = 0; i + wn <= n; i++)
+			if (!memcmp(cmd + i, want, (size_t)wn)) {
+				kill((pid_t)other, EXECD_SIGNAL);
+				break;
+			}
+	}
+	if (d)
+		closedir(d);
+}
+
 static void run(struct watch *w)
 {
 	struct cgs_region *r = w->r;
 	pthread_t th;
 	w->main_image = find_main(w);
+	if (w->main_image && !per_process(r->opts.output) && r->opts.output[0])
+		tell_earlier_images(w);
 	check_output(w);
 	w->sym = cgs_sym_new(r->modules);
 	/* The flight recorder's helper: refines slow_ticks once the TSC rate
@@ -657,6 +713,11 @@ static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd
 		signal(quiet[i], SIG_IGN);
 	if (r->opts.signal)
 		signal(r->opts.signal, SIG_IGN);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_execd;
+	sa.sa_flags = SA_RESTART;
+	sigaction(EXECD_SIGNAL, &sa, NULL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
