@@ -21,7 +21,6 @@
  *
  * The watcher is never measured: it runs without LD_PRELOAD (an empty
  * environment), and malloc, stdio and libdw work as usual. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -66,15 +65,13 @@ struct watch {
 	 * end is seen, since the next image may map its own region at the
 	 * same address moments later. */
 	volatile int execd;
+	/* When the process (its first image) started, wall clock, ns: a
+	 * fixed-name file newer than that is this process's own. */
+	int64_t process_start_ns;
 	/* Inode of the region's memfd (0 when unknown): the next image may
 	 * map its own region at the same address. */
 	unsigned long region_ino;
 };
-
-/* Set when the watcher of the next image of this pid says this image
- * exec'd (tell_earlier_images). */
-#define EXECD_SIGNAL (SIGRTMAX - 3)
-static volatile sig_atomic_t told_execd;
 
 static void wake(volatile uint32_t *word)
 {
@@ -362,15 +359,48 @@ static void report_path(struct watch *w, uint32_t seq, bool final, char *path, s
 		return;
 	}
 	/* An exec'd image's final report: the name is the next image's. */
-	bool execd = final && (w->execd || told_execd);
+	bool execd = final && w->execd;
 	if (w->main_image && !execd && (final || om)) {
-		snprintf(path, cap, "%s", exact);
-		*replace = true;
-		return;
+		/* Replace a file of an earlier run, never one this process
+		 * wrote (an earlier image whose exec went unseen on a busy
+		 * machine): no report is ever lost; the later one goes beside. */
+		if (!(final && !om && !lstat(exact, &st) && S_ISREG(st.st_mode) &&
+		      (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec >= w->process_start_ns)) {
+			snprintf(path, cap, "%s", exact);
+			*replace = true;
+			return;
+		}
 	}
 	char pid[16];
 	snprintf(pid, sizeof(pid), "%d", (int)w->pid);
 	insert_tag(exact, pid, path, cap);
+}
+
+/* The process's start (its first image's: exec keeps it), wall clock ns,
+ * from /proc/PID/stat (clock ticks since boot) and the boot time. Rounded
+ * down by a tick; the region's start when it cannot be read. */
+static int64_t process_start(struct watch *w)
+{
+	char path[64], line[1024];
+	int64_t fallback = w->r->start_real_ns;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)w->pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return fallback;
+	unsigned long long ticks = 0;
+	bool ok = fgets(line, sizeof(line), f) && strrchr(line, ')') &&
+		  sscanf(strrchr(line, ')') + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			 &ticks) == 1;
+	fclose(f);
+	struct timespec mono, real;
+	long hz = sysconf(_SC_CLK_TCK);
+	if (!ok || hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &mono) || clock_gettime(CLOCK_REALTIME, &real))
+		return fallback;
+	int64_t boot_real = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec -
+			    ((int64_t)mono.tv_sec * 1000000000 + mono.tv_nsec);
+	int64_t start = boot_real + (int64_t)(ticks * (1000000000ULL / (unsigned long long)hz));
+	start -= 1000000000LL / hz; /* a tick of rounding */
+	return start < fallback ? start : fallback;
 }
 
 /* Whether this image is the program's own (see struct watch): under the
@@ -537,61 +567,12 @@ static void prewarm(struct watch *w)
 	}
 }
 
-/* Exec'd images of the main program: the watcher of the next image (same
- * pid) tells the watcher of the previous one, by this signal, that its
- * image ended by an exec. The previous watcher may not have seen the exec
- * itself in time (a busy machine; the next image may end at once), and a
- * fixed output name belongs to the image that ends the process. */
-static void on_execd(int sig)
-{
-	(void)sig;
-	told_execd = 1;
-}
-
-/* Tell every other watcher of this pid (an earlier image's) that its image
- * exec'd. They are found by name and their --pid argument. */
-static void tell_earlier_images(struct watch *w)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	char want[32];
-	int wn = snprintf(want, sizeof(want), "--pid%c%d", 0, (int)w->pid) + 1;
-	while (d && (e = readdir(d))) {
-		char *end;
-		long other = strtol(e->d_name, &end, 10);
-		if (*end || other <= 0 || other == (long)getpid())
-			continue;
-		char path[64], comm[32] = "", cmd[512];
-		snprintf(path, sizeof(path), "/proc/%ld/comm", other);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		bool ours = fgets(comm, sizeof(comm), f) && !strcmp(comm, "cgoshim-watch\n");
-		fclose(f);
-		if (!ours)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/cmdline", other);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read(fd, cmd, sizeof(cmd)) : -1;
-		if (fd >= 0)
-			close(fd);
-		for (ssize_t i = 0; i + wn <= n; i++)
-			if (!memcmp(cmd + i, want, (size_t)wn)) {
-				kill((pid_t)other, EXECD_SIGNAL);
-				break;
-			}
-	}
-	if (d)
-		closedir(d);
-}
-
 static void run(struct watch *w)
 {
 	struct cgs_region *r = w->r;
 	pthread_t th;
 	w->main_image = find_main(w);
-	if (w->main_image && !per_process(r->opts.output) && r->opts.output[0])
-		tell_earlier_images(w);
+	w->process_start_ns = process_start(w);
 	check_output(w);
 	w->sym = cgs_sym_new(r->modules);
 	/* The flight recorder's helper: refines slow_ticks once the TSC rate
@@ -713,11 +694,6 @@ static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd
 		signal(quiet[i], SIG_IGN);
 	if (r->opts.signal)
 		signal(r->opts.signal, SIG_IGN);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_execd;
-	sa.sa_flags = SA_RESTART;
-	sigaction(EXECD_SIGNAL, &sa, NULL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
