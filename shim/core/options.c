@@ -328,6 +328,11 @@ static const char *check_one(struct cgs_options *o, const char *name, const char
 		*dflt = "none";
 		if (cgs_parse_u64(v, &u) || u < 1 || u > 0x7fffffff) return "not a process id";
 		o->main_pid = (int32_t)u;
+	} else if (!strcmp(name, "INTERVAL_MODE")) {
+		*dflt = "cumulative";
+		if (!strcmp(v, "delta")) o->interval_delta = true;
+		else if (!strcmp(v, "cumulative")) o->interval_delta = false;
+		else return "not cumulative or delta";
 	} else if (!strcmp(name, "OUTPUT")) {
 		size_t n = strlen(v);
 		char bad[3];

@@ -44,6 +44,7 @@
 #include "log.h"
 #include "ring.h"
 #include "shim.h"
+#include "heappeak.h"
 #include "snapshot.h"
 #include "symbols.h"
 
@@ -71,6 +72,7 @@ struct watch {
 	/* Inode of the region's memfd (0 when unknown): the next image may
 	 * map its own region at the same address. */
 	unsigned long region_ino;
+	struct cgs_snap_base *base; /* CGOSHIM_INTERVAL_MODE=delta: the last interval report's numbers */
 };
 
 static void wake(volatile uint32_t *word)
@@ -502,6 +504,15 @@ static void emit(struct watch *w, const char *trigger, bool final)
 	struct cgs_snapshot *s = cgs_snapshot_take(r, trigger, final, seq, w->sym);
 	if (!s)
 		return;
+	if (!final && r->opts.interval_delta && !strcmp(trigger, "interval")) {
+		/* Delta mode: this interval report shows what happened since
+		 * the last one (the first: since the start). Other reports, and
+		 * the final one, stay cumulative. */
+		struct cgs_snap_base *now = cgs_snap_base_take(s);
+		cgs_snapshot_subtract(s, w->base);
+		cgs_snap_base_free(w->base);
+		w->base = now;
+	}
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
@@ -578,6 +589,8 @@ static void run(struct watch *w)
 	/* The flight recorder's helper: refines slow_ticks once the TSC rate
 	 * is known, notes which node each thread runs on (ring.h). */
 	cgs_rings_watch(r, (int)w->pid);
+	/* The live heap's peak, sampled (heappeak.c). */
+	cgs_heap_peak_start(r);
 	/* Without the thread, the loop below checks for the end every second. */
 	bool polling = pthread_create(&th, NULL, death_watch, w) != 0;
 	r->watcher_up = 1;
