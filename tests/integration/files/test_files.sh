@@ -91,7 +91,11 @@ stdout)
 	[[ -z $(ls "${TMPDIR:-/tmp}" | grep cgoshim-stdout) ]] || true
 	"$cgoshim" -o - -- "$prog" sleep 1 2>err2.txt >out2.txt || fail "text -o -"
 	grep -q "cgoshim report: pid" out2.txt || fail "text report not on stdout"
-	schema_check raw.json
+	# Plain LD_PRELOAD: CGOSHIM_OUTPUT=- is the process's stdout; the
+	# watcher holds the pipe until the report is in it.
+	env LD_PRELOAD="$lib" CGOSHIM_FORMAT=json CGOSHIM_OUTPUT=- "$prog" sleep 1 2>/dev/null | tee raw2.json |
+		"$py" -m json.tool >/dev/null || fail "plain LD_PRELOAD: CGOSHIM_OUTPUT=- | json.tool failed: $(head -c 200 raw2.json)"
+	schema_check raw.json raw2.json
 	;;
 early-check)
 	for out in /nonexistent/dir/r.json /dev/full; do
