@@ -739,7 +739,7 @@ struct sitediff {
 	enum site_status status;
 };
 
-static const json_t *find_call(const json_t *r, const char *fn)
+const json_t *cgs_cli_find_call(const json_t *r, const char *fn)
 {
 	size_t i;
 	const json_t *c;
@@ -1030,12 +1030,12 @@ int cgs_cli_diff(int argc, char **argv)
 			continue;
 		rows[nrows].fn = fn;
 		rows[nrows].b = call;
-		rows[nrows].n = find_call(nw, fn);
+		rows[nrows].n = cgs_cli_find_call(nw, fn);
 		nrows++;
 	}
 	json_array_foreach(json_object_get(nw, "calls"), i, call) {
 		const char *fn = cgs_cli_str(call, "fn");
-		if (find_call(base, fn))
+		if (cgs_cli_find_call(base, fn))
 			continue;
 		bool dup = false;
 		for (size_t k = 0; k < nrows && !dup; k++)

@@ -54,6 +54,7 @@
 #if defined(__has_include)
 #if __has_include("config.h")
 #include "config.h"
+#include "options.h"
 #endif
 #endif
 /* Fallbacks for a hand build without meson's config.h. */
@@ -165,6 +166,9 @@ static const char usage_text[] =
 	"  -f, --format=FMT        text, json, folded, pprof,      CGOSHIM_FORMAT\n"
 	"                          openmetrics or chrome\n"
 	"      --interval=T        also report every T (e.g. 10s)  CGOSHIM_INTERVAL\n"
+	"      --listen=ADDR:PORT  serve /metrics, /debug/cgoshim/heap (pprof) and\n"
+	"                          /debug/cgoshim/report.json over HTTP from the\n"
+	"                          watcher; ':PORT' is loopback  CGOSHIM_LISTEN\n"
 	"      --interval-mode=M   cumulative (default) or delta: each interval report\n"
 	"                          shows only what happened since the last one\n"
 	"                          CGOSHIM_INTERVAL_MODE\n"
@@ -237,6 +241,7 @@ enum {
 	OPT_SLOW_NS,
 	OPT_INTERVAL,
 	OPT_INTERVAL_MODE,
+	OPT_LISTEN,
 	OPT_LIB,
 	OPT_VERSION,
 };
@@ -251,6 +256,7 @@ static const struct option long_options[] = {
 	{ "slow-ns", required_argument, NULL, OPT_SLOW_NS },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "interval-mode", required_argument, NULL, OPT_INTERVAL_MODE },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "env", required_argument, NULL, 'e' },
 	{ "lib", required_argument, NULL, OPT_LIB },
 	{ "help", no_argument, NULL, 'h' },
@@ -377,6 +383,17 @@ static int parse_args(int argc, char **argv, const char **lib_opt)
 			check_not_empty("--interval", optarg);
 			set_var("CGOSHIM_INTERVAL", optarg);
 			break;
+		case OPT_LISTEN: {
+			int fam;
+			unsigned char a[16];
+			unsigned port;
+			if (cgs_parse_listen(optarg, &fam, a, &port)) {
+				msg("--listen=%s: not PORT, :PORT, IPV4:PORT or [IPV6]:PORT", optarg);
+				exit(EXIT_USAGE);
+			}
+			set_var("CGOSHIM_LISTEN", optarg);
+			break;
+		}
 		case OPT_INTERVAL_MODE:
 			if (strcmp(optarg, "cumulative") && strcmp(optarg, "delta")) {
 				msg("--interval-mode=%s: not cumulative or delta", optarg);

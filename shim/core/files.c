@@ -7,6 +7,7 @@
 #include "files.h"
 #include "log.h"
 #include "region.h"
+#include "seccomp.h"
 #include "tstate.h"
 
 int cgs_files_init(struct cgs_region *r)
@@ -86,6 +87,15 @@ uint32_t cgs_fd_file(struct cgs_files *fs, int fd)
 	cgs_t_guard++;
 	char path[40] = "/proc/self/fd/", buf[CGS_FILE_LABEL_MAX];
 	cgs_u64_str((uint64_t)fd, path + 14);
+	long a[6] = { (long)path, (long)buf, (long)sizeof(buf) - 1, 0, 0, 0 };
+	if (!cgs_seccomp_allows(SYS_readlink, a)) {
+		/* The program's seccomp filter forbids it: labelled unknown, once. */
+		static const char unk[] = "(unknown: seccomp filter)";
+		uint32_t id = cgs_file_intern(fs, unk, sizeof(unk) - 1);
+		__atomic_store_n(&fs->fd[fd], id + 1, __ATOMIC_RELAXED);
+		cgs_t_guard--;
+		return id;
+	}
 	long n = syscall(SYS_readlink, path, buf, sizeof(buf) - 1);
 	errno = saved;
 	uint32_t id = 0;

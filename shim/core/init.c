@@ -230,6 +230,15 @@ void cgs_turn_off(void)
 	__atomic_store_n(&init_state, INIT_OFF, __ATOMIC_RELEASE);
 }
 
+/* Turn it back on after cgs_turn_off (seccomp.c: a strict-mode or
+ * PR_SET_TSC request that the kernel refused, or TSC reads allowed again). */
+void cgs_turn_on(struct cgs_region *r);
+void cgs_turn_on(struct cgs_region *r)
+{
+	__atomic_store_n(&init_state, INIT_ON, __ATOMIC_RELEASE);
+	__atomic_store_n(&cgs_R, r, __ATOMIC_RELEASE);
+}
+
 __attribute__((constructor(101))) static void cgs_constructor(void)
 {
 	int saved = errno;

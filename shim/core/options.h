@@ -38,6 +38,7 @@ struct cgs_options {
 	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr, "-" = stdout */
 	uint32_t output_mode; /* CGOSHIM_OUTPUT_MODE: report files' mode, default 0600 */
 	int32_t main_pid;     /* CGOSHIM_MAIN_PID (set by the launcher): the program it started */
+	char listen[64];      /* CGOSHIM_LISTEN: "ADDR:PORT" the watcher serves HTTP on; "" = off */
 };
 
 /* Fill *o from envp (NULL-terminated "NAME=VALUE" strings; NULL for none).
@@ -50,6 +51,10 @@ int cgs_parse_u64(const char *s, uint64_t *out);
 int cgs_parse_size(const char *s, uint64_t *out);     /* 4096, 64K, 8M, 16G */
 int cgs_parse_duration(const char *s, uint64_t *ns); /* 250ms, 10s, 2m, 1h; plain = seconds */
 int cgs_parse_signal(const char *s, int *sig);       /* USR2, SIGUSR2, 12, RTMIN+3, none */
+/* CGOSHIM_LISTEN: "PORT", ":PORT" (loopback), "IPV4:PORT" or "[IPV6]:PORT",
+ * numeric only, port 1 to 65535. Fills family (AF_INET, AF_INET6), the
+ * address (4 or 16 bytes, network order) and port (host order). */
+int cgs_parse_listen(const char *s, int *family, unsigned char addr[16], unsigned *port);
 const char *cgs_format_name(int fmt);
 
 /* The one validation of a CGOSHIM_* variable, shared by the library and

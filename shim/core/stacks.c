@@ -26,6 +26,7 @@
 #include "real.h"
 #include "region.h"
 #include "tstate.h"
+#include "seccomp.h"
 
 #define CHUNK (64u << 10)
 
@@ -191,7 +192,7 @@ static bool unwind_off; /* a fork child that must not unwind */
 
 bool cgs_unwind_begin(void)
 {
-	if (unwind_off)
+	if (unwind_off || !cgs_seccomp_unwind_ok())
 		return false;
 	/* The thread's own count first and last: whenever the shared count
 	 * includes this thread, so does its own (a signal can land anywhere). */

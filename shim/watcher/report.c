@@ -259,12 +259,62 @@ static const char *base_name(const char *path)
 	X(thread_blocks, "thread blocks created")                                             \
 	X(ring_bind_failed, "flight recorder rings whose memory could not be bound to their node") \
 	X(dumps_coalesced, "dump requests that arrived while a dump was written: answered by the next one") \
-	X(forks_unmeasured, "fork children left unmeasured: no memory for their copy of the shim's state, or its locks busy")
+	X(forks_unmeasured, "fork children left unmeasured: no memory for their copy of the shim's state, or its locks busy") \
+	X(seccomp_skipped, "shim system calls not made: the program's seccomp filter forbids them")
 
 #define CGS_REPORT_ONE(name, why) +1
 _Static_assert(sizeof(struct cgs_counters) == (0 CGS_REPORT_COUNTERS(CGS_REPORT_ONE)) * sizeof(uint64_t),
 	       "struct cgs_counters changed: update CGS_REPORT_COUNTERS in report.c");
 #undef CGS_REPORT_ONE
+
+/* What the shim gave up to the program (signal.c, seccomp.c), for the
+ * header: "" when nothing. */
+static const char *const sigdump_why[] = {
+	[CGS_SIGDUMP_DEFAULT] = "the program set SIG_DFL, or its SA_RESETHAND handler ran",
+	[CGS_SIGDUMP_IGNORED] = "the program set SIG_IGN",
+	[CGS_SIGDUMP_IGNORED_AT_START] = "ignored from the start (inherited across exec)",
+};
+
+static void signal_dumps_note(const struct cgs_snapshot *s, char *buf, size_t cap)
+{
+	buf[0] = 0;
+	uint32_t d = s->sig_given_up_disp;
+	if (!s->opts.signal || !s->sig_given_up_ns || d < 1 || d > CGS_SIGDUMP_IGNORED_AT_START)
+		return;
+	if (s->sig_dump_state == CGS_SIGDUMP_ON)
+		snprintf(buf, cap, "given up at %.3f s (%s) until the program installed a handler again: "
+			 "no live dump by signal in between", (double)s->sig_given_up_ns / 1e9, sigdump_why[d]);
+	else
+		snprintf(buf, cap, "given up at %.3f s (now: %s): the signal does what the program asked, "
+			 "no live dump by signal after that", (double)s->sig_given_up_ns / 1e9,
+			 sigdump_why[s->sig_dump_state <= CGS_SIGDUMP_IGNORED_AT_START ? s->sig_dump_state : d]);
+}
+
+static void seccomp_note(const struct cgs_snapshot *s, char *buf, size_t cap)
+{
+	buf[0] = 0;
+	if (s->passive_ns && s->passive_why == CGS_PASSIVE_STRICT) {
+		snprintf(buf, cap, "strict mode at %.3f s: it allows no system call but read, write and exit, and "
+			 "makes rdtsc fault, so the shim measured nothing after (blocks freed after that still show "
+			 "as live)", (double)s->passive_ns / 1e9);
+		return;
+	}
+	if (s->passive_ns && (s->passive_why == CGS_PASSIVE_NOTSC || s->passive_why == CGS_PASSIVE_NOTSC_OVER)) {
+		snprintf(buf, cap, "the program made rdtsc fault (PR_SET_TSC) at %.3f s: the shim measured nothing "
+			 "%s (blocks freed meanwhile still show as live)", (double)s->passive_ns / 1e9,
+			 s->passive_why == CGS_PASSIVE_NOTSC ? "after" : "until it allowed rdtsc again");
+		return;
+	}
+	if (!s->seccomp_ns)
+		return;
+	snprintf(buf, cap,
+		 "filter installed at %.3f s (%" PRIu32 " in all%s): from then on the shim made no system call "
+		 "the filter%s; %" PRIu64 " skipped (thread ids, descriptors' file names, stacks and fork children "
+		 "needing them were not measured after)",
+		 (double)s->seccomp_ns / 1e9, s->seccomp_filters,
+		 s->seccomp_unknown ? ", one it could not read" : "",
+		 s->seccomp_unknown ? "s might forbid, none of a new kind" : " forbids", s->counters.seccomp_skipped);
+}
 
 /* ---- JSON -------------------------------------------------------------- */
 
@@ -542,6 +592,13 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	outf(o, "}, \"shim\": {\"bytes\": %" PRIu64 ", \"threads\": %" PRIu64 ", \"go\": ",
 	     s->shim_bytes, s->threads);
 	json_str(o, s->go ? s->go : "");
+	char note[400];
+	signal_dumps_note(s, note, sizeof(note));
+	outs(o, ", \"signal_dumps\": ");
+	json_str(o, note);
+	seccomp_note(s, note, sizeof(note));
+	outs(o, ", \"seccomp\": ");
+	json_str(o, note);
 	outs(o, "}, \"counters\": {");
 #define CGS_REPORT_JSON_COUNTER(name, why) outf(o, "\"" #name "\": %" PRIu64 ", ", s->counters.name);
 	CGS_REPORT_COUNTERS(CGS_REPORT_JSON_COUNTER)
@@ -863,6 +920,13 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 		text_str(o, s->go);
 		outc(o, '\n');
 	}
+	char note[400];
+	signal_dumps_note(s, note, sizeof(note));
+	if (note[0])
+		outf(o, "dump signal: %s\n", note);
+	seccomp_note(s, note, sizeof(note));
+	if (note[0])
+		outf(o, "seccomp: %s\n", note);
 
 	bool any = s->inconsistent != 0;
 #define CGS_REPORT_ANY(name, why) any |= s->counters.name != 0;

@@ -824,6 +824,14 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	s->shim_bytes = cgs_region_resident(r);
 	s->go = cgs_go_status();
 	s->counters = r->counters;
+	s->sig_dump_state = r->sig_dump_state;
+	s->sig_given_up_disp = r->sig_given_up_disp;
+	s->sig_given_up_ns = r->sig_given_up_ns;
+	s->seccomp_ns = r->seccomp_ns;
+	s->seccomp_filters = r->seccomp_filters;
+	s->seccomp_unknown = r->seccomp_unknown;
+	s->passive_ns = r->passive_ns;
+	s->passive_why = r->passive_why;
 
 	struct cgs_tstate **ts;
 	size_t nt = thread_blocks(r, &ts);

@@ -116,6 +116,13 @@ struct cgs_snapshot {
 	const char *go;        /* Go runtime found and how stacks are followed, or "not Go" */
 	struct cgs_counters counters;
 	uint32_t inconsistent; /* live reads that raced a writer too often */
+	/* Given up to the program (region.h): live dumps by signal, seccomp. */
+	uint32_t sig_dump_state, sig_given_up_disp;
+	int64_t sig_given_up_ns;
+	int64_t seccomp_ns;
+	uint32_t seccomp_filters, seccomp_unknown;
+	int64_t passive_ns;
+	uint32_t passive_why;
 
 	size_t nfns;
 	struct cgs_snap_fn *fns;       /* entry points called at least once, table order */
