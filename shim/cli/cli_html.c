@@ -181,9 +181,15 @@ static void header(const json_t *r, const char *path)
 static void stat_cells(const json_t *c)
 {
 	uint64_t count = cgs_cli_u64(c, "count");
-	fprintf(out, "<td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+	/* A calls row's dl calls that were not timed count too (README). */
+	uint64_t untimed = json_is_integer(json_object_get(c, "not_timed")) ? cgs_cli_u64(c, "not_timed") : 0;
+	if (untimed)
+		fprintf(out, "<td>%" PRIu64 " (%" PRIu64 " not timed)</td>", count + untimed, untimed);
+	else
+		fprintf(out, "<td>%" PRIu64 "</td>", count);
+	fprintf(out, "<td>%" PRIu64 "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
 		"<td>%s</td><td>%s</td><td>%s</td><td>%s</td>",
-		count, cgs_cli_u64(c, "errors"), ns_s(cgs_cli_u64(c, "total_ns")),
+		cgs_cli_u64(c, "errors"), ns_s(cgs_cli_u64(c, "total_ns")),
 		ns_s(count ? cgs_cli_u64(c, "total_ns") / count : 0), ns_s(cgs_cli_u64(c, "min_ns")),
 		ns_s(cgs_cli_u64(c, "p50_ns")), ns_s(cgs_cli_u64(c, "p90_ns")), ns_s(cgs_cli_u64(c, "p99_ns")),
 		ns_s(cgs_cli_u64(c, "p999_ns")), ns_s(cgs_cli_u64(c, "max_ns")));

@@ -33,7 +33,6 @@
 
 extern char **environ;
 
-extern uint64_t *cgs_dlsym_next_ptr;
 
 enum { INIT_NONE, INIT_BUSY, INIT_ON, INIT_OFF };
 static volatile int init_state;
@@ -193,7 +192,6 @@ static bool start(void)
 			(const char *)NULL);
 	dl_iterate_phdr(self_range, NULL);
 	cgs_spawn_prepare(env_value("CGOSHIM_WATCHER"));
-	cgs_dlsym_next_ptr = &r->counters.dlsym_next;
 	__atomic_store_n(&cgs_R, r, __ATOMIC_RELEASE);
 	cgs_tstate_init();
 	return true;

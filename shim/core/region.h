@@ -41,7 +41,9 @@ struct cgs_counters {
 	uint64_t guard_calls;        /* calls made while the shim itself was busy */
 	uint64_t orphan_calls;       /* calls after a thread's TLS destructors ran */
 	uint64_t stack_overflow;     /* stacks not stored: stack table full */
-	uint64_t dlsym_next;         /* dlsym/dlvsym(RTLD_NEXT): counted, not timed */
+	uint64_t dlopen_untimed;     /* dlopen calls counted, not timed (dl.c says when) */
+	uint64_t dlsym_untimed;      /* dlsym calls counted, not timed */
+	uint64_t dlvsym_untimed;     /* dlvsym calls counted, not timed */
 	uint64_t signals;            /* dump signals received */
 	uint64_t thread_blocks;      /* thread blocks created */
 	uint64_t ring_bind_failed;   /* flight recorder rings not bound to their node (ring.h) */

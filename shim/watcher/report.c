@@ -254,7 +254,9 @@ static const char *base_name(const char *path)
 	X(guard_calls, "calls made while the shim itself was busy")                           \
 	X(orphan_calls, "calls after their thread's TLS destructors ran")                     \
 	X(stack_overflow, "stacks not stored: stack table full")                              \
-	X(dlsym_next, "dlsym/dlvsym(RTLD_NEXT or RTLD_DEFAULT) calls: counted, not timed")                    \
+	X(dlopen_untimed, "dlopen calls counted, not timed (in the calls row)")                \
+	X(dlsym_untimed, "dlsym calls counted, not timed (in the calls row)")                  \
+	X(dlvsym_untimed, "dlvsym calls counted, not timed (in the calls row)")                \
 	X(signals, "dump signals received")                                                   \
 	X(thread_blocks, "thread blocks created")                                             \
 	X(ring_bind_failed, "flight recorder rings whose memory could not be bound to their node") \
@@ -609,7 +611,9 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 		const struct cgs_snap_fn *fn = &s->fns[i];
 		outs(o, i ? ", {\"fn\": " : "{\"fn\": ");
 		json_str_or_empty(o, fn->name);
-		outs(o, ", ");
+		/* count and what follows describe the timed calls; not_timed
+		 * the others (calls made = count + not_timed). */
+		outf(o, ", \"not_timed\": %" PRIu64 ", ", fn->untimed);
 		json_stat(o, s, &fn->st, fn->hist);
 		outc(o, '}');
 	}
@@ -952,6 +956,7 @@ static int text_calls(struct out *o, const struct cgs_snapshot *s)
 					    "p90", "p99", "p99.9", "max" };
 	struct table t = { .ncols = CGS_ARRAY_LEN(head), .left = 1 };
 	char (*row)[TABLE_CELL];
+	bool untimed = false;
 
 	outs(o, "\ncalls:\n");
 	if (!s->fns || !s->nfns) {
@@ -969,9 +974,20 @@ static int text_calls(struct out *o, const struct cgs_snapshot *s)
 		if (!(row = table_row(&t)))
 			goto oom;
 		label_cell(row[0], fn->name, 40);
-		snprintf(row[1], TABLE_CELL, "%" PRIu64, sum.count);
-		snprintf(row[2], TABLE_CELL, "%" PRIu64, sum.errors);
-		fmt_ns(sum.total, row[3]);
+		snprintf(row[1], TABLE_CELL, "%" PRIu64, sum.count + fn->untimed);
+		/* Errors of calls not timed are not seen: "?" says so. */
+		if (!fn->untimed)
+			snprintf(row[2], TABLE_CELL, "%" PRIu64, sum.errors);
+		else if (sum.count)
+			snprintf(row[2], TABLE_CELL, "%" PRIu64 "+?", sum.errors);
+		else
+			snprintf(row[2], TABLE_CELL, "?");
+		if (fn->untimed)
+			untimed = true;
+		if (!sum.count)
+			snprintf(row[3], TABLE_CELL, "not timed");
+		else
+			fmt_ns(sum.total, row[3]);
 		if (sum.count) {
 			fmt_ns(sum.min, row[4]);
 			for (unsigned q = 0; q < 4; q++)
@@ -984,6 +1000,11 @@ static int text_calls(struct out *o, const struct cgs_snapshot *s)
 	}
 	table_print(o, &t, "  ");
 	free(t.cell);
+	for (size_t i = 0; untimed && i < s->nfns; i++)
+		if (s->fns[i].untimed)
+			outf(o, "  %s: %" PRIu64 " of %" PRIu64 " calls not timed (no return path through the "
+				"caller's object; their errors are not seen; README, Limits)\n",
+			     s->fns[i].name, s->fns[i].untimed, s->fns[i].untimed + s->fns[i].st.count);
 	return 0;
 oom:
 	free(t.cell);

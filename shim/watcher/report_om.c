@@ -235,7 +235,8 @@ static void fn_counter(struct tbuf *b, const struct cgs_snapshot *s, const struc
 		const struct cgs_snap_fn *fn = &s->fns[i];
 		tb_puts(b, name);
 		open_labels(b, l, fn->name ? fn->name : "");
-		tb_printf(b, "} %" PRIu64 "\n", errors ? fn->st.errors : fn->st.count);
+		/* Every call made, timed or not (the histogram has the timed). */
+		tb_printf(b, "} %" PRIu64 "\n", errors ? fn->st.errors : fn->st.count + fn->untimed);
 	}
 }
 

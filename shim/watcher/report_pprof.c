@@ -514,12 +514,12 @@ static void call_samples(struct builder *b)
 	const struct cgs_snapshot *s = b->s;
 	for (size_t i = 0; s->fns && i < s->nfns; i++) {
 		const struct cgs_snap_fn *fn = &s->fns[i];
-		if (!fn->name || !fn->st.count)
+		if (!fn->name || !(fn->st.count + fn->untimed))
 			continue;
 		bool added;
 		/* No address, no mapping: one location per function. */
 		uint64_t loc = tup_id(&b->locs, 0, 0, func_id(b, fn->name, NULL), 0, &added);
-		const uint64_t values[NVALUES] = { 0, 0, fn->st.count, cgs_rx_tick_ns(s, fn->st.total), 0, 0 };
+		const uint64_t values[NVALUES] = { 0, 0, fn->st.count + fn->untimed, cgs_rx_tick_ns(s, fn->st.total), 0, 0 };
 		sample(b, &loc, 1, values, NULL);
 	}
 }

@@ -64,18 +64,23 @@ static void take_fns(struct cgs_snapshot *s, struct cgs_tstate **ts, size_t nt)
 			struct cgs_stat copy = ts[i]->st[fn];
 			cgs_stat_merge(&st, &copy);
 		}
-		if (!st.count)
+		uint64_t untimed = fn == CGS_FN_dlopen   ? s->counters.dlopen_untimed
+				   : fn == CGS_FN_dlsym  ? s->counters.dlsym_untimed
+				   : fn == CGS_FN_dlvsym ? s->counters.dlvsym_untimed
+							 : 0;
+		if (!st.count && !untimed)
 			continue;
 		struct cgs_snap_fn *f = &s->fns[s->nfns++];
 		f->name = cgs_fn_names[fn];
 		f->family = cgs_fn_family[fn];
+		f->untimed = untimed;
 		f->hist = calloc(CGS_HIST_BUCKETS, sizeof(uint64_t));
 		if (f->hist)
 			for (size_t i = 0; i < nt; i++)
 				cgs_hist_merge(f->hist, ts[i]->hist[fn]);
 		if (f->hist) {
 			cgs_stat_fit(&st, f->hist);
-			if (!st.count) { /* counted, but no bucket written yet */
+			if (!st.count && !untimed) { /* counted, but no bucket written yet */
 				free(f->hist);
 				s->nfns--;
 				continue;

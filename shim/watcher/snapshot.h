@@ -18,8 +18,9 @@
 struct cgs_snap_fn {
 	const char *name;      /* entry point: "read", "__open_2", ... */
 	int family;            /* enum cgs_family */
-	struct cgs_stat st;
+	struct cgs_stat st;    /* the timed calls */
 	uint64_t *hist;        /* CGS_HIST_BUCKETS counts */
+	uint64_t untimed;      /* calls counted but not timed (dlopen, dlsym, dlvsym: dl.c); results unseen */
 };
 
 struct cgs_snap_target {
