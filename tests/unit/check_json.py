@@ -33,7 +33,7 @@ def _type_ok(v, t):
 
 
 def STAT_KEYS():
-    return list(DEFS["call"]["properties"])[1:]
+    return [k for k in DEFS["call"]["properties"] if k not in ("fn", "not_timed")]
 
 
 STAT = STAT_KEYS()
