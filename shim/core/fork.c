@@ -176,11 +176,18 @@ static void child(void)
 	r->dump_done = 0;
 	r->watcher_up = 0;
 	r->watcher_pid = 0;
+	r->exit_req = 0;
+	r->exit_done = 0;
+	r->watcher_spawned = 0;
 	__builtin_memset(&r->counters, 0, sizeof(r->counters));
 	cgs_tstate_after_fork();
 	cgs_heaptot_after_fork(r);
 	cgs_t_guard--;
-	if (cgs_watcher_spawn(r) < 0)
+	int spawned = cgs_watcher_spawn(r);
+	/* The child's exit waits for its own watcher's report (exitwait.c),
+	 * never for one that is not there. */
+	__atomic_store_n(&r->watcher_spawned, spawned == 0, __ATOMIC_RELEASE);
+	if (spawned < 0)
 		cgs_log("cannot start the watcher process in a fork child", (const char *)NULL);
 }
 

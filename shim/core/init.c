@@ -79,6 +79,18 @@ static ssize_t read_file(const char *path, char *buf, size_t cap)
 }
 
 /* Whether the parent process has a cgoshim region mapped (it is traced). */
+/* CGOSHIM_ONLY: whether the executable's path or base name matches. */
+static bool exe_selected(const char *glob)
+{
+	char path[4096];
+	long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", path, sizeof(path) - 1);
+	if (n <= 0)
+		return false;
+	path[n] = 0;
+	const char *base = strrchr(path, '/');
+	return cgs_glob_match(glob, path) || (base && cgs_glob_match(glob, base + 1));
+}
+
 static bool parent_traced(void)
 {
 	char path[48] = "/proc/", num[21];
@@ -152,6 +164,7 @@ static const char *env_value(const char *name)
 void cgs_watcher_start(struct cgs_region *r)
 {
 	int rc = cgs_watcher_spawn(r);
+	__atomic_store_n(&r->watcher_spawned, rc == 0, __ATOMIC_RELEASE);
 	if (rc == -ENOENT)
 		cgs_log("cannot find the watcher program cgoshim-watch (beside libcgoshim.so, in "
 			"../libexec/cgoshim/ from it, in " CGOSHIM_LIBEXECDIR "/cgoshim/, or CGOSHIM_WATCHER); "
@@ -173,6 +186,8 @@ static bool start(void)
 		return false;
 	if (!opts.children && parent_traced())
 		return false;
+	if (opts.only[0] && !exe_selected(opts.only))
+		return false; /* passive: every call passes through, no watcher */
 	struct cgs_region *r = cgs_region_create(&opts);
 	if (!r) {
 		cgs_log("cannot map memory for the shim's state; measuring nothing in this process",
@@ -247,7 +262,7 @@ __attribute__((constructor(101))) static void cgs_constructor(void)
 	struct cgs_region *r = cgs_R;
 	cgs_t_guard++;
 	cgs_modules_refresh(r->modules);
-	cgs_go_init();
+	cgs_go_init(r->go_status, sizeof(r->go_status));
 	cgs_t_guard--;
 	cgs_signal_install();
 	cgs_fork_install();

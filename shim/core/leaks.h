@@ -116,7 +116,7 @@ struct cgs_stack {
 	uint32_t unload_gen;
 	uint16_t depth;
 	uint16_t spare;
-	uint64_t frames[];     /* innermost first; return addresses but frame 0 */
+	uint64_t frames[];     /* innermost first; all return addresses (symbols.h) */
 };
 
 /* Per-site totals over the whole run (heaptot.c): every allocation and its

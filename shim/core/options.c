@@ -14,6 +14,8 @@
 #define MIN_MEMORY (16ULL << 20)
 #define MAX_MEMORY (1ULL << 40)
 #define DEFAULT_SLOW_NS 1000000ULL /* 1 ms: see README, "Options" */
+#define DEFAULT_EXIT_WAIT_NS 10000000000ULL /* 10 s */
+#define MAX_EXIT_WAIT_NS 3600000000000ULL  /* 1 h */
 
 int cgs_parse_bool(const char *s, bool *out)
 {
@@ -311,10 +313,12 @@ static void set_defaults(struct cgs_options *o)
 	o->signal = SIGUSR2;
 	o->stack_depth = 16;
 	o->top = 20;
+	o->target_rows = 30;
 	o->memory = DEFAULT_MEMORY;
 	o->slow_ns = DEFAULT_SLOW_NS;
 	o->ring_events = CGS_RING_EVENTS_DEFAULT;
 	o->output_mode = 0600;
+	o->exit_wait_ns = DEFAULT_EXIT_WAIT_NS;
 }
 
 #define BOOL_WHY "not a boolean (1, yes, true, on; 0, no, false, off)"
@@ -397,6 +401,10 @@ static const char *check_one(struct cgs_options *o, const char *name, const char
 		*dflt = "20";
 		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) return "not 1 to 100000";
 		o->top = (int)u;
+	} else if (!strcmp(name, "TARGET_ROWS")) {
+		*dflt = "30";
+		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) return "not 1 to 100000";
+		o->target_rows = (int)u;
 	} else if (!strcmp(name, "MIN_AGE")) {
 		*dflt = "0";
 		if (cgs_parse_duration(v, &u)) return "not a duration like 30s";
@@ -439,6 +447,11 @@ static const char *check_one(struct cgs_options *o, const char *name, const char
 		*dflt = "none";
 		if (cgs_parse_u64(v, &u) || u < 1 || u > 0x7fffffff) return "not a process id";
 		o->main_pid = (int32_t)u;
+	} else if (!strcmp(name, "EXIT_WAIT")) {
+		*dflt = "10s";
+		if (cgs_parse_duration(v, &u) || u > MAX_EXIT_WAIT_NS)
+			return "not 0 or a duration up to 1h";
+		o->exit_wait_ns = u;
 	} else if (!strcmp(name, "INTERVAL_MODE")) {
 		*dflt = "cumulative";
 		if (!strcmp(v, "delta")) o->interval_delta = true;
@@ -462,6 +475,11 @@ static const char *check_one(struct cgs_options *o, const char *name, const char
 		if (cgs_output_bad_placeholder(v, bad))
 			*note = bad[1] ? "unknown placeholder (known: %p, %n, %%)"
 				       : "a trailing % is no placeholder (known: %p, %n, %%)";
+	} else if (!strcmp(name, "ONLY")) {
+		size_t n = strlen(v);
+		*dflt = "every program";
+		if (n >= CGS_OUTPUT_MAX) return "longer than 255 bytes";
+		memcpy(o->only, v, n + 1);
 	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT") || !strcmp(name, "WATCHER") ||
 		   !strncmp(name, "TEST_", 5)) {
 		/* read by the launcher; CGOSHIM_WATCHER by spawn.c; CGOSHIM_TEST_* by the test suite */
@@ -539,4 +557,61 @@ void cgs_options_parse(struct cgs_options *o, char *const *envp, bool quiet)
 	}
 	if (o->format == CGS_FMT_PPROF && !output_set)
 		memcpy(o->output, PPROF_DEFAULT_OUTPUT, sizeof(PPROF_DEFAULT_OUTPUT));
+}
+
+/* One bracket expression at p (after '['): whether c is in it; *end is set
+ * past the ']', or NULL when the expression is not closed (then '[' is a
+ * plain character). */
+static bool bracket(const char *p, char c, const char **end)
+{
+	bool neg = *p == '!' || *p == '^', in = false;
+	if (neg)
+		p++;
+	for (bool first = true; *p && (first || *p != ']'); first = false) {
+		char lo = *p++, hi = lo;
+		if (*p == '-' && p[1] && p[1] != ']') {
+			hi = p[1];
+			p += 2;
+		}
+		if (c >= lo && c <= hi)
+			in = true;
+	}
+	*end = *p == ']' ? p + 1 : NULL;
+	return in != neg;
+}
+
+bool cgs_glob_match(const char *pat, const char *s)
+{
+	const char *star = NULL, *resume = NULL; /* backtrack to the last '*' only */
+	while (*s) {
+		const char *end = NULL;
+		bool ok;
+		if (*pat == '*') {
+			star = ++pat;
+			resume = s;
+			continue;
+		}
+		if (*pat == '?') {
+			ok = true;
+			end = pat + 1;
+		} else if (*pat == '[' && (ok = bracket(pat + 1, *s, &end), end)) {
+			/* end is past the ']' */
+		} else {
+			const char *q = pat[0] == '\\' && pat[1] ? pat + 1 : pat;
+			ok = *q && *q == *s;
+			end = q + 1;
+		}
+		if (ok) {
+			pat = end;
+			s++;
+			continue;
+		}
+		if (!star)
+			return false;
+		pat = star;
+		s = ++resume;
+	}
+	while (*pat == '*')
+		pat++;
+	return !*pat;
 }

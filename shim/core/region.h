@@ -86,6 +86,7 @@ struct cgs_region {
 	int64_t fork_real_ns;
 	char exe[256];
 	char cmdline[512];
+	char go_status[128];     /* gostack.c: Go frames followed, or why not */
 	struct cgs_options opts;
 
 	/* Dump protocol (futex words, shared between processes). */
@@ -95,6 +96,12 @@ struct cgs_region {
 	volatile int32_t watcher_pid;
 	volatile uint32_t last_trigger; /* CGS_TRIGGER_* of the latest request */
 	volatile uint32_t fork_sync;    /* fork: 1 once the child has its copy */
+	/* Exit through libc (exitwait.c): the exiting thread sets exit_req and
+	 * waits (bounded) until the watcher sets exit_done, once the final
+	 * report is on disk. */
+	volatile uint32_t exit_req;
+	volatile uint32_t exit_done;
+	volatile uint32_t watcher_spawned; /* 1 once this image's watcher was started */
 
 	/* What the shim gave up to the program (signal.c, seccomp.c); times
 	 * in ns since start_mono_ns, 0 = never. */
