@@ -14,6 +14,7 @@
  * its child only calls execve, and the new image starts its own shim. */
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "leaks.h"
@@ -161,6 +162,16 @@ static void child(void)
 	r->parent_pid = r->pid;
 	r->pid = getpid();
 	r->fork_generation++;
+	{
+		struct timespec ts;
+		uint64_t now = cgs_rdtsc();
+		r->fork_q = (uint32_t)((now - r->start_tsc) >> CGS_TIME_SHIFT);
+		r->fork_tsc = now;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r->fork_mono_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r->fork_real_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	}
 	r->dump_req = 0;
 	r->dump_done = 0;
 	r->watcher_up = 0;

@@ -46,7 +46,12 @@ static int64_t clock_ns(clockid_t id)
 
 uint32_t cgs_now_q(uint64_t tsc)
 {
-	return (uint32_t)((tsc - cgs_R->start_tsc) >> CGS_TIME_SHIFT);
+	uint32_t q = (uint32_t)((tsc - cgs_R->start_tsc) >> CGS_TIME_SHIFT);
+	/* In a fork child, a block of its own is never dated in the fork's
+	 * quantum: that one marks inherited blocks (region.h). */
+	if (CGS_UNLIKELY(cgs_R->fork_generation) && q <= cgs_R->fork_q)
+		q = cgs_R->fork_q + 1;
+	return q;
 }
 
 static uint32_t tsc_flags(void)

@@ -76,6 +76,14 @@ struct cgs_region {
 	int64_t start_real_ns;    /* CLOCK_REALTIME at start */
 	uint32_t tsc_flags;       /* CGS_TSC_* */
 	uint32_t fork_generation; /* 0 in an exec'd image, +1 per fork */
+	/* A fork child's own start (its report's start and duration), and the
+	 * time quantum of the fork: a live block whose time is at most fork_q
+	 * was inherited from the parent (cgs_now_q gives the child's own
+	 * allocations later quanta). */
+	uint32_t fork_q;
+	uint64_t fork_tsc;
+	int64_t fork_mono_ns;
+	int64_t fork_real_ns;
 	char exe[256];
 	char cmdline[512];
 	char go_status[128];     /* gostack.c: Go frames followed, or why not */

@@ -156,18 +156,18 @@ static void close_range_raw(unsigned lo, unsigned hi)
 			syscall(SYS_close, fd);
 }
 
-static void keep_only(int a, int b)
+static void keep_only(int a, int b, bool keep_stdout)
 {
-	int keep[3] = { 2, a, b };
-	for (int i = 0; i < 3; i++)
-		for (int j = i + 1; j < 3; j++)
+	int keep[4] = { 2, a, b, keep_stdout ? 1 : -1 };
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
 			if (keep[j] < keep[i]) {
 				int t = keep[i];
 				keep[i] = keep[j];
 				keep[j] = t;
 			}
 	unsigned lo = 0;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		if (keep[i] < 0 || (unsigned)keep[i] < lo)
 			continue;
 		if ((unsigned)keep[i] > lo)
@@ -264,7 +264,8 @@ int cgs_watcher_spawn(struct cgs_region *r)
 		volatile int exec_errno = 0;
 		pid_t w = vfork();
 		if (w == 0) {
-			keep_only(pidfd, memfd);
+			/* CGOSHIM_OUTPUT=-: reports to the program's stdout. */
+			keep_only(pidfd, memfd, r->opts.output[0] == '-' && !r->opts.output[1]);
 			if (memfd < 0) {
 				int m = open_own_mapping(r);
 				if (m >= 0) {

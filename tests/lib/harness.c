@@ -208,10 +208,117 @@ void hproc_free(struct hproc *p)
 
 /* ---- reports ---- */
 
+/* The schema of a report (docs/report.schema.json), and a check of a
+ * report against it: the subset of JSON Schema the file uses ($ref, const,
+ * type, enum, minimum, properties in their order, required,
+ * additionalProperties, items). tests/unit/check_json.py does the same in
+ * Python, with the invariants besides. */
+static json_t *schema_root(void)
+{
+	static json_t *root;
+	if (!root) {
+		json_error_t err;
+		root = json_load_file(CGS_REPORT_SCHEMA, JSON_PRESERVE_ORDER, &err);
+		if (!root)
+			ck_abort_msg("cannot read the report schema %s: %s", CGS_REPORT_SCHEMA, err.text);
+	}
+	return root;
+}
+
+static bool type_is(json_t *v, const char *t)
+{
+	if (!strcmp(t, "object")) return json_is_object(v);
+	if (!strcmp(t, "array")) return json_is_array(v);
+	if (!strcmp(t, "string")) return json_is_string(v);
+	if (!strcmp(t, "boolean")) return json_is_boolean(v);
+	if (!strcmp(t, "integer")) return json_is_integer(v);
+	if (!strcmp(t, "number")) return json_is_number(v);
+	if (!strcmp(t, "null")) return json_is_null(v);
+	return false;
+}
+
+/* Appends problems to err (cap bytes); returns false on the first. */
+static bool schema_ok(json_t *v, json_t *sch, const char *where, char *err, size_t cap)
+{
+	json_t *ref = json_object_get(sch, "$ref");
+	if (json_is_string(ref)) {
+		const char *name = strrchr(json_string_value(ref), '/') + 1;
+		sch = json_object_get(json_object_get(schema_root(), "$defs"), name);
+	}
+	json_t *c = json_object_get(sch, "const");
+	if (c && !json_equal(c, v))
+		return snprintf(err, cap, "%s: not the constant", where), false;
+	json_t *t = json_object_get(sch, "type");
+	if (t) {
+		bool any = false;
+		if (json_is_string(t))
+			any = type_is(v, json_string_value(t));
+		for (size_t i = 0; json_is_array(t) && i < json_array_size(t); i++)
+			any |= type_is(v, json_string_value(json_array_get(t, i)));
+		if (!any)
+			return snprintf(err, cap, "%s: wrong type", where), false;
+	}
+	json_t *en = json_object_get(sch, "enum");
+	if (en) {
+		bool in = false;
+		for (size_t i = 0; i < json_array_size(en); i++)
+			in |= json_equal(json_array_get(en, i), v);
+		if (!in)
+			return snprintf(err, cap, "%s: not in its enum", where), false;
+	}
+	json_t *min = json_object_get(sch, "minimum");
+	if (min && json_is_integer(v) && json_integer_value(v) < json_integer_value(min))
+		return snprintf(err, cap, "%s: below its minimum", where), false;
+	json_t *props = json_object_get(sch, "properties");
+	if (props && json_is_object(v)) {
+		/* Members in the schema's order (jansson keeps insertion
+		 * order), none unknown, the required ones present. */
+		void *it = json_object_iter(v);
+		void *sit = json_object_iter(props);
+		for (; it; it = json_object_iter_next(v, it)) {
+			const char *k = json_object_iter_key(it);
+			json_t *ps = json_object_get(props, k);
+			char w[256];
+			snprintf(w, sizeof(w), "%s.%s", where, k);
+			if (!ps) {
+				if (json_is_false(json_object_get(sch, "additionalProperties")))
+					return snprintf(err, cap, "%s: not in the schema", w), false;
+				continue;
+			}
+			while (sit && strcmp(json_object_iter_key(sit), k))
+				sit = json_object_iter_next(props, sit);
+			if (!sit)
+				return snprintf(err, cap, "%s: out of the schema's order", w), false;
+			if (!schema_ok(json_object_iter_value(it), ps, w, err, cap))
+				return false;
+		}
+		json_t *req = json_object_get(sch, "required");
+		for (size_t i = 0; i < json_array_size(req); i++)
+			if (!json_object_get(v, json_string_value(json_array_get(req, i))))
+				return snprintf(err, cap, "%s.%s: missing", where, json_string_value(json_array_get(req, i))),
+				       false;
+	}
+	json_t *items = json_object_get(sch, "items");
+	if (items && json_is_array(v))
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			char w[256];
+			snprintf(w, sizeof(w), "%s[%zu]", where, i);
+			if (!schema_ok(json_array_get(v, i), items, w, err, cap))
+				return false;
+		}
+	return true;
+}
+
+/* A report file, parsed (members in file order) and checked against the
+ * schema: a report that breaks it fails the test that reads it. */
 static json_t *load(const char *path)
 {
 	json_error_t err;
-	return json_load_file(path, 0, &err);
+	json_t *j = json_load_file(path, JSON_PRESERVE_ORDER, &err);
+	char why[512];
+	if (j && json_is_object(j) && json_object_get(j, "schema") && !schema_ok(j, schema_root(), "report", why, sizeof(why)))
+		ck_abort_msg("%s does not follow docs/report.schema.json: %s", path, why);
+	return j;
 }
 
 static int cmp_names(const void *a, const void *b)
