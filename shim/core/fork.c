@@ -12,6 +12,7 @@
  * Lock order: leak shards, stacks, files, modules, threads, allocator.
  * Go's os/exec uses a raw clone(CLONE_VFORK|CLONE_VM) and runs none of this:
  * its child only calls execve, and the new image starts its own shim. */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
@@ -135,9 +136,16 @@ static void child(void)
 		unmeasured(r, "the shim's locks were held by a thread that did not let go within 2 s");
 		return;
 	}
-	if (!r->opts.children) {
+	/* Unmeasured by choice: CGOSHIM_CHILDREN=0, or a low RLIMIT_NPROC
+	 * (a watcher per child would take processes the program may need;
+	 * counted in the parent's report, nothing on stderr). The region and
+	 * its locks are the parent's: the parent releases them. */
+	bool tight = r->opts.children && cgs_nproc_tight();
+	if (!r->opts.children || tight) {
+		if (tight)
+			__atomic_add_fetch(&r->counters.forks_nproc, 1, __ATOMIC_RELAXED);
 		cgs_region_fork_copied(r);
-		unlock_all(r);
+		cgs_t_guard--;
 		cgs_turn_off();
 		return;
 	}
@@ -160,7 +168,11 @@ static void child(void)
 	__builtin_memset(&r->counters, 0, sizeof(r->counters));
 	cgs_tstate_after_fork();
 	cgs_t_guard--;
-	if (cgs_watcher_spawn(r) < 0)
+	/* No process to be had (EAGAIN: RLIMIT_NPROC, or the system's
+	 * limits): the child runs without a report, and the program's stderr
+	 * gets nothing (README, Limits). */
+	rc = cgs_watcher_spawn(r);
+	if (rc < 0 && rc != -EAGAIN)
 		cgs_log("cannot start the watcher process in a fork child", (const char *)NULL);
 }
 

@@ -47,6 +47,7 @@ struct cgs_counters {
 	uint64_t ring_bind_failed;   /* flight recorder rings not bound to their node (ring.h) */
 	uint64_t dumps_coalesced;    /* dump requests answered by one dump written for several */
 	uint64_t forks_unmeasured;   /* fork children that run with the shim off (fork.c) */
+	uint64_t forks_nproc;        /* fork children unmeasured: RLIMIT_NPROC low (fork.c) */
 };
 
 struct cgs_region {
@@ -73,6 +74,7 @@ struct cgs_region {
 	volatile int32_t watcher_pid;
 	volatile uint32_t last_trigger; /* CGS_TRIGGER_* of the latest request */
 	volatile uint32_t fork_sync;    /* fork: 1 once the child has its copy */
+	volatile uint32_t spawn_state;  /* spawn.c, PID 1: 1 watcher running, 2 no fork, 3 no exec */
 
 	struct cgs_counters counters;
 

@@ -3,7 +3,7 @@
  *	cgoshim-watch --pid PID --pidfd FD --memfd FD --region ADDR
  *
  * Each traced process image starts one at start-up (shim/core/spawn.c: a
- * raw clone that execs this program at once, not the program's child). It
+ * double fork: never the program's child, see spawn.c). It
  * maps the region's memfd at the address the process has it (the region
  * holds plain pointers), closes every descriptor but stderr, leaves the
  * terminal's process group
@@ -18,6 +18,14 @@
  * the process's open file of the region is closed (inotify) and the region
  * is no longer in its maps (an exec). The process holds no descriptor of
  * the shim's, so a program that lists or closes its descriptors sees none.
+ *
+ * Descriptors: the watcher holds none of the program's but, when reports
+ * go to stderr (no CGOSHIM_OUTPUT), its stderr, and that only while the
+ * process itself has the same file on its descriptor 2 (checked every
+ * 100 ms: a daemon that points its stderr at /dev/null must not keep the
+ * pipe of a `$(prog 2>&1)` open). With CGOSHIM_OUTPUT set it checks at
+ * start that the report can be written (one line on stderr if not), then
+ * lets the program's stderr go.
  *
  * The watcher is never measured: it runs without LD_PRELOAD (an empty
  * environment), and malloc, stdio and libdw work as usual. */
@@ -51,6 +59,7 @@ struct watch {
 	pid_t pid;
 	int pidfd;
 	int ino; /* inotify on the region's memfd, or -1 */
+	bool hold_err; /* our stderr is the process's pipe or socket: follow it */
 	volatile int dead;
 	struct cgs_symbolizer *sym;
 	bool warned;
@@ -89,15 +98,47 @@ static bool alive(struct watch *w)
 	return kill(w->pid, 0) == 0 || errno == EPERM;
 }
 
+static bool is_channel(mode_t m)
+{
+	return S_ISFIFO(m) || S_ISSOCK(m);
+}
+
+/* Reports go to stderr and ours is a pipe or socket (a reader waits for
+ * its end): keep it only while the process has that same file on its
+ * descriptor 2. When it has another one, take that (reopened through
+ * /proc, appending), or /dev/null. */
+static void follow_stderr(struct watch *w)
+{
+	struct stat mine, theirs;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)w->pid);
+	if (fstat(2, &mine) == 0 && stat(path, &theirs) == 0 && mine.st_dev == theirs.st_dev &&
+	    mine.st_ino == theirs.st_ino)
+		return;
+	int fd = open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	else
+		fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
+	if (fd < 0)
+		return;
+	dup2(fd, 2);
+	close(fd);
+	w->hold_err = fstat(2, &mine) == 0 && is_channel(mine.st_mode);
+}
+
 /* Waits for the end of the image: the pidfd for an exit; for an exec, the
  * close of the process's open file of the region (inotify on the memfd:
  * the process's mapping is its only user, see region.c), confirmed with
  * the process's maps. The maps are also read every 2 s (every 250 ms
  * without inotify): a raw fork child that never copied the region keeps
  * that file open after its parent's exec. */
+static int64_t now_ns(void);
+
 static void *death_watch(void *arg)
 {
 	struct watch *w = arg;
+	int64_t maps_at = 0;
 	for (;;) {
 		struct pollfd p[2];
 		int n = 0;
@@ -105,20 +146,28 @@ static void *death_watch(void *arg)
 			p[n++] = (struct pollfd){ w->pidfd, POLLIN, 0 };
 		if (w->ino >= 0)
 			p[n++] = (struct pollfd){ w->ino, POLLIN, 0 };
-		int k = poll(p, (nfds_t)n, w->ino >= 0 ? 2000 : 250);
+		int64_t every = w->ino >= 0 ? 2000 : 250;
+		int k = poll(p, (nfds_t)n, w->hold_err ? 100 : (int)every);
 		if (k < 0 && errno != EINTR)
 			break;
 		if (!alive(w))
 			break;
+		if (w->hold_err)
+			follow_stderr(w);
+		bool check = now_ns() >= maps_at;
 		if (w->ino >= 0 && (p[n - 1].revents & POLLIN)) {
 			char buf[4096];
+			check = true;
 			if (read(w->ino, buf, sizeof(buf)) < 0 && errno != EAGAIN && errno != EINTR) {
 				close(w->ino);
 				w->ino = -1;
 			}
 		}
-		if (!still_mapped(w))
-			break;
+		if (check) {
+			if (!still_mapped(w))
+				break;
+			maps_at = now_ns() + every * 1000000;
+		}
 	}
 	w->dead = 1;
 	__atomic_add_fetch(&w->r->dump_req, 0, __ATOMIC_SEQ_CST);
@@ -231,6 +280,67 @@ static int write_file(struct watch *w, const char *path, const char *buf, size_t
 	return -1;
 }
 
+/* One line on the program's stderr. Ours is it when reports go there;
+ * else (CGOSHIM_OUTPUT set: ours is /dev/null) the process's descriptor 2
+ * as it is now, reopened through /proc while the process lives. */
+static void say(struct watch *w, const char *msg)
+{
+	int fd = -1;
+	if (w->r->opts.output[0]) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)w->pid);
+		fd = open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			return;
+		dup2(fd, 2);
+	}
+	cgs_log(msg, (const char *)NULL);
+	if (fd >= 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 2);
+			close(null);
+		}
+		close(fd);
+	}
+}
+
+/* CGOSHIM_OUTPUT set: whether the first report can be written (no planted
+ * link, a directory we may write), said in one line on stderr now, while
+ * we still hold the program's stderr; then that is let go (/dev/null). */
+static void output_check(struct watch *w)
+{
+	char path[4200], dir[4200];
+	expand(w->r->opts.output, w->pid, 1, path, sizeof(path));
+	struct stat st;
+	const char *why = NULL;
+	if (!lstat(path, &st)) {
+		if (S_ISLNK(st.st_mode))
+			why = "it is a symbolic link, refused";
+		else if (access(path, W_OK))
+			why = strerror(errno);
+	} else {
+		const char *slash = strrchr(path, '/');
+		if (!slash)
+			snprintf(dir, sizeof(dir), ".");
+		else
+			snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+		if (access(dir, W_OK | X_OK))
+			why = strerror(errno);
+	}
+	if (why) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "cannot write the report to %.400s: %s", path, why);
+		cgs_log(msg, (const char *)NULL);
+		w->warned = true;
+	}
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 2);
+		close(null);
+	}
+}
+
 static void emit(struct watch *w, const char *trigger, bool final)
 {
 	struct cgs_region *r = w->r;
@@ -262,7 +372,7 @@ static void emit(struct watch *w, const char *trigger, bool final)
 		snprintf(msg, sizeof(msg), "cannot write the report to %.400s: %s%s", path[0] ? path : "stderr",
 			 errno == ELOOP ? "it is a symbolic link, refused" : strerror(errno),
 			 final ? "" : " (further failures are not reported)");
-		cgs_log(msg, (const char *)NULL);
+		say(w, msg);
 		w->warned = true;
 	}
 	free(buf);
@@ -424,6 +534,11 @@ static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	close_others(pidfd, memfd);
 	struct watch w = { .r = r, .pid = pid, .pidfd = pidfd, .ino = watch_memfd(memfd) };
+	struct stat err;
+	if (r->opts.output[0])
+		output_check(&w);
+	else
+		w.hold_err = fstat(2, &err) == 0 && is_channel(err.st_mode);
 	run(&w);
 	_exit(0);
 }
