@@ -341,9 +341,21 @@ static void output_check(struct watch *w)
 	}
 }
 
+/* Our mapping holds less than the region may grow to (RLIMIT_AS): extend
+ * it in place to what the process has mapped now, before reading. */
+static void follow_region(struct cgs_region *r)
+{
+	uint64_t have = cgs_region_view, want = __atomic_load_n(&r->mapped, __ATOMIC_ACQUIRE);
+	if (!have || want <= have)
+		return;
+	if (mremap(r, have, want, 0) == (void *)r)
+		__atomic_store_n(&cgs_region_view, want, __ATOMIC_RELEASE);
+}
+
 static void emit(struct watch *w, const char *trigger, bool final)
 {
 	struct cgs_region *r = w->r;
+	follow_region(r);
 	uint32_t seq = w->written + 1;
 	struct cgs_snapshot *s = cgs_snapshot_take(r, trigger, final, seq, w->sym);
 	if (!s)
@@ -586,13 +598,30 @@ static struct cgs_region *map_region(int memfd, pid_t pid, uintptr_t at, char **
 			munmap(head, 4096);
 		return NULL;
 	}
-	uint64_t size = head->size;
+	uint64_t size = head->size, mapped = __atomic_load_n(&head->mapped, __ATOMIC_ACQUIRE);
 	munmap(head, 4096);
-	void *p = mmap((void *)at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0);
-	if (p == (void *)at)
-		return p;
-	if (p != MAP_FAILED)
-		munmap(p, size); /* an old kernel that took the flag as a hint */
+	/* All it may grow to, if our RLIMIT_AS allows (raised to the hard
+	 * limit); else what the process has now, followed as it grows
+	 * (follow_region). */
+	struct rlimit as;
+	if (!getrlimit(RLIMIT_AS, &as) && as.rlim_cur != as.rlim_max) {
+		as.rlim_cur = as.rlim_max;
+		setrlimit(RLIMIT_AS, &as);
+	}
+	for (int i = 0; i < 2; i++) {
+		uint64_t len = i ? mapped : size;
+		void *p = mmap((void *)at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+			       fd, 0);
+		if (p == (void *)at) {
+			if (len < size)
+				cgs_region_view = len;
+			return p;
+		}
+		if (p != MAP_FAILED)
+			munmap(p, len); /* an old kernel that took the flag as a hint */
+		else if (errno == EEXIST)
+			break;
+	}
 	const char *tries = getenv("CGOSHIM_WATCH_TRY");
 	int n = tries ? atoi(tries) : 0;
 	if (n < 8) {
