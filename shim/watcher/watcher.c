@@ -428,9 +428,15 @@ static void run(struct watch *w)
 	w->sym = cgs_sym_new(r->modules);
 	/* The flight recorder's helper: refines slow_ticks once the TSC rate
 	 * is known, notes which node each thread runs on (ring.h). */
-	cgs_rings_watch(r, (int)w->pid);
-	/* Without the thread, the loop below checks for the end every second. */
-	bool polling = pthread_create(&th, NULL, death_watch, w) != 0;
+	/* Under a low RLIMIT_NPROC (inherited from the program: threads count
+	 * there too) the watcher is one thread, so it takes one process of
+	 * the program's limit, no more (README, Limits). */
+	bool lean = cgs_nproc_tight();
+	if (!lean)
+		cgs_rings_watch(r, (int)w->pid);
+	/* Without the thread, the loop below checks for the end every second
+	 * (every 100 ms while it follows the program's stderr). */
+	bool polling = lean || pthread_create(&th, NULL, death_watch, w) != 0;
 	r->watcher_up = 1;
 	uint32_t handled = 0;
 	/* CGOSHIM_INTERVAL: a live dump every `every` ns, on a fixed schedule
@@ -486,6 +492,11 @@ static void run(struct watch *w)
 			}
 			if (left < 1000000000)
 				ts = (struct timespec){ 0, left };
+		}
+		if (polling && w->hold_err) {
+			follow_stderr(w);
+			if (ts.tv_sec || ts.tv_nsec > 100000000)
+				ts = (struct timespec){ 0, 100000000 };
 		}
 		syscall(SYS_futex, &r->dump_req, FUTEX_WAIT, req, &ts, NULL, 0);
 		if (!w->dead && (!alive(w) || (polling && !still_mapped(w))))

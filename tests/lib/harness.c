@@ -105,6 +105,26 @@ static void close_pipe(int p[2])
 		close(p[1]);
 }
 
+/* Whether watcher w watches a process that still runs (its command line
+ * says --pid N). */
+static bool watches_live(pid_t w)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)w);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	for (size_t i = 0; i + 6 < n; i += strlen(buf + i) + 1)
+		if (!strcmp(buf + i, "--pid")) {
+			pid_t t = (pid_t)atoi(buf + i + 6);
+			return t > 0 && kill(t, 0) == 0;
+		}
+	return false;
+}
+
 /* The watchers we adopted (we are a child subreaper, see hspawn): the
  * children named cgoshim-watch. Returns how many are still running after
  * reaping those that ended. */
@@ -136,6 +156,8 @@ static int reap_watchers(void)
 			if (strncmp(comm, "cgoshim-watch", 13))
 				continue;
 			pid_t w = (pid_t)atoi(tok);
+			if (watches_live(w))
+				continue; /* a daemon's: it ends with the daemon */
 			if (waitpid(w, NULL, WNOHANG | __WALL) == 0)
 				running++;
 		}
