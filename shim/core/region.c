@@ -134,9 +134,13 @@ static bool grow(struct cgs_region *r, uint64_t need)
 	want = (want + GROW_STEP - 1) & ~(GROW_STEP - 1);
 	if (want > r->size)
 		want = r->size;
+	/* Grow the last page's area: the region may be several areas by now
+	 * (the rings' NUMA policies split it, ring.c), and mremap grows in
+	 * place only a range that ends where its area ends. */
+	char *tail = (char *)r + have - PAGE;
 	for (;;) {
-		void *p = mremap(r, have, want, 0);
-		if (p == (void *)r) {
+		void *p = mremap(tail, PAGE, want - have + PAGE, 0);
+		if (p == (void *)tail) {
 			__atomic_store_n(&r->mapped, want, __ATOMIC_RELEASE);
 			return true;
 		}

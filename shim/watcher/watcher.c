@@ -348,7 +348,8 @@ static void follow_region(struct cgs_region *r)
 	uint64_t have = cgs_region_view, want = __atomic_load_n(&r->mapped, __ATOMIC_ACQUIRE);
 	if (!have || want <= have)
 		return;
-	if (mremap(r, have, want, 0) == (void *)r)
+	char *tail = (char *)r + have - 4096; /* see region.c, grow */
+	if (mremap(tail, 4096, want - have + 4096, 0) == (void *)tail)
 		__atomic_store_n(&cgs_region_view, want, __ATOMIC_RELEASE);
 }
 

@@ -12,7 +12,7 @@
  *   reaper N             the same as a child subreaper
  *   reaper-exec SELF N   become a subreaper, then exec `SELF waitall N`
  *   daemon PIDFILE       fork a daemon (setsid, stdio on /dev/null,
- *                        sleeps 3 s) and exit at once
+ *                        sleeps 10 s) and exit at once
  *   nproc LIMIT          RLIMIT_NPROC = LIMIT (0: as it is), fork until
  *                        EAGAIN
  *   pipe2                a SIGALRM handler calls pipe2 3000 times while
@@ -151,7 +151,7 @@ static int daemonize(const char *pidfile)
 		fprintf(f, "%d\n", (int)getpid());
 		fclose(f);
 	}
-	sleep(3);
+	sleep(10);
 	_exit(0);
 }
 
