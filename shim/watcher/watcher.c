@@ -19,13 +19,14 @@
  * is no longer in its maps (an exec). The process holds no descriptor of
  * the shim's, so a program that lists or closes its descriptors sees none.
  *
- * Descriptors: the watcher holds none of the program's but, when reports
- * go to stderr (no CGOSHIM_OUTPUT), its stderr, and that only while the
- * process itself has the same file on its descriptor 2 (checked every
- * 100 ms: a daemon that points its stderr at /dev/null must not keep the
- * pipe of a `$(prog 2>&1)` open). With CGOSHIM_OUTPUT set it checks at
- * start that the report can be written (one line on stderr if not), then
- * lets the program's stderr go.
+ * Descriptors: the watcher holds none of the program's but its stderr
+ * (where reports go without CGOSHIM_OUTPUT, and where a report that cannot
+ * be written is said), and a pipe or socket there only while the process
+ * itself has the same one on its descriptor 2 (checked every 100 ms: a
+ * daemon that points its stderr at /dev/null must not keep the pipe of a
+ * `$(prog 2>&1)` open). With CGOSHIM_OUTPUT set it checks at start that
+ * the report can be written (one line on stderr if not); reports to a
+ * device (/dev/null) cannot fail later, so it then holds no stderr.
  *
  * The watcher is never measured: it runs without LD_PRELOAD (an empty
  * environment), and malloc, stdio and libdw work as usual. */
@@ -60,6 +61,7 @@ struct watch {
 	int pidfd;
 	int ino; /* inotify on the region's memfd, or -1 */
 	bool hold_err; /* our stderr is the process's pipe or socket: follow it */
+	bool err_dropped; /* our stderr is /dev/null (reports go to a device) */
 	volatile int dead;
 	struct cgs_symbolizer *sym;
 	bool warned;
@@ -286,7 +288,7 @@ static int write_file(struct watch *w, const char *path, const char *buf, size_t
 static void say(struct watch *w, const char *msg)
 {
 	int fd = -1;
-	if (w->r->opts.output[0]) {
+	if (w->err_dropped) {
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)w->pid);
 		fd = open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
@@ -306,8 +308,10 @@ static void say(struct watch *w, const char *msg)
 }
 
 /* CGOSHIM_OUTPUT set: whether the first report can be written (no planted
- * link, a directory we may write), said in one line on stderr now, while
- * we still hold the program's stderr; then that is let go (/dev/null). */
+ * link, a directory we may write), said in one line on stderr now. Reports
+ * to a device (/dev/null) cannot fail later: the program's stderr is let
+ * go (/dev/null). Reports to files may (a full disk): stderr is kept to
+ * say so, followed like the stderr of reports (follow_stderr). */
 static void output_check(struct watch *w)
 {
 	char path[4200], dir[4200];
@@ -334,10 +338,15 @@ static void output_check(struct watch *w)
 		cgs_log(msg, (const char *)NULL);
 		w->warned = true;
 	}
+	if (lstat(path, &st) || !S_ISCHR(st.st_mode)) {
+		w->hold_err = fstat(2, &st) == 0 && is_channel(st.st_mode);
+		return;
+	}
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, 2);
 		close(null);
+		w->err_dropped = true;
 	}
 }
 
