@@ -164,6 +164,9 @@ static const char usage_text[] =
 	"  -f, --format=FMT        text, json, folded, pprof,      CGOSHIM_FORMAT\n"
 	"                          openmetrics or chrome\n"
 	"      --interval=T        also report every T (e.g. 10s)  CGOSHIM_INTERVAL\n"
+	"      --interval-mode=M   cumulative (default) or delta: each interval report\n"
+	"                          shows only what happened since the last one\n"
+	"                          CGOSHIM_INTERVAL_MODE\n"
 	"      --no-leaks          do not track C-heap leaks       CGOSHIM_LEAKS=0\n"
 	"      --stack-depth=N     frames per stack, 1 to 64       CGOSHIM_STACK_DEPTH\n"
 	"      --signal=SIG        live-report signal, or none     CGOSHIM_SIGNAL\n"
@@ -214,6 +217,7 @@ enum {
 	OPT_NO_CHILDREN,
 	OPT_SLOW_NS,
 	OPT_INTERVAL,
+	OPT_INTERVAL_MODE,
 	OPT_LIB,
 	OPT_VERSION,
 };
@@ -227,6 +231,7 @@ static const struct option long_options[] = {
 	{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
 	{ "slow-ns", required_argument, NULL, OPT_SLOW_NS },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "interval-mode", required_argument, NULL, OPT_INTERVAL_MODE },
 	{ "env", required_argument, NULL, 'e' },
 	{ "lib", required_argument, NULL, OPT_LIB },
 	{ "help", no_argument, NULL, 'h' },
@@ -325,6 +330,13 @@ static int parse_args(int argc, char **argv, const char **lib_opt)
 		case OPT_INTERVAL:
 			check_not_empty("--interval", optarg);
 			set_var("CGOSHIM_INTERVAL", optarg);
+			break;
+		case OPT_INTERVAL_MODE:
+			if (strcmp(optarg, "cumulative") && strcmp(optarg, "delta")) {
+				msg("--interval-mode=%s: not cumulative or delta", optarg);
+				exit(EXIT_USAGE);
+			}
+			set_var("CGOSHIM_INTERVAL_MODE", optarg);
 			break;
 		case 'e':
 			set_assignment(optarg);

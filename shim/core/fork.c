@@ -167,6 +167,7 @@ static void child(void)
 	r->watcher_pid = 0;
 	__builtin_memset(&r->counters, 0, sizeof(r->counters));
 	cgs_tstate_after_fork();
+	cgs_heaptot_after_fork(r);
 	cgs_t_guard--;
 	/* No process to be had (EAGAIN: RLIMIT_NPROC, or the system's
 	 * limits): the child runs without a report, and the program's stderr

@@ -260,13 +260,18 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		if (cgs_parse_duration(v, &u) || (u && u < CGS_INTERVAL_MIN_NS))
 			bad(quiet, "CGOSHIM_INTERVAL", v, "not 0 or a duration of at least 10ms", "0 (off)");
 		else o->interval_ns = u;
+	} else if (!strcmp(name, "INTERVAL_MODE")) {
+		if (!strcmp(v, "delta")) o->interval_delta = true;
+		else if (!strcmp(v, "cumulative")) o->interval_delta = false;
+		else bad(quiet, "CGOSHIM_INTERVAL_MODE", v, "not cumulative or delta", "cumulative");
 	} else if (!strcmp(name, "OUTPUT")) {
 		size_t n = strlen(v);
 		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_OUTPUT", v, "longer than 255 bytes", "stderr");
 		else if (!strcmp(v, "-") || !strcmp(v, "stderr")) o->output[0] = 0;
 		else memcpy(o->output, v, n + 1);
-	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT") || !strncmp(name, "TEST_", 5)) {
-		/* read by the launcher; CGOSHIM_TEST_* by the test suite */
+	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT") || !strcmp(name, "WATCHER") ||
+		   !strncmp(name, "TEST_", 5)) {
+		/* read by the launcher; CGOSHIM_WATCHER by spawn.c; CGOSHIM_TEST_* by the test suite */
 	} else {
 		if (!quiet) {
 			char shown[40];

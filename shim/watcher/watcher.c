@@ -52,6 +52,7 @@
 #include "log.h"
 #include "ring.h"
 #include "shim.h"
+#include "heappeak.h"
 #include "snapshot.h"
 #include "symbols.h"
 
@@ -66,6 +67,7 @@ struct watch {
 	struct cgs_symbolizer *sym;
 	bool warned;
 	uint32_t written;
+	struct cgs_snap_base *base; /* CGOSHIM_INTERVAL_MODE=delta: the last interval report's numbers */
 };
 
 static void wake(volatile uint32_t *word)
@@ -370,6 +372,15 @@ static void emit(struct watch *w, const char *trigger, bool final)
 	struct cgs_snapshot *s = cgs_snapshot_take(r, trigger, final, seq, w->sym);
 	if (!s)
 		return;
+	if (!final && r->opts.interval_delta && !strcmp(trigger, "interval")) {
+		/* Delta mode: this interval report shows what happened since
+		 * the last one (the first: since the start). Other reports, and
+		 * the final one, stay cumulative. */
+		struct cgs_snap_base *now = cgs_snap_base_take(s);
+		cgs_snapshot_subtract(s, w->base);
+		cgs_snap_base_free(w->base);
+		w->base = now;
+	}
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
@@ -440,10 +451,14 @@ static void run(struct watch *w)
 	 * is known, notes which node each thread runs on (ring.h). */
 	/* Under a low RLIMIT_NPROC (inherited from the program: threads count
 	 * there too) the watcher is one thread, so it takes one process of
-	 * the program's limit, no more (README, Limits). */
+	 * the program's limit, no more (README, Limits): no recorder helper,
+	 * no peak sampler, no death watch thread. */
 	bool lean = cgs_nproc_tight();
-	if (!lean)
+	if (!lean) {
 		cgs_rings_watch(r, (int)w->pid);
+		/* The live heap's peak, sampled (heappeak.c). */
+		cgs_heap_peak_start(r);
+	}
 	/* Without the thread, the loop below checks for the end every second
 	 * (every 100 ms while it follows the program's stderr). */
 	bool polling = lean || pthread_create(&th, NULL, death_watch, w) != 0;
