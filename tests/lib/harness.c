@@ -119,8 +119,17 @@ static bool watches_live(pid_t w)
 	buf[n] = 0;
 	for (size_t i = 0; i + 6 < n; i += strlen(buf + i) + 1)
 		if (!strcmp(buf + i, "--pid")) {
-			pid_t t = (pid_t)atoi(buf + i + 6);
-			return t > 0 && kill(t, 0) == 0;
+			/* Alive and not a zombie (its parent may be gone too). */
+			snprintf(path, sizeof(path), "/proc/%d/stat", atoi(buf + i + 6));
+			f = fopen(path, "re");
+			if (!f)
+				return false;
+			char st[512] = "";
+			if (!fgets(st, sizeof(st), f))
+				st[0] = 0;
+			fclose(f);
+			char *paren = strrchr(st, ')');
+			return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
 		}
 	return false;
 }
