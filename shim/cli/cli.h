@@ -43,6 +43,8 @@ struct cgs_diff_args {
 	bool has_floor;      /* one report per side: --noise-floor given */
 	double floor;        /* ... its value, a fraction */
 };
+/* The "calls" entry of fn in a report, or NULL. */
+const json_t *cgs_cli_find_call(const json_t *r, const char *fn);
 /* Whether --fn selects fn (all when none given). */
 bool cgs_cli_fn_selected(const struct cgs_diff_args *o, const char *fn);
 /* cli_diffrun.c: BASE runs against NEW runs (files or directories). */

@@ -55,6 +55,7 @@
 #if defined(__has_include)
 #if __has_include("config.h")
 #include "config.h"
+#include "options.h"
 #endif
 #endif
 /* Fallbacks for a hand build without meson's config.h. */
@@ -164,6 +165,9 @@ static const char usage_text[] =
 	"  -f, --format=FMT        text, json, folded, pprof,      CGOSHIM_FORMAT\n"
 	"                          openmetrics or chrome\n"
 	"      --interval=T        also report every T (e.g. 10s)  CGOSHIM_INTERVAL\n"
+	"      --listen=ADDR:PORT  serve /metrics, /debug/cgoshim/heap (pprof) and\n"
+	"                          /debug/cgoshim/report.json over HTTP from the\n"
+	"                          watcher; ':PORT' is loopback  CGOSHIM_LISTEN\n"
 	"      --interval-mode=M   cumulative (default) or delta: each interval report\n"
 	"                          shows only what happened since the last one\n"
 	"                          CGOSHIM_INTERVAL_MODE\n"
@@ -171,6 +175,9 @@ static const char usage_text[] =
 	"      --stack-depth=N     frames per stack, 1 to 64       CGOSHIM_STACK_DEPTH\n"
 	"      --signal=SIG        live-report signal, or none     CGOSHIM_SIGNAL\n"
 	"      --no-children       do not trace child processes    CGOSHIM_CHILDREN=0\n"
+	"      --only=GLOB         measure only the executables    CGOSHIM_ONLY\n"
+	"                          whose path or name matches GLOB\n"
+	"                          ('*.test'); others run passive\n"
 	"      --slow-ns=N         threshold of a slow call        CGOSHIM_SLOW_NS\n"
 	"  -e, --env=NAME=VALUE    set any CGOSHIM_ variable\n"
 	"      --lib=PATH          preload PATH instead of the installed library\n"
@@ -187,8 +194,14 @@ static const char usage_text[] =
 	"  CGOSHIM_LEAKS=0|1      track C-heap allocations, report leaks (default 1)\n"
 	"  CGOSHIM_STACK_DEPTH=N  frames recorded per stack, 1 to 64 (default 16)\n"
 	"  CGOSHIM_CHILDREN=0|1   trace child processes too (default 1)\n"
+	"  CGOSHIM_ONLY=GLOB      measure only executables whose path or base name\n"
+	"                         matches GLOB; the others pass every call through\n"
 	"  CGOSHIM_MIN_AGE=T      report only leaks this old or older, e.g. 30s (0)\n"
 	"  CGOSHIM_TOP=N          leak sites listed in a text report (default 20)\n"
+	"  CGOSHIM_TARGET_ROWS=N  per-file rows per kind in a report; past it files are\n"
+	"                         grouped by path pattern, the rest summed (default 30)\n"
+	"  CGOSHIM_EXIT_WAIT=T    an exit through libc waits this long for the final\n"
+	"                         report to be on disk (default 10s; 0: no wait)\n"
 	"  CGOSHIM_MEMORY=SIZE    most memory the shim's state may use, 16M to 1T (default 8G)\n"
 	"  CGOSHIM_SLOW_NS=T      a call this long is slow: ns, or 2ms... (default 1ms)\n"
 	"  CGOSHIM_TARGETS=0|1    split I/O statistics by file (default 1)\n"
@@ -215,9 +228,11 @@ enum {
 	OPT_STACK_DEPTH,
 	OPT_SIGNAL,
 	OPT_NO_CHILDREN,
+	OPT_ONLY,
 	OPT_SLOW_NS,
 	OPT_INTERVAL,
 	OPT_INTERVAL_MODE,
+	OPT_LISTEN,
 	OPT_LIB,
 	OPT_VERSION,
 };
@@ -229,9 +244,11 @@ static const struct option long_options[] = {
 	{ "stack-depth", required_argument, NULL, OPT_STACK_DEPTH },
 	{ "signal", required_argument, NULL, OPT_SIGNAL },
 	{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
+	{ "only", required_argument, NULL, OPT_ONLY },
 	{ "slow-ns", required_argument, NULL, OPT_SLOW_NS },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "interval-mode", required_argument, NULL, OPT_INTERVAL_MODE },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "env", required_argument, NULL, 'e' },
 	{ "lib", required_argument, NULL, OPT_LIB },
 	{ "help", no_argument, NULL, 'h' },
@@ -323,6 +340,10 @@ static int parse_args(int argc, char **argv, const char **lib_opt)
 		case OPT_NO_CHILDREN:
 			set_var("CGOSHIM_CHILDREN", "0");
 			break;
+		case OPT_ONLY:
+			check_not_empty("--only", optarg);
+			set_var("CGOSHIM_ONLY", optarg);
+			break;
 		case OPT_SLOW_NS:
 			check_not_empty("--slow-ns", optarg);
 			set_var("CGOSHIM_SLOW_NS", optarg);
@@ -331,6 +352,17 @@ static int parse_args(int argc, char **argv, const char **lib_opt)
 			check_not_empty("--interval", optarg);
 			set_var("CGOSHIM_INTERVAL", optarg);
 			break;
+		case OPT_LISTEN: {
+			int fam;
+			unsigned char a[16];
+			unsigned port;
+			if (cgs_parse_listen(optarg, &fam, a, &port)) {
+				msg("--listen=%s: not PORT, :PORT, IPV4:PORT or [IPV6]:PORT", optarg);
+				exit(EXIT_USAGE);
+			}
+			set_var("CGOSHIM_LISTEN", optarg);
+			break;
+		}
 		case OPT_INTERVAL_MODE:
 			if (strcmp(optarg, "cumulative") && strcmp(optarg, "delta")) {
 				msg("--interval-mode=%s: not cumulative or delta", optarg);

@@ -20,6 +20,7 @@
 #include "leaks.h"
 #include "log.h"
 #include "modules.h"
+#include "seccomp.h"
 #include "shim.h"
 
 void cgs_turn_off(void);
@@ -138,12 +139,18 @@ static void child(void)
 	}
 	/* Unmeasured by choice: CGOSHIM_CHILDREN=0, or a low RLIMIT_NPROC
 	 * (a watcher per child would take processes the program may need;
-	 * counted in the parent's report, nothing on stderr). The region and
-	 * its locks are the parent's: the parent releases them. */
+	 * counted in the parent's report, nothing on stderr), or the
+	 * program's seccomp filter (the child's own region and watcher would
+	 * need system calls of new kinds). The region and its locks are the
+	 * parent's: the parent releases them. */
 	bool tight = r->opts.children && cgs_nproc_tight();
-	if (!r->opts.children || tight) {
+	if (!r->opts.children || tight || cgs_seccomp_active()) {
 		if (tight)
 			__atomic_add_fetch(&r->counters.forks_nproc, 1, __ATOMIC_RELAXED);
+		else if (r->opts.children) {
+			__atomic_add_fetch(&r->counters.forks_unmeasured, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&r->counters.seccomp_skipped, 1, __ATOMIC_RELAXED);
+		}
 		cgs_region_fork_copied(r);
 		cgs_t_guard--;
 		cgs_turn_off();
@@ -165,6 +172,9 @@ static void child(void)
 	r->dump_done = 0;
 	r->watcher_up = 0;
 	r->watcher_pid = 0;
+	r->exit_req = 0;
+	r->exit_done = 0;
+	r->watcher_spawned = 0;
 	__builtin_memset(&r->counters, 0, sizeof(r->counters));
 	cgs_tstate_after_fork();
 	cgs_heaptot_after_fork(r);
@@ -172,8 +182,11 @@ static void child(void)
 	/* No process to be had (EAGAIN: RLIMIT_NPROC, or the system's
 	 * limits): the child runs without a report, and the program's stderr
 	 * gets nothing (README, Limits). */
-	rc = cgs_watcher_spawn(r);
-	if (rc < 0 && rc != -EAGAIN)
+	int spawned = cgs_watcher_spawn(r);
+	/* The child's exit waits for its own watcher's report (exitwait.c),
+	 * never for one that is not there. */
+	__atomic_store_n(&r->watcher_spawned, spawned == 0, __ATOMIC_RELEASE);
+	if (spawned < 0 && spawned != -EAGAIN)
 		cgs_log("cannot start the watcher process in a fork child", (const char *)NULL);
 }
 

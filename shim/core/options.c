@@ -14,6 +14,8 @@
 #define MIN_MEMORY (16ULL << 20)
 #define MAX_MEMORY (1ULL << 40)
 #define DEFAULT_SLOW_NS 1000000ULL /* 1 ms: see README, "Options" */
+#define DEFAULT_EXIT_WAIT_NS 10000000000ULL /* 10 s */
+#define MAX_EXIT_WAIT_NS 3600000000000ULL  /* 1 h */
 
 int cgs_parse_bool(const char *s, bool *out)
 {
@@ -77,6 +79,117 @@ int cgs_parse_size(const char *s, uint64_t *out)
 	static const uint64_t mul[] = { 1ULL << 10, 1ULL << 10, 1ULL << 20, 1ULL << 20, 1ULL << 30,
 					1ULL << 30, 1ULL << 40, 1ULL << 40, 1ULL << 10 };
 	return parse_scaled(s, unit, mul, CGS_ARRAY_LEN(unit), 1, out);
+}
+
+static int parse_port(const char *s, unsigned *port)
+{
+	uint64_t u;
+	if (cgs_parse_u64(s, &u) || u < 1 || u > 65535)
+		return -1;
+	*port = (unsigned)u;
+	return 0;
+}
+
+/* Dotted quad, by hand (no inet_pton: it may use the locale). */
+static int parse_ipv4(const char *s, size_t n, unsigned char out[4])
+{
+	int part = 0;
+	unsigned v = 0, digits = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || s[i] == '.') {
+			if (!digits || v > 255 || part > 3)
+				return -1;
+			out[part++] = (unsigned char)v;
+			v = digits = 0;
+		} else if (s[i] >= '0' && s[i] <= '9' && digits < 3) {
+			v = v * 10 + (unsigned)(s[i] - '0');
+			digits++;
+		} else {
+			return -1;
+		}
+	}
+	return part == 4 ? 0 : -1;
+}
+
+/* IPv6 with an optional "::", hex groups only (no embedded IPv4). */
+static int parse_ipv6(const char *s, size_t n, unsigned char out[16])
+{
+	uint16_t g[8];
+	int ng = 0, gap = -1;
+	size_t i = 0;
+	if (n >= 2 && s[0] == ':' && s[1] == ':') {
+		gap = 0;
+		i = 2;
+	}
+	while (i < n) {
+		unsigned v = 0, digits = 0;
+		while (i < n && digits < 5) {
+			char c = s[i];
+			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+				: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+			if (d < 0)
+				break;
+			v = v * 16 + (unsigned)d;
+			digits++;
+			i++;
+		}
+		if (!digits || digits > 4 || ng == 8)
+			return -1;
+		g[ng++] = (uint16_t)v;
+		if (i == n)
+			break;
+		if (s[i] != ':')
+			return -1;
+		i++;
+		if (i < n && s[i] == ':') {
+			if (gap >= 0)
+				return -1;
+			gap = ng;
+			i++;
+		} else if (i == n) {
+			return -1;
+		}
+	}
+	if ((gap < 0 && ng != 8) || (gap >= 0 && ng > 7))
+		return -1;
+	memset(out, 0, 16);
+	int fill = gap < 0 ? 0 : 8 - ng;
+	for (int k = 0, o = 0; k < ng; k++, o++) {
+		if (k == gap)
+			o += fill;
+		out[2 * o] = (unsigned char)(g[k] >> 8);
+		out[2 * o + 1] = (unsigned char)g[k];
+	}
+	return 0;
+}
+
+int cgs_parse_listen(const char *s, int *family, unsigned char addr[16], unsigned *port)
+{
+	const char *colon = strrchr(s, ':');
+	memset(addr, 0, 16);
+	if (!colon) { /* PORT alone: loopback */
+		*family = 2; /* AF_INET */
+		addr[0] = 127;
+		addr[3] = 1;
+		return parse_port(s, port);
+	}
+	if (parse_port(colon + 1, port))
+		return -1;
+	size_t n = (size_t)(colon - s);
+	if (!n) {
+		*family = 2;
+		addr[0] = 127;
+		addr[3] = 1;
+		return 0;
+	}
+	if (s[0] == '[') {
+		if (n < 3 || s[n - 1] != ']')
+			return -1;
+		*family = 10; /* AF_INET6 */
+		return parse_ipv6(s + 1, n - 2, addr);
+	}
+	*family = 2;
+	return parse_ipv4(s, n, addr);
 }
 
 int cgs_parse_duration(const char *s, uint64_t *ns)
@@ -200,9 +313,11 @@ static void set_defaults(struct cgs_options *o)
 	o->signal = SIGUSR2;
 	o->stack_depth = 16;
 	o->top = 20;
+	o->target_rows = 30;
 	o->memory = DEFAULT_MEMORY;
 	o->slow_ns = DEFAULT_SLOW_NS;
 	o->ring_events = CGS_RING_EVENTS_DEFAULT;
+	o->exit_wait_ns = DEFAULT_EXIT_WAIT_NS;
 }
 
 static void parse_one(struct cgs_options *o, const char *name, const char *v, bool quiet)
@@ -237,6 +352,9 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 	} else if (!strcmp(name, "TOP")) {
 		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) bad(quiet, "CGOSHIM_TOP", v, "not 1 to 100000", "20");
 		else o->top = (int)u;
+	} else if (!strcmp(name, "TARGET_ROWS")) {
+		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) bad(quiet, "CGOSHIM_TARGET_ROWS", v, "not 1 to 100000", "30");
+		else o->target_rows = (int)u;
 	} else if (!strcmp(name, "MIN_AGE")) {
 		if (cgs_parse_duration(v, &u)) bad(quiet, "CGOSHIM_MIN_AGE", v, "not a duration like 30s", "0");
 		else o->min_age_ns = u;
@@ -260,15 +378,31 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		if (cgs_parse_duration(v, &u) || (u && u < CGS_INTERVAL_MIN_NS))
 			bad(quiet, "CGOSHIM_INTERVAL", v, "not 0 or a duration of at least 10ms", "0 (off)");
 		else o->interval_ns = u;
+	} else if (!strcmp(name, "EXIT_WAIT")) {
+		if (cgs_parse_duration(v, &u) || u > MAX_EXIT_WAIT_NS)
+			bad(quiet, "CGOSHIM_EXIT_WAIT", v, "not 0 or a duration up to 1h", "10s");
+		else o->exit_wait_ns = u;
 	} else if (!strcmp(name, "INTERVAL_MODE")) {
 		if (!strcmp(v, "delta")) o->interval_delta = true;
 		else if (!strcmp(v, "cumulative")) o->interval_delta = false;
 		else bad(quiet, "CGOSHIM_INTERVAL_MODE", v, "not cumulative or delta", "cumulative");
+	} else if (!strcmp(name, "LISTEN")) {
+		int fam;
+		unsigned char a[16];
+		unsigned port;
+		if (strlen(v) >= sizeof(o->listen) || cgs_parse_listen(v, &fam, a, &port))
+			bad(quiet, "CGOSHIM_LISTEN", v, "not PORT, :PORT, IPV4:PORT or [IPV6]:PORT", "off");
+		else
+			memcpy(o->listen, v, strlen(v) + 1);
 	} else if (!strcmp(name, "OUTPUT")) {
 		size_t n = strlen(v);
 		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_OUTPUT", v, "longer than 255 bytes", "stderr");
 		else if (!strcmp(v, "-") || !strcmp(v, "stderr")) o->output[0] = 0;
 		else memcpy(o->output, v, n + 1);
+	} else if (!strcmp(name, "ONLY")) {
+		size_t n = strlen(v);
+		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_ONLY", v, "longer than 255 bytes", "every program");
+		else memcpy(o->only, v, n + 1);
 	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT") || !strcmp(name, "WATCHER") ||
 		   !strncmp(name, "TEST_", 5)) {
 		/* read by the launcher; CGOSHIM_WATCHER by spawn.c; CGOSHIM_TEST_* by the test suite */
@@ -312,4 +446,61 @@ void cgs_options_parse(struct cgs_options *o, char *const *envp, bool quiet)
 	}
 	if (o->format == CGS_FMT_PPROF && !output_set)
 		memcpy(o->output, PPROF_DEFAULT_OUTPUT, sizeof(PPROF_DEFAULT_OUTPUT));
+}
+
+/* One bracket expression at p (after '['): whether c is in it; *end is set
+ * past the ']', or NULL when the expression is not closed (then '[' is a
+ * plain character). */
+static bool bracket(const char *p, char c, const char **end)
+{
+	bool neg = *p == '!' || *p == '^', in = false;
+	if (neg)
+		p++;
+	for (bool first = true; *p && (first || *p != ']'); first = false) {
+		char lo = *p++, hi = lo;
+		if (*p == '-' && p[1] && p[1] != ']') {
+			hi = p[1];
+			p += 2;
+		}
+		if (c >= lo && c <= hi)
+			in = true;
+	}
+	*end = *p == ']' ? p + 1 : NULL;
+	return in != neg;
+}
+
+bool cgs_glob_match(const char *pat, const char *s)
+{
+	const char *star = NULL, *resume = NULL; /* backtrack to the last '*' only */
+	while (*s) {
+		const char *end = NULL;
+		bool ok;
+		if (*pat == '*') {
+			star = ++pat;
+			resume = s;
+			continue;
+		}
+		if (*pat == '?') {
+			ok = true;
+			end = pat + 1;
+		} else if (*pat == '[' && (ok = bracket(pat + 1, *s, &end), end)) {
+			/* end is past the ']' */
+		} else {
+			const char *q = pat[0] == '\\' && pat[1] ? pat + 1 : pat;
+			ok = *q && *q == *s;
+			end = q + 1;
+		}
+		if (ok) {
+			pat = end;
+			s++;
+			continue;
+		}
+		if (!star)
+			return false;
+		pat = star;
+		s = ++resume;
+	}
+	while (*pat == '*')
+		pat++;
+	return !*pat;
 }

@@ -28,14 +28,19 @@ struct cgs_options {
 	int signal;          /* CGOSHIM_SIGNAL: 0 = none; default SIGUSR2 */
 	int stack_depth;     /* CGOSHIM_STACK_DEPTH: 1..64, default 16 */
 	int top;             /* CGOSHIM_TOP: leak sites in the text report, default 20 */
+	int target_rows;     /* CGOSHIM_TARGET_ROWS: target rows per kind in a report, default 30 */
 	uint64_t min_age_ns; /* CGOSHIM_MIN_AGE: only leaks at least this old */
 	uint64_t memory;     /* CGOSHIM_MEMORY: bytes of address space for the shim's state */
 	uint64_t slow_ns;    /* CGOSHIM_SLOW_NS */
 	uint32_t ring_events; /* CGOSHIM_RING_EVENTS: records per NUMA node's ring */
 	char numa_topology[CGS_TOPOLOGY_MAX]; /* CGOSHIM_NUMA_TOPOLOGY (testing): "" = the kernel's */
 	uint64_t interval_ns; /* CGOSHIM_INTERVAL: a live dump every this long; 0 = off */
+	uint64_t exit_wait_ns; /* CGOSHIM_EXIT_WAIT: how long an exit through libc waits for
+				* the final report to be on disk; 0 = no wait; default 10 s */
 	bool interval_delta;  /* CGOSHIM_INTERVAL_MODE=delta: interval reports show what happened since the last one */
 	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr */
+	char only[CGS_OUTPUT_MAX];   /* CGOSHIM_ONLY: glob of the executables measured; "" = all */
+	char listen[64];      /* CGOSHIM_LISTEN: "ADDR:PORT" the watcher serves HTTP on; "" = off */
 };
 
 /* Fill *o from envp (NULL-terminated "NAME=VALUE" strings; NULL for none).
@@ -48,7 +53,14 @@ int cgs_parse_u64(const char *s, uint64_t *out);
 int cgs_parse_size(const char *s, uint64_t *out);     /* 4096, 64K, 8M, 16G */
 int cgs_parse_duration(const char *s, uint64_t *ns); /* 250ms, 10s, 2m, 1h; plain = seconds */
 int cgs_parse_signal(const char *s, int *sig);       /* USR2, SIGUSR2, 12, RTMIN+3, none */
+/* CGOSHIM_LISTEN: "PORT", ":PORT" (loopback), "IPV4:PORT" or "[IPV6]:PORT",
+ * numeric only, port 1 to 65535. Fills family (AF_INET, AF_INET6), the
+ * address (4 or 16 bytes, network order) and port (host order). */
+int cgs_parse_listen(const char *s, int *family, unsigned char addr[16], unsigned *port);
 const char *cgs_format_name(int fmt);
+/* Shell-style glob: '*', '?', '[a-z]', '[!x]', '\\' quotes; no allocation
+ * (unlike fnmatch with some locales), so usable in-process. */
+bool cgs_glob_match(const char *pat, const char *s);
 const char *cgs_signal_name(int sig, char buf[16]);
 
 #endif

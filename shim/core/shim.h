@@ -52,6 +52,10 @@ bool cgs_watcher_spawning(void);
  * images they exec go unmeasured (no watcher process each). */
 bool cgs_nproc_tight(void);
 
+/* exitwait.c: ask the watcher for the final report and wait for it,
+ * bounded by CGOSHIM_EXIT_WAIT; from the destructor and _exit/_Exit. */
+void cgs_exit_wait(void);
+
 /* fork.c */
 void cgs_fork_install(void);
 

@@ -440,7 +440,7 @@ START_TEST(json_valid)
 	assert_json_doc(doc);
 	assert_json_schema(path);
 	ck_assert_ptr_nonnull(strstr(doc, "{\"schema\": \"cgoshim/1\", \"pid\": 4242, "));
-	ck_assert_ptr_nonnull(strstr(doc, "\"trigger\": \"signal\", \"final\": true, \"seq\": 7"));
+	ck_assert_ptr_nonnull(strstr(doc, "\"trigger\": \"signal\", \"final\": true, \"final_at\": \"\", \"calls_after_exit\": 0, \"seq\": 7"));
 	ck_assert_ptr_nonnull(strstr(doc, "\"signal\": \"SIGUSR2\""));
 	ck_assert_ptr_nonnull(strstr(doc, "\"format\": \"text\""));
 	ck_assert_ptr_nonnull(strstr(doc, "\"memory\": 8589934592"));
@@ -579,7 +579,8 @@ START_TEST(json_degenerate)
 	assert_no_nan(doc);
 	ck_assert_ptr_nonnull(strstr(doc, "\"exe\": \"\""));
 	ck_assert_ptr_nonnull(strstr(doc, "\"ns_per_tick\": 0, \"ghz\": 0"));
-	ck_assert_ptr_nonnull(strstr(doc, "\"calls\": [], \"targets\": [], \"leaks\": {\"enabled\": false"));
+	ck_assert_ptr_nonnull(strstr(doc, "\"calls\": [], \"targets\": [], \"target_rows\": {\"limit\": "));
+	ck_assert_ptr_nonnull(strstr(doc, "\"paths_unsure\": 0}, \"leaks\": {\"enabled\": false"));
 	ck_assert_ptr_nonnull(strstr(doc, "\"sites\": []}"));
 	ck_assert_int_eq(doc[strlen(doc) - 1], '\n');
 	unlink(path);
