@@ -14,8 +14,9 @@
  *    executable, then CGOSHIM_LIBDIR), made absolute and put first in
  *    LD_PRELOAD. CGOSHIM_LAUNCHER=1 tells the library who started it.
  *
- * 2. The library forks, in every traced process image, a watcher named
- *    "cgoshim-watch" by a double fork. The watcher is an orphan, so it is
+ * 2. The library starts, in every traced process image, a watcher named
+ *    "cgoshim-watch" through an intermediate process that exits at once
+ *    (shim/core/spawn.c; as PID 1 it stays). The watcher is an orphan, so it is
  *    adopted by the nearest child subreaper: we become one before forking
  *    the program, which makes every watcher of every descendant our child.
  *    Contract with the library: a watcher bears its name from its first
@@ -205,7 +206,7 @@ static const char usage_text[] =
 	"                         grouped by path pattern, the rest summed (default 30)\n"
 	"  CGOSHIM_EXIT_WAIT=T    an exit through libc waits this long for the final\n"
 	"                         report to be on disk (default 10s; 0: no wait)\n"
-	"  CGOSHIM_MEMORY=SIZE    address space for the shim, 16M to 1T (default 8G)\n"
+	"  CGOSHIM_MEMORY=SIZE    most memory the shim's state may use, 16M to 1T (default 8G)\n"
 	"  CGOSHIM_SLOW_NS=T      a call this long is slow: ns, or 2ms... (default 1ms)\n"
 	"  CGOSHIM_TARGETS=0|1    split I/O statistics by file (default 1)\n"
 	"  CGOSHIM_RING_EVENTS=N  flight recorder records per NUMA node, 16 to\n"

@@ -262,6 +262,7 @@ static const char *base_name(const char *path)
 	X(ring_bind_failed, "flight recorder rings whose memory could not be bound to their node") \
 	X(dumps_coalesced, "dump requests that arrived while a dump was written: answered by the next one") \
 	X(forks_unmeasured, "fork children left unmeasured: no memory for their copy of the shim's state, or its locks busy") \
+	X(forks_nproc, "fork children left unmeasured: RLIMIT_NPROC below 4096, no watcher process for each") \
 	X(seccomp_skipped, "shim system calls not made: the program's seccomp filter forbids them")
 
 #define CGS_REPORT_ONE(name, why) +1

@@ -3,7 +3,7 @@
  *	cgoshim-watch --pid PID --pidfd FD --memfd FD --region ADDR
  *
  * Each traced process image starts one at start-up (shim/core/spawn.c: a
- * raw clone that execs this program at once, not the program's child). It
+ * double fork: never the program's child, see spawn.c). It
  * maps the region's memfd at the address the process has it (the region
  * holds plain pointers), closes every descriptor but stderr, leaves the
  * terminal's process group
@@ -18,6 +18,15 @@
  * the process's open file of the region is closed (inotify) and the region
  * is no longer in its maps (an exec). The process holds no descriptor of
  * the shim's, so a program that lists or closes its descriptors sees none.
+ *
+ * Descriptors: the watcher holds none of the program's but its stderr
+ * (where reports go without CGOSHIM_OUTPUT, and where a report that cannot
+ * be written is said), and a pipe or socket there only while the process
+ * itself has the same one on its descriptor 2 (checked every 100 ms: a
+ * daemon that points its stderr at /dev/null must not keep the pipe of a
+ * `$(prog 2>&1)` open). With CGOSHIM_OUTPUT set it checks at start that
+ * the report can be written (one line on stderr if not); reports to a
+ * device (/dev/null) cannot fail later, so it then holds no stderr.
  *
  * The watcher is never measured: it runs without LD_PRELOAD (an empty
  * environment), and malloc, stdio and libdw work as usual. */
@@ -55,6 +64,8 @@ struct watch {
 	pid_t pid;
 	int pidfd;
 	int ino; /* inotify on the region's memfd, or -1 */
+	bool hold_err; /* our stderr is the process's pipe or socket: follow it */
+	bool err_dropped; /* our stderr is /dev/null (reports go to a device) */
 	volatile int dead;
 	struct cgs_symbolizer *sym;
 	bool warned;
@@ -153,15 +164,47 @@ static bool alive(struct watch *w)
 	return kill(w->pid, 0) == 0 || errno == EPERM;
 }
 
+static bool is_channel(mode_t m)
+{
+	return S_ISFIFO(m) || S_ISSOCK(m);
+}
+
+/* Reports go to stderr and ours is a pipe or socket (a reader waits for
+ * its end): keep it only while the process has that same file on its
+ * descriptor 2. When it has another one, take that (reopened through
+ * /proc, appending), or /dev/null. */
+static void follow_stderr(struct watch *w)
+{
+	struct stat mine, theirs;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)w->pid);
+	if (fstat(2, &mine) == 0 && stat(path, &theirs) == 0 && mine.st_dev == theirs.st_dev &&
+	    mine.st_ino == theirs.st_ino)
+		return;
+	int fd = open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	else
+		fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
+	if (fd < 0)
+		return;
+	dup2(fd, 2);
+	close(fd);
+	w->hold_err = fstat(2, &mine) == 0 && is_channel(mine.st_mode);
+}
+
 /* Waits for the end of the image: the pidfd for an exit; for an exec, the
  * close of the process's open file of the region (inotify on the memfd:
  * the process's mapping is its only user, see region.c), confirmed with
  * the process's maps. The maps are also read every 2 s (every 250 ms
  * without inotify): a raw fork child that never copied the region keeps
  * that file open after its parent's exec. */
+static int64_t now_ns(void);
+
 static void *death_watch(void *arg)
 {
 	struct watch *w = arg;
+	int64_t maps_at = 0;
 	for (;;) {
 		struct pollfd p[2];
 		int n = 0;
@@ -169,21 +212,29 @@ static void *death_watch(void *arg)
 			p[n++] = (struct pollfd){ w->pidfd, POLLIN, 0 };
 		if (w->ino >= 0)
 			p[n++] = (struct pollfd){ w->ino, POLLIN, 0 };
-		int k = poll(p, (nfds_t)n, w->ino >= 0 ? 2000 : 250);
+		int64_t every = w->ino >= 0 ? 2000 : 250;
+		int k = poll(p, (nfds_t)n, w->hold_err ? 100 : (int)every);
 		if (k < 0 && errno != EINTR)
 			break;
 		if (!alive(w))
 			break;
+		if (w->hold_err)
+			follow_stderr(w);
+		bool check = now_ns() >= maps_at;
 		if (w->ino >= 0 && (p[n - 1].revents & POLLIN)) {
 			char buf[4096];
+			check = true;
 			if (read(w->ino, buf, sizeof(buf)) < 0 && errno != EAGAIN && errno != EINTR) {
 				close(w->ino);
 				w->ino = -1;
 			}
 		}
-		if (!still_mapped(w)) {
-			w->execd = ended_by_exec(w);
-			break;
+		if (check) {
+			if (!still_mapped(w)) {
+				w->execd = ended_by_exec(w);
+				break;
+			}
+			maps_at = now_ns() + every * 1000000;
 		}
 	}
 	w->dead = 1;
@@ -512,6 +563,67 @@ static void check_output(struct watch *w)
 	cgs_log(msg, (const char *)NULL);
 	w->fallback = true;
 }
+/* One line on the program's stderr. Ours is it when reports go there;
+ * else (CGOSHIM_OUTPUT set: ours is /dev/null) the process's descriptor 2
+ * as it is now, reopened through /proc while the process lives. */
+static void say(struct watch *w, const char *msg)
+{
+	int fd = -1;
+	if (w->err_dropped) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)w->pid);
+		fd = open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			return;
+		dup2(fd, 2);
+	}
+	cgs_log(msg, (const char *)NULL);
+	if (fd >= 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 2);
+			close(null);
+		}
+		close(fd);
+	}
+}
+
+/* CGOSHIM_OUTPUT set to files or a device (check_output has said whether
+ * they can be written). Reports to a device (/dev/null) cannot fail later:
+ * the program's stderr is let go (/dev/null). Reports to files may (a full
+ * disk): stderr is kept to say so, followed like the stderr of reports
+ * (follow_stderr). */
+static void stderr_policy(struct watch *w)
+{
+	char path[4200];
+	expand(w->r->opts.output, w->pid, 1, path, sizeof(path));
+	struct stat st;
+	/* Only /dev/null itself: /dev/full (check_output sends the reports
+	 * to stderr then) or a terminal still needs it. */
+	if (lstat(path, &st) || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+		w->hold_err = fstat(2, &st) == 0 && is_channel(st.st_mode);
+		return;
+	}
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 2);
+		close(null);
+		w->err_dropped = true;
+	}
+}
+
+/* Our mapping holds less than the region may grow to (RLIMIT_AS): extend
+ * it in place to what the process has mapped now, before reading. */
+static void follow_region(struct cgs_region *r)
+{
+	uint64_t have = cgs_region_view, want = __atomic_load_n(&r->mapped, __ATOMIC_ACQUIRE);
+	if (!have || want <= have)
+		return;
+	char *tail = (char *)r + have - 4096; /* see region.c, grow */
+	if (mremap(tail, 4096, want - have + 4096, 0) == (void *)tail)
+		__atomic_store_n(&cgs_region_view, want, __ATOMIC_RELEASE);
+}
+
 /* Snapshots and the symboliser serve one report at a time: the dump loop's
  * and the HTTP endpoints' (httpd.c). */
 static pthread_mutex_t render_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -562,6 +674,7 @@ static void emit_how(struct watch *w, const char *trigger, const struct emit_how
 static void emit_how_locked(struct watch *w, const char *trigger, const struct emit_how *how)
 {
 	struct cgs_region *r = w->r;
+	follow_region(r);
 	uint32_t seq = how->seq ? how->seq : w->written + 1;
 	struct cgs_snapshot *s = cgs_snapshot_take(r, trigger, how->final, how->live, seq, w->sym);
 	if (!s)
@@ -615,7 +728,7 @@ static void emit_how_locked(struct watch *w, const char *trigger, const struct e
 		snprintf(msg, sizeof(msg), "cannot write the report to %.400s: %s%s", path[0] ? path : "stderr",
 			 errno == ELOOP ? "it is a symbolic link, refused" : strerror(errno),
 			 final ? "" : " (further failures are not reported)");
-		cgs_log(msg, (const char *)NULL);
+		say(w, msg);
 		w->warned = true;
 	}
 	free(buf);
@@ -711,18 +824,26 @@ static void run(struct watch *w)
 	w->sym = cgs_sym_new(r->modules);
 	/* The flight recorder's helper: refines slow_ticks once the TSC rate
 	 * is known, notes which node each thread runs on (ring.h). */
-	cgs_rings_watch(r, (int)w->pid);
-	/* The live heap's peak, sampled (heappeak.c). */
-	cgs_heap_peak_start(r);
-	/* CGOSHIM_LISTEN: live numbers over HTTP (httpd.c). */
-	if (r->opts.listen[0]) {
-		char where[sizeof(r->opts.listen) + 1];
-		memcpy(where, r->opts.listen, sizeof(r->opts.listen));
-		where[sizeof(r->opts.listen)] = 0;
-		cgs_httpd_start(where, render_now, w);
+	/* Under a low RLIMIT_NPROC (inherited from the program: threads count
+	 * there too) the watcher is one thread, so it takes one process of
+	 * the program's limit, no more (README, Limits): no recorder helper,
+	 * no peak sampler, no HTTP server, no death watch thread. */
+	bool lean = cgs_nproc_tight();
+	if (!lean) {
+		cgs_rings_watch(r, (int)w->pid);
+		/* The live heap's peak, sampled (heappeak.c). */
+		cgs_heap_peak_start(r);
+		/* CGOSHIM_LISTEN: live numbers over HTTP (httpd.c). */
+		if (r->opts.listen[0]) {
+			char where[sizeof(r->opts.listen) + 1];
+			memcpy(where, r->opts.listen, sizeof(r->opts.listen));
+			where[sizeof(r->opts.listen)] = 0;
+			cgs_httpd_start(where, render_now, w);
+		}
 	}
-	/* Without the thread, the loop below checks for the end every second. */
-	bool polling = pthread_create(&th, NULL, death_watch, w) != 0;
+	/* Without the thread, the loop below checks for the end every second
+	 * (every 100 ms while it follows the program's stderr). */
+	bool polling = lean || pthread_create(&th, NULL, death_watch, w) != 0;
 	r->watcher_up = 1;
 	uint32_t handled = 0;
 	/* CGOSHIM_INTERVAL: a live dump every `every` ns, on a fixed schedule
@@ -803,6 +924,11 @@ static void run(struct watch *w)
 			if (left < 1000000000)
 				ts = (struct timespec){ 0, left };
 		}
+		if (polling && w->hold_err) {
+			follow_stderr(w);
+			if (ts.tv_sec || ts.tv_nsec > 100000000)
+				ts = (struct timespec){ 0, 100000000 };
+		}
 		syscall(SYS_futex, &r->dump_req, FUTEX_WAIT, req, &ts, NULL, 0);
 		if (!w->dead && !alive(w))
 			w->dead = 1;
@@ -876,6 +1002,11 @@ static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd
 	struct stat mst;
 	unsigned long region_ino = memfd >= 0 && !fstat(memfd, &mst) ? (unsigned long)mst.st_ino : 0;
 	struct watch w = { .r = r, .pid = pid, .pidfd = pidfd, .ino = watch_memfd(memfd), .region_ino = region_ino };
+	struct stat err;
+	if (r->opts.output[0] && strcmp(r->opts.output, "-"))
+		stderr_policy(&w);
+	else
+		w.hold_err = fstat(2, &err) == 0 && is_channel(err.st_mode);
 	run(&w);
 	_exit(0);
 }
@@ -940,13 +1071,30 @@ static struct cgs_region *map_region(int memfd, pid_t pid, uintptr_t at, char **
 			munmap(head, 4096);
 		return NULL;
 	}
-	uint64_t size = head->size;
+	uint64_t size = head->size, mapped = __atomic_load_n(&head->mapped, __ATOMIC_ACQUIRE);
 	munmap(head, 4096);
-	void *p = mmap((void *)at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0);
-	if (p == (void *)at)
-		return p;
-	if (p != MAP_FAILED)
-		munmap(p, size); /* an old kernel that took the flag as a hint */
+	/* All it may grow to, if our RLIMIT_AS allows (raised to the hard
+	 * limit); else what the process has now, followed as it grows
+	 * (follow_region). */
+	struct rlimit as;
+	if (!getrlimit(RLIMIT_AS, &as) && as.rlim_cur != as.rlim_max) {
+		as.rlim_cur = as.rlim_max;
+		setrlimit(RLIMIT_AS, &as);
+	}
+	for (int i = 0; i < 2; i++) {
+		uint64_t len = i ? mapped : size;
+		void *p = mmap((void *)at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+			       fd, 0);
+		if (p == (void *)at) {
+			if (len < size)
+				cgs_region_view = len;
+			return p;
+		}
+		if (p != MAP_FAILED)
+			munmap(p, len); /* an old kernel that took the flag as a hint */
+		else if (errno == EEXIST)
+			break;
+	}
 	const char *tries = getenv("CGOSHIM_WATCH_TRY");
 	int n = tries ? atoi(tries) : 0;
 	if (n < 8) {
