@@ -818,6 +818,7 @@ static void run(struct watch *w)
 {
 	struct cgs_region *r = w->r;
 	pthread_t th;
+	cgs_sym_hold_exe((int)w->pid);
 	w->main_image = find_main(w);
 	w->process_start_ns = process_start(w);
 	check_output(w);
