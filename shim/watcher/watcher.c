@@ -181,7 +181,12 @@ static void follow_stderr(struct watch *w)
 	if (fstat(2, &mine) == 0 && stat(path, &theirs) == 0 && mine.st_dev == theirs.st_dev &&
 	    mine.st_ino == theirs.st_ino)
 		return;
-	int fd = open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	/* A pipe or socket is never taken up: opened through /proc it gives a
+	 * writing end of the program's channel, even of one it reads (Python's
+	 * test_subprocess then waited for an EOF that never came). Let ours go
+	 * instead; only a file or a terminal is followed. */
+	bool channel = stat(path, &theirs) != 0 || is_channel(theirs.st_mode);
+	int fd = channel ? -1 : open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	else
