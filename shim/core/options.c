@@ -203,6 +203,8 @@ static void set_defaults(struct cgs_options *o)
 	o->memory = DEFAULT_MEMORY;
 	o->slow_ns = DEFAULT_SLOW_NS;
 	o->ring_events = CGS_RING_EVENTS_DEFAULT;
+	o->leak_kinds = true;
+	o->suppress_defaults = true;
 }
 
 static void parse_one(struct cgs_options *o, const char *name, const char *v, bool quiet)
@@ -265,7 +267,20 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_OUTPUT", v, "longer than 255 bytes", "stderr");
 		else if (!strcmp(v, "-") || !strcmp(v, "stderr")) o->output[0] = 0;
 		else memcpy(o->output, v, n + 1);
-	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT") || !strncmp(name, "TEST_", 5)) {
+	} else if (!strcmp(name, "LEAK_KINDS")) {
+		if (cgs_parse_bool(v, &b)) bad(quiet, "CGOSHIM_LEAK_KINDS", v, "not 0 or 1", "1"); else o->leak_kinds = b;
+	} else if (!strcmp(name, "SUPPRESS_DEFAULTS")) {
+		if (cgs_parse_bool(v, &b)) bad(quiet, "CGOSHIM_SUPPRESS_DEFAULTS", v, "not 0 or 1", "1");
+		else o->suppress_defaults = b;
+	} else if (!strcmp(name, "SUPPRESS")) {
+		size_t n = strlen(v);
+		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_SUPPRESS", v, "longer than 255 bytes", "none");
+		else memcpy(o->suppress, v, n + 1);
+	} else if (!strcmp(name, "VERDICT_DIR")) {
+		size_t n = strlen(v);
+		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_VERDICT_DIR", v, "longer than 255 bytes", "none");
+		else memcpy(o->verdict_dir, v, n + 1);
+	} else if (!strcmp(name, "LIB") || !strcmp(name, "FAIL_ON_LEAK") || !strcmp(name, "LAUNCHER_TIMEOUT") || !strncmp(name, "TEST_", 5)) {
 		/* read by the launcher; CGOSHIM_TEST_* by the test suite */
 	} else {
 		if (!quiet) {

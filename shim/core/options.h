@@ -35,6 +35,11 @@ struct cgs_options {
 	char numa_topology[CGS_TOPOLOGY_MAX]; /* CGOSHIM_NUMA_TOPOLOGY (testing): "" = the kernel's */
 	uint64_t interval_ns; /* CGOSHIM_INTERVAL: a live dump every this long; 0 = off */
 	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr */
+	bool leak_kinds;     /* CGOSHIM_LEAK_KINDS (default 1): scan for reachability */
+	bool suppress_defaults; /* CGOSHIM_SUPPRESS_DEFAULTS (default 1): the built-in list */
+	char suppress[CGS_OUTPUT_MAX]; /* CGOSHIM_SUPPRESS: LSan suppression file; "" = none */
+	char verdict_dir[CGS_OUTPUT_MAX]; /* CGOSHIM_VERDICT_DIR (set by the launcher): a
+	                                   * final report's leak verdict goes to DIR/PID.N */
 };
 
 /* Fill *o from envp (NULL-terminated "NAME=VALUE" strings; NULL for none).

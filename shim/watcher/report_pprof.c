@@ -10,8 +10,8 @@
  * One profile holds everything, with four sample types:
  *   inuse_objects/count  inuse_space/bytes  calls/count  time/nanoseconds
  * (default inuse_space). Each leak site is a sample by its stack with values
- * [count, bytes, 0, 0] (and a "cgo" label naming the cgo entry when there is
- * one). The shim keeps no stacks for calls, only per-function totals, so each
+ * [count, bytes, 0, 0], a "kind" label (definitely_lost, ..., unknown: reach.h)
+ * and a "cgo" label naming the cgo entry when there is one. The shim keeps no stacks for calls, only per-function totals, so each
  * interposed function is a sample of a one-frame stack named after it (no
  * address, no mapping) with values [0, 0, calls, total ns]. So
  * `-sample_index=inuse_space` shows the live C heap by site and
@@ -430,7 +430,7 @@ static uint64_t loc_id(struct builder *b, const struct cgs_frame_info *f)
 }
 
 static void sample(struct builder *b, const uint64_t *locs, size_t nlocs, const uint64_t values[4],
-		   const char *cgo)
+		   const char *cgo, const char *kind)
 {
 	struct pb smp = { 0 };
 	pb_packed(&smp, SAMPLE_LOCATION_ID, locs, nlocs);
@@ -438,6 +438,11 @@ static void sample(struct builder *b, const uint64_t *locs, size_t nlocs, const 
 	if (cgo && *cgo) {
 		pb_uint(&b->sub, LABEL_KEY, str_id(&b->strs, "cgo"));
 		pb_uint(&b->sub, LABEL_STR, str_id(&b->strs, cgo));
+		pb_msg(&smp, SAMPLE_LABEL, &b->sub);
+	}
+	if (kind) {
+		pb_uint(&b->sub, LABEL_KEY, str_id(&b->strs, "kind"));
+		pb_uint(&b->sub, LABEL_STR, str_id(&b->strs, kind));
 		pb_msg(&smp, SAMPLE_LABEL, &b->sub);
 	}
 	pb_msg(&b->out, PROFILE_SAMPLE, &smp);
@@ -468,7 +473,7 @@ static void leak_samples(struct builder *b)
 			locs[n++] = loc_id(b, &unknown);
 		}
 		const uint64_t values[4] = { site->count, site->bytes, 0, 0 };
-		sample(b, locs, n, values, site->cgo);
+		sample(b, locs, n, values, site->cgo, cgs_kind_name(site->kind));
 	}
 	free(locs);
 }
@@ -484,7 +489,7 @@ static void call_samples(struct builder *b)
 		/* No address, no mapping: one location per function. */
 		uint64_t loc = tup_id(&b->locs, 0, 0, func_id(b, fn->name, NULL), 0, &added);
 		const uint64_t values[4] = { 0, 0, fn->st.count, cgs_rx_tick_ns(s, fn->st.total) };
-		sample(b, &loc, 1, values, NULL);
+		sample(b, &loc, 1, values, NULL, NULL);
 	}
 }
 
