@@ -463,9 +463,19 @@ int cgs_reach_scan(pid_t pid, const struct cgs_region *r, struct cgs_block *b, s
 		errno = ESRCH;
 		return -1;
 	}
+	uint64_t region_lo = (uint64_t)(uintptr_t)r, region_hi = region_lo + (r ? r->size : 0);
+	/* The process must still be the image whose blocks these are: after an
+	 * exec the pid holds another program, without our region. */
+	bool ours = !r;
+	for (size_t i = 0; i < nmaps && !ours; i++)
+		ours = maps[i].lo == region_lo;
+	if (!ours) {
+		free(maps);
+		errno = ESRCH;
+		return -1;
+	}
 	struct threads t = { 0 };
 	read_threads(pid, &t, st);
-	uint64_t region_lo = (uint64_t)(uintptr_t)r, region_hi = region_lo + (r ? r->size : 0);
 	struct ranges roots = { 0 };
 	for (size_t i = 0; i < nmaps; i++) {
 		const struct map *m = &maps[i];
