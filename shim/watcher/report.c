@@ -515,6 +515,15 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	memcpy(output, op->output, CGS_OUTPUT_MAX);
 	output[CGS_OUTPUT_MAX] = 0; /* never trust the terminator */
 	json_str(o, output);
+	outs(o, ", \"leak_kinds\": ");
+	json_bool(o, op->leak_kinds);
+	outs(o, ", \"suppress_defaults\": ");
+	json_bool(o, op->suppress_defaults);
+	char supp[CGS_OUTPUT_MAX + 1];
+	memcpy(supp, op->suppress, CGS_OUTPUT_MAX);
+	supp[CGS_OUTPUT_MAX] = 0;
+	outs(o, ", \"suppress\": ");
+	json_str(o, supp);
 
 	outf(o, "}, \"shim\": {\"bytes\": %" PRIu64 ", \"threads\": %" PRIu64 ", \"go\": ",
 	     s->shim_bytes, s->threads);
@@ -811,6 +820,14 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 		topology[CGS_TOPOLOGY_MAX] = 0;
 		outs(o, " CGOSHIM_NUMA_TOPOLOGY=");
 		text_str(o, topology);
+	}
+	outf(o, " CGOSHIM_LEAK_KINDS=%d CGOSHIM_SUPPRESS_DEFAULTS=%d", op->leak_kinds, op->suppress_defaults);
+	if (op->suppress[0]) {
+		char supp[CGS_OUTPUT_MAX + 1];
+		memcpy(supp, op->suppress, CGS_OUTPUT_MAX);
+		supp[CGS_OUTPUT_MAX] = 0;
+		outs(o, " CGOSHIM_SUPPRESS=");
+		text_str(o, supp);
 	}
 	char output[CGS_OUTPUT_MAX + 1];
 	memcpy(output, op->output, CGS_OUTPUT_MAX);

@@ -19,7 +19,8 @@ TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "seq", "duration_n
        "recorder", "rings", "events"]
 TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
 OPTIONS = ["leaks", "targets", "children", "format", "signal", "stack_depth", "top",
-           "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output"]
+           "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output",
+           "leak_kinds", "suppress_defaults", "suppress"]
 SHIM = ["bytes", "threads", "go"]
 COUNTERS = ["untracked_allocs", "unknown_frees", "unknown_sizes", "region_oom", "pool_allocs",
             "guard_calls", "orphan_calls", "stack_overflow", "dlsym_next", "signals",
@@ -29,8 +30,13 @@ STAT = ["count", "errors", "total_ns", "min_ns", "max_ns", "p50_ns", "p90_ns", "
         "p999_ns", "buckets"]
 CALL = ["fn"] + STAT
 TARGET = ["kind", "target"] + STAT
-LEAKS = ["enabled", "count", "bytes", "shown_count", "shown_bytes", "sites"]
-SITE = ["count", "bytes", "oldest_ns", "newest_ns", "cgo", "frames"]
+LEAKS = ["enabled", "count", "bytes", "shown_count", "shown_bytes", "kinds_source", "kinds_why",
+         "kinds_age_ns", "kinds", "scan", "suppressed", "sites"]
+KINDS = ["definitely_lost", "indirectly_lost", "possibly_lost", "still_reachable", "unknown"]
+SCAN = ["ns", "root_bytes", "block_bytes", "unreadable_bytes", "mappings", "threads", "threads_sp"]
+SUPPRESSED = ["count", "bytes", "rules"]
+SUPP_RULE = ["rule", "builtin", "count", "bytes"]
+SITE = ["count", "bytes", "oldest_ns", "newest_ns", "kind", "cgo", "frames"]
 FRAME = ["function", "module", "file", "line", "addr"]
 
 
@@ -151,14 +157,34 @@ class Checker:
         if not self.keys("leaks", lk, LEAKS):
             return
         self.typed("leaks.enabled", lk["enabled"], (bool,))
-        for k in LEAKS[1:-1]:
+        for k in ("count", "bytes", "shown_count", "shown_bytes", "kinds_age_ns"):
             self.uint(f"leaks.{k}", lk[k])
+        if lk["kinds_source"] not in ("scan", "last_scan", "none", "off"):
+            self.fail("leaks.kinds_source", repr(lk["kinds_source"]))
+        self.typed("leaks.kinds_why", lk["kinds_why"], (str, type(None)))
+        if self.keys("leaks.kinds", lk["kinds"], KINDS):
+            for k in KINDS:
+                if self.keys(f"leaks.kinds.{k}", lk["kinds"][k], ["count", "bytes"]):
+                    self.uint(f"leaks.kinds.{k}.count", lk["kinds"][k]["count"])
+                    self.uint(f"leaks.kinds.{k}.bytes", lk["kinds"][k]["bytes"])
+        if self.keys("leaks.scan", lk["scan"], SCAN):
+            for k in SCAN:
+                self.uint(f"leaks.scan.{k}", lk["scan"][k])
+        if self.keys("leaks.suppressed", lk["suppressed"], SUPPRESSED):
+            self.uint("leaks.suppressed.count", lk["suppressed"]["count"])
+            self.uint("leaks.suppressed.bytes", lk["suppressed"]["bytes"])
+            for i, r in enumerate(lk["suppressed"]["rules"] if isinstance(lk["suppressed"]["rules"], list) else [None]):
+                if self.keys(f"leaks.suppressed.rules[{i}]", r, SUPP_RULE):
+                    self.typed(f"leaks.suppressed.rules[{i}].rule", r["rule"], (str,))
+                    self.typed(f"leaks.suppressed.rules[{i}].builtin", r["builtin"], (bool,))
         for i, s in enumerate(lk["sites"] if isinstance(lk["sites"], list) else [None]):
             w = f"leaks.sites[{i}]"
             if not self.keys(w, s, SITE):
                 continue
             for k in SITE[:4]:
                 self.uint(f"{w}.{k}", s[k])
+            if s["kind"] not in KINDS:
+                self.fail(f"{w}.kind", repr(s["kind"]))
             self.typed(f"{w}.cgo", s["cgo"], (str, type(None)))
             for j, f in enumerate(s["frames"] if isinstance(s["frames"], list) else [None]):
                 fw = f"{w}.frames[{j}]"
