@@ -22,8 +22,11 @@
  *    neighbour.
  *  - /proc/PID/task/TID/syscall gives, for a thread blocked in the kernel,
  *    its stack pointer and syscall arguments. The mapping holding that
- *    pointer is read from 128 bytes below it (the red zone) to its end; the
- *    rest of that stack is dead frames and is not a root. A running thread's
+ *    pointer is read from 128 bytes below it (the red zone) to its end when
+ *    it is a thread stack ([stack], or an anonymous mapping above a guard
+ *    page); the rest of that stack is dead frames and is not a root. (A Go
+ *    thread's stack pointer can be on a goroutine stack, in the Go heap:
+ *    that mapping is read whole.) A running thread's
  *    stack is read whole (conservative: more blocks look reachable). A
  *    thread's static TLS sits at the top of its stack mapping (glibc) and
  *    the main thread's in an anonymous mapping: both are read. Registers
@@ -494,7 +497,14 @@ int cgs_reach_scan(pid_t pid, const struct cgs_region *r, struct cgs_block *b, s
 		if (arena_heap(&p, m))
 			continue;
 		uint64_t lo = m->lo;
-		for (size_t k = 0; k < t.nsp; k++)
+		/* Only a thread stack is cut at its stack pointer: the main
+		 * thread's [stack], or an anonymous mapping right above a guard
+		 * page (glibc's thread stacks). A Go thread can block with its
+		 * stack pointer on a goroutine stack, inside the Go heap, which
+		 * must be read whole. */
+		bool stack = !strcmp(m->path, "[stack]") ||
+			     (!m->path[0] && i > 0 && maps[i - 1].hi == m->lo && !strncmp(maps[i - 1].perms, "---", 3));
+		for (size_t k = 0; stack && k < t.nsp; k++)
 			if (t.sp[k] >= m->lo && t.sp[k] < m->hi) {
 				uint64_t from = t.sp[k] > m->lo + REDZONE ? t.sp[k] - REDZONE : m->lo;
 				if (lo == m->lo || from < lo)

@@ -21,7 +21,15 @@ Cases (meson runs each as leakkinds-CASE):
                   passes when every lost block is suppressed
   threads         other threads' stacks and TLS are roots (valgrind)
   diff            cgoshim diff --max-leak-growth counts the lost kinds
-Exit 77 (skip) when valgrind is missing for the valgrind cases.
+  go-live         a running Go program's live report: dropped C.CString
+                  definitely lost, C blocks held by Go memory or a C global
+                  still reachable
+  go-exit         the same in the final report of a Go program ending in
+                  os.Exit(3) under the launcher (exit held), status kept
+  go-test         go test -exec 'cgoshim --fail-on-leak --' fails on a lost
+                  C.CString and passes with a suppression naming the Go
+                  function
+Exit 77 (skip) when valgrind (valgrind cases) or Go (go cases) is missing.
 """
 import gzip
 import json
@@ -354,10 +362,98 @@ def case_diff():
               f"merged kinds: {mk}")
 
 
+def need_go():
+    if not os.environ.get("GOLEAK") or not os.environ.get("CGOSHIM_TEST_GO"):
+        print("SKIP: no Go toolchain")
+        sys.exit(77)
+
+
+def go_sites(report):
+    """{(Go function that made the cgo call or C function, kind): (count, bytes)}"""
+    out = {}
+    for s in report["leaks"]["sites"]:
+        names = [f["function"] or "" for f in s["frames"]]
+        who = next((n for n in names if n in ("main.keepString", "main.dropString", "keep_in_c")), "")
+        key = (who, s["kind"])
+        c, b = out.get(key, (0, 0))
+        out[key] = (c + s["count"], b + s["bytes"])
+    return out
+
+
+def check_go(report):
+    g = go_sites(report)
+    print(report["trigger"], report["leaks"]["kinds_source"], g)
+    check(report["leaks"]["kinds_source"] == "scan", report["leaks"]["kinds_source"])
+    check(g.get(("main.keepString", "still_reachable")) == (5, 5 * 221), f"held by Go: {g}")
+    check(g.get(("keep_in_c", "still_reachable")) == (1, 333), f"held by a C global: {g}")
+    # Dropped pointers: conservative scanning of the Go heap and stacks can
+    # keep a few reachable; most must be found.
+    lost = g.get(("main.dropString", "definitely_lost"), (0, 0))
+    check(lost[0] >= 30 and lost[1] == lost[0] * 111, f"dropped C.CString: {g}")
+
+
+def case_go_live():
+    need_go()
+    with tempfile.TemporaryDirectory() as d:
+        run_preload(os.environ["GOLEAK"], d)
+        r = reports(d)
+        check(r and not r[0]["final"], "no live report")
+        check_go(r[0])
+        # Plain LD_PRELOAD: the Go program's end cannot be waited for; the
+        # final report says where its kinds come from.
+        fin = [x for x in r if x["final"]]
+        if fin:
+            check(fin[0]["leaks"]["kinds_source"] == "last_scan", fin[0]["leaks"]["kinds_source"])
+
+
+def case_go_exit():
+    need_go()
+    with tempfile.TemporaryDirectory() as d:
+        p = run_launcher(["--", os.environ["GOLEAK"], "exit3"], d)
+        check(p.returncode == 3, f"status {p.returncode}: {p.stderr}")
+        fin = [x for x in reports(d) if x["final"]]
+        check(len(fin) == 1, f"{len(fin)} final reports")
+        check_go(fin[0])
+        p = run_launcher(["--fail-on-leak", "-o", "/dev/null", "--", os.environ["GOLEAK"]])
+        check(p.returncode == 23 and "leak gate" in p.stderr, f"gate on a Go program: {p.returncode} {p.stderr}")
+
+
+def case_go_test():
+    need_go()
+    go = os.environ["CGOSHIM_TEST_GO"]
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ)
+        for k in list(env):
+            if k.startswith("CGOSHIM_") or k == "LD_PRELOAD":
+                del env[k]
+        env["GOTEST_LEAK"] = "0"
+        # -s=false keeps the Go symbol table in the test binary, so that the
+        # report names Greeting (go test strips it by default).
+        base = [go, "test", "-count=1", "-ldflags=-s=false"]
+        ex = LAUNCHER + " --fail-on-leak -o /dev/null --"
+        p = subprocess.run(base + ["-exec", ex, "."], cwd=os.environ["GOTEST_DIR"], env=env,
+                           capture_output=True, text=True, timeout=110)
+        check(p.returncode == 0, f"no leak, go test failed: {p.stdout}{p.stderr}")
+        env["GOTEST_LEAK"] = "1"
+        p = subprocess.run(base + ["-exec", ex, "."], cwd=os.environ["GOTEST_DIR"], env=env,
+                           capture_output=True, text=True, timeout=110)
+        print(p.stdout, p.stderr)
+        check(p.returncode != 0 and "leak gate" in p.stdout + p.stderr and "FAIL" in p.stdout,
+              "a lost C.CString did not fail go test")
+        supp = os.path.join(d, "go.supp")
+        with open(supp, "w") as f:
+            f.write("# our bridge's known leak\nleak:gotest.Greeting\n")
+        ex = LAUNCHER + " --fail-on-leak --suppressions=" + supp + " -o /dev/null --"
+        p = subprocess.run(base + ["-exec", ex, "."], cwd=os.environ["GOTEST_DIR"], env=env,
+                           capture_output=True, text=True, timeout=110)
+        check(p.returncode == 0, f"suppressed, go test failed: {p.stdout}{p.stderr}")
+
+
 CASES = {
     "valgrind-live": case_valgrind_live, "valgrind-final": case_valgrind_final, "last-scan": case_last_scan,
     "text": case_text, "formats": case_formats, "gate": case_gate, "suppress": case_suppress,
-    "threads": case_threads, "diff": case_diff,
+    "threads": case_threads, "diff": case_diff, "go-live": case_go_live, "go-exit": case_go_exit,
+    "go-test": case_go_test,
 }
 
 if __name__ == "__main__":
