@@ -70,6 +70,7 @@ enum { UNREACHED, POSSIBLE, REACHABLE, INDIRECT };
 
 #define CHUNK (1u << 20)      /* bytes read at a time */
 #define BATCH_IOV 512         /* blocks read by one process_vm_readv */
+#define BATCH_BYTES (1u << 20) /* and at most this many bytes */
 #define REDZONE 128           /* x86-64 ABI: below the stack pointer */
 #define ARENA_SIZE (64ULL << 20) /* glibc HEAP_MAX_SIZE on 64-bit */
 
@@ -80,9 +81,11 @@ struct scan {
 	uint32_t *stack;      /* mark stack of block indexes */
 	size_t top, cap;
 	cgs_reach_read_fn read;
+	cgs_reach_readv_fn readv;
 	void *ctx;
 	struct cgs_reach_stats *st;
 	char *buf;
+	char *vbuf;           /* BATCH_BYTES for batched block reads */
 };
 
 static int by_ptr(const void *x, const void *y)
@@ -190,22 +193,63 @@ static uint64_t scan_range(struct scan *s, uint64_t a, uint64_t len, bool defini
 	return done;
 }
 
-/* Scan the blocks on the mark stack until it is empty. */
+/* Scan the blocks on the mark stack until it is empty. Small blocks are
+ * read in batches (one process_vm_readv for up to BATCH_IOV of them): the
+ * marking is a fixpoint (a block is scanned again when its state goes up),
+ * so the order does not change the result. */
 static void drain(struct scan *s, ptrdiff_t clique)
 {
+	uint64_t addr[BATCH_IOV];
+	size_t len[BATCH_IOV], idx[BATCH_IOV];
+	bool def[BATCH_IOV];
 	while (s->top) {
-		size_t i = s->stack[--s->top];
-		struct cgs_block *bl = &s->b[i];
-		bool definite = bl->state == REACHABLE;
-		s->st->block_bytes += scan_range(s, bl->ptr, bl->size, definite, clique);
+		size_t nb = 0, bytes = 0;
+		while (s->top && nb < BATCH_IOV) {
+			size_t i = s->stack[s->top - 1];
+			struct cgs_block *bl = &s->b[i];
+			uint64_t sz = bl->size & ~7ULL;
+			if (!s->readv || !s->vbuf || sz > BATCH_BYTES / 4) {
+				if (nb)
+					break;
+				s->top--;
+				s->st->block_bytes += scan_range(s, bl->ptr, bl->size, bl->state == REACHABLE, clique);
+				continue;
+			}
+			if (bytes + sz > BATCH_BYTES)
+				break;
+			s->top--;
+			if (!sz)
+				continue;
+			addr[nb] = bl->ptr;
+			len[nb] = (size_t)sz;
+			idx[nb] = i;
+			def[nb] = bl->state == REACHABLE;
+			bytes += sz;
+			nb++;
+		}
+		for (size_t k = 0; k < nb;) {
+			size_t got = s->readv(s->ctx, addr + k, len + k, nb - k, s->vbuf);
+			size_t off = 0;
+			for (; k < nb && off + len[k] <= got; off += len[k], k++) {
+				(void)idx[k];
+				words(s, s->vbuf + off, len[k], def[k], clique);
+				s->st->block_bytes += len[k];
+			}
+			if (k < nb) { /* block k could not be read whole (freed meanwhile) */
+				words(s, s->vbuf + off, got - off, def[k], clique);
+				s->st->block_bytes += got - off;
+				s->st->unreadable += len[k] - (got - off);
+				k++;
+			}
+		}
 	}
 }
 
 void cgs_reach_classify(struct cgs_block *b, size_t n, const uint64_t *roots, size_t nroots,
-			const uint64_t *wordv, size_t nwords, cgs_reach_read_fn read, void *ctx,
+			const uint64_t *wordv, size_t nwords, const struct cgs_reach_mem *mem,
 			struct cgs_reach_stats *st)
 {
-	struct scan s = { .b = b, .n = n, .read = read, .ctx = ctx, .st = st };
+	struct scan s = { .b = b, .n = n, .read = mem->read, .readv = mem->readv, .ctx = mem->ctx, .st = st };
 	for (size_t i = 0; i < n; i++) {
 		b[i].state = UNREACHED;
 		b[i].kind = CGS_KIND_UNKNOWN;
@@ -215,6 +259,8 @@ void cgs_reach_classify(struct cgs_block *b, size_t n, const uint64_t *roots, si
 	s.buf = malloc(CHUNK);
 	if (!s.buf)
 		return;
+	if (s.readv)
+		s.vbuf = malloc(BATCH_BYTES);
 	s.lo = b[0].ptr;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t end = b[i].ptr + (b[i].size ? b[i].size : 1);
@@ -239,6 +285,7 @@ void cgs_reach_classify(struct cgs_block *b, size_t n, const uint64_t *roots, si
 	for (size_t i = 0; i < n; i++)
 		b[i].kind = kind_of[b[i].state];
 	free(s.buf);
+	free(s.vbuf);
 	free(s.stack);
 }
 
@@ -255,6 +302,28 @@ static size_t proc_read(void *ctx, uint64_t addr, void *buf, size_t len)
 	struct proc *p = ctx;
 	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
 	ssize_t k = process_vm_readv(p->pid, &local, 1, &remote, 1, 0);
+	p->reads++;
+	if (k < 0) {
+		if (errno == ESRCH || errno == EPERM)
+			p->fails++;
+		return 0;
+	}
+	return (size_t)k;
+}
+
+static size_t proc_readv(void *ctx, const uint64_t *addr, const size_t *len, size_t n, void *buf)
+{
+	struct proc *p = ctx;
+	struct iovec remote[BATCH_IOV];
+	size_t total = 0;
+	if (n > BATCH_IOV)
+		n = BATCH_IOV;
+	for (size_t i = 0; i < n; i++) {
+		remote[i] = (struct iovec){ (void *)(uintptr_t)addr[i], len[i] };
+		total += len[i];
+	}
+	struct iovec local = { buf, total };
+	ssize_t k = process_vm_readv(p->pid, &local, 1, remote, n, 0);
 	p->reads++;
 	if (k < 0) {
 		if (errno == ESRCH || errno == EPERM)
@@ -513,7 +582,8 @@ int cgs_reach_scan(pid_t pid, const struct cgs_region *r, struct cgs_block *b, s
 		st->mappings++;
 		add_root(&roots, b, n, lo, m->hi);
 	}
-	cgs_reach_classify(b, n, roots.v, roots.n, t.args, t.nargs, proc_read, &p, st);
+	struct cgs_reach_mem mem = { proc_read, proc_readv, &p };
+	cgs_reach_classify(b, n, roots.v, roots.n, t.args, t.nargs, &mem, st);
 	free(roots.v);
 	free(t.sp);
 	free(t.args);

@@ -78,8 +78,16 @@ int cgs_reach_scan(pid_t pid, const struct cgs_region *r, struct cgs_block *b, s
  * is not readable). Roots are the ranges [roots[2i], roots[2i+1]), i < nroots,
  * and the values words[0..nwords) (registers). b must be sorted by ptr. */
 typedef size_t (*cgs_reach_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
+/* Optional: read n ranges at once into buf, one after the other; returns
+ * the bytes read (a short count stops inside the range that failed). */
+typedef size_t (*cgs_reach_readv_fn)(void *ctx, const uint64_t *addr, const size_t *len, size_t n, void *buf);
+struct cgs_reach_mem {
+	cgs_reach_read_fn read;
+	cgs_reach_readv_fn readv; /* NULL: one read per block */
+	void *ctx;
+};
 void cgs_reach_classify(struct cgs_block *b, size_t n, const uint64_t *roots, size_t nroots,
-			const uint64_t *words, size_t nwords, cgs_reach_read_fn read, void *ctx,
+			const uint64_t *words, size_t nwords, const struct cgs_reach_mem *mem,
 			struct cgs_reach_stats *st);
 /* Sort blocks by address (what classify needs). */
 void cgs_reach_sort(struct cgs_block *b, size_t n);

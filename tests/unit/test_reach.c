@@ -5,6 +5,7 @@
  * reader copies from them (it refuses addresses outside the pool, and the
  * blocks a test marks unreadable). */
 #include <check.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,22 @@ static size_t reader(void *ctx, uint64_t addr, void *buf, size_t len)
 		}
 	return 0;
 }
+
+/* Batched reads, as process_vm_readv does them: ranges one after the other,
+ * stopping at the first that cannot be read whole. */
+static size_t readerv(void *ctx, const uint64_t *addr, const size_t *len, size_t n, void *buf)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t got = reader(ctx, addr[i], (char *)buf + total, len[i]);
+		total += got;
+		if (got < len[i])
+			break;
+	}
+	return total;
+}
+
+static bool use_readv;
 
 /* Block i of the test: 64 words apart in the pool. */
 static uint64_t at(int i)
@@ -63,11 +80,13 @@ static void classify(struct cgs_block *b, size_t n, const uint64_t *words, size_
 	uint64_t roots[2] = { (uint64_t)(uintptr_t)roots_mem, (uint64_t)(uintptr_t)roots_mem + sizeof(roots_mem) };
 	struct cgs_reach_stats st = { 0 };
 	cgs_reach_sort(b, n);
-	cgs_reach_classify(b, n, roots, 1, words, nwords, reader, NULL, &st);
+	struct cgs_reach_mem mem = { reader, use_readv ? readerv : NULL, NULL };
+	cgs_reach_classify(b, n, roots, 1, words, nwords, &mem, &st);
 }
 
-static void reset(void)
+static void reset(int readv_too)
 {
+	use_readv = readv_too;
 	memset(pool, 0, sizeof(pool));
 	memset(roots_mem, 0, sizeof(roots_mem));
 	bad_lo = bad_hi = 0;
@@ -75,7 +94,7 @@ static void reset(void)
 
 START_TEST(kinds_like_memcheck)
 {
-	reset();
+	reset(_i);
 	/* 0 <- root (start); 1 <- 0 (start): reachable.
 	 * 2 <- root (interior); 3 <- 2 (start): possibly lost both.
 	 * 4 unreferenced -> 5 -> 6: 4 definitely, 5 and 6 indirectly lost.
@@ -120,7 +139,7 @@ END_TEST
 
 START_TEST(later_leader_takes_earlier)
 {
-	reset();
+	reset(_i);
 	/* 3 -> 1 (both unreferenced): 1 is visited first as a leader of its own,
 	 * then 3's clique takes it: 3 definitely, 1 indirectly lost. */
 	struct cgs_block b[] = { blk(1, 16), blk(3, 16) };
@@ -133,7 +152,7 @@ END_TEST
 
 START_TEST(unreadable_block)
 {
-	reset();
+	reset(_i);
 	/* 0 <- root; 0 -> 1, but 0 cannot be read (freed meanwhile): 1 is lost. */
 	struct cgs_block b[] = { blk(0, 64), blk(1, 16) };
 	roots_mem[0] = at(0);
@@ -216,9 +235,9 @@ int main(void)
 {
 	Suite *s = suite_create("reach");
 	TCase *tc = tcase_create("reach");
-	tcase_add_test(tc, kinds_like_memcheck);
-	tcase_add_test(tc, later_leader_takes_earlier);
-	tcase_add_test(tc, unreadable_block);
+	tcase_add_loop_test(tc, kinds_like_memcheck, 0, 2);
+	tcase_add_loop_test(tc, later_leader_takes_earlier, 0, 2);
+	tcase_add_loop_test(tc, unreadable_block, 0, 2);
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, patterns);
 	tcase_add_test(tc, rules_and_frames);
