@@ -59,6 +59,7 @@ struct cgs_block {
 
 struct cgs_reach_stats {
 	uint64_t ns;            /* wall time of the scan */
+	uint64_t cpu_ns;        /* CPU time of the watcher's thread in it (kernel side of the reads included) */
 	uint64_t root_bytes;    /* bytes of roots read */
 	uint64_t block_bytes;   /* bytes of blocks read */
 	uint64_t unreadable;    /* bytes that could not be read (unmapped meanwhile) */

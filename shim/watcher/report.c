@@ -407,11 +407,11 @@ static void json_kinds(struct out *o, const struct cgs_snapshot *s)
 		outf(o, "%s\"%s\": {\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 "}", k ? ", " : "",
 		     cgs_kind_names[k], s->kind_count[k], s->kind_bytes[k]);
 	const struct cgs_reach_stats *st = &s->scan;
-	outf(o, "}, \"scan\": {\"ns\": %" PRIu64 ", \"root_bytes\": %" PRIu64 ", \"block_bytes\": %" PRIu64
+	outf(o, "}, \"scan\": {\"ns\": %" PRIu64 ", \"cpu_ns\": %" PRIu64 ", \"root_bytes\": %" PRIu64 ", \"block_bytes\": %" PRIu64
 		", \"unreadable_bytes\": %" PRIu64 ", \"mappings\": %" PRIu32 ", \"threads\": %" PRIu32
 		", \"threads_sp\": %" PRIu32 "}, \"suppressed\": {\"count\": %" PRIu64 ", \"bytes\": %" PRIu64
 		", \"rules\": [",
-	     st->ns, st->root_bytes, st->block_bytes, st->unreadable, st->mappings, st->threads, st->threads_sp,
+	     st->ns, st->cpu_ns, st->root_bytes, st->block_bytes, st->unreadable, st->mappings, st->threads, st->threads_sp,
 	     s->suppressed_count, s->suppressed_bytes);
 	for (size_t i = 0; s->supp && i < s->nsupp; i++) {
 		outs(o, i ? ", {\"rule\": " : "{\"rule\": ");

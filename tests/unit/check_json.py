@@ -33,7 +33,7 @@ TARGET = ["kind", "target"] + STAT
 LEAKS = ["enabled", "count", "bytes", "shown_count", "shown_bytes", "kinds_source", "kinds_why",
          "kinds_age_ns", "kinds", "scan", "suppressed", "sites"]
 KINDS = ["definitely_lost", "indirectly_lost", "possibly_lost", "still_reachable", "unknown"]
-SCAN = ["ns", "root_bytes", "block_bytes", "unreadable_bytes", "mappings", "threads", "threads_sp"]
+SCAN = ["ns", "cpu_ns", "root_bytes", "block_bytes", "unreadable_bytes", "mappings", "threads", "threads_sp"]
 SUPPRESSED = ["count", "bytes", "rules"]
 SUPP_RULE = ["rule", "builtin", "count", "bytes"]
 SITE = ["count", "bytes", "oldest_ns", "newest_ns", "kind", "cgo", "frames"]
