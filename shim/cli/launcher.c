@@ -1071,6 +1071,9 @@ static void gate_options(void)
 	v = getenv("CGOSHIM_LEAK_KINDS");
 	if (v && (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off")))
 		hold_exit = false;
+	v = getenv("CGOSHIM_DISABLE");
+	if (v && (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on")))
+		hold_exit = false;
 }
 
 /* End as the program ended. */

@@ -21,6 +21,8 @@ Cases (meson runs each as leakkinds-CASE):
                   passes when every lost block is suppressed
   threads         other threads' stacks and TLS are roots (valgrind)
   diff            cgoshim diff --max-leak-growth counts the lost kinds
+  traced          under strace -f the launcher steps aside (no hold): the
+                  final report has the last live scan's kinds, status kept
   go-live         a running Go program's live report: dropped C.CString
                   definitely lost, C blocks held by Go memory or a C global
                   still reachable
@@ -362,6 +364,21 @@ def case_diff():
               f"merged kinds: {mk}")
 
 
+def case_traced():
+    strace = shutil.which("strace")
+    if not strace:
+        print("SKIP: strace is not installed")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory() as d:
+        p = subprocess.run([strace, "-f", "-o", "/dev/null", LAUNCHER, "-f", "json", "-o",
+                            os.path.join(d, "r.%n.json"), "--", KINDS], env=clean_env(), capture_output=True,
+                           text=True, timeout=100)
+        check(p.returncode == 0, f"under strace: {p.returncode} {p.stderr}")
+        fin = [x for x in reports(d) if x["final"]]
+        check(fin and fin[0]["leaks"]["kinds_source"] == "last_scan",
+              f"under strace -f: {fin and fin[0]['leaks']['kinds_source']}")
+
+
 def need_go():
     if not os.environ.get("GOLEAK") or not os.environ.get("CGOSHIM_TEST_GO"):
         print("SKIP: no Go toolchain")
@@ -452,7 +469,7 @@ def case_go_test():
 CASES = {
     "valgrind-live": case_valgrind_live, "valgrind-final": case_valgrind_final, "last-scan": case_last_scan,
     "text": case_text, "formats": case_formats, "gate": case_gate, "suppress": case_suppress,
-    "threads": case_threads, "diff": case_diff, "go-live": case_go_live, "go-exit": case_go_exit,
+    "threads": case_threads, "diff": case_diff, "traced": case_traced, "go-live": case_go_live, "go-exit": case_go_exit,
     "go-test": case_go_test,
 }
 
