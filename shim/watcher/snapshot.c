@@ -374,7 +374,9 @@ static int memo_kind(const struct cgs_block *bl)
 }
 
 /* Set every block's kind and say where the kinds come from. */
-static void take_kinds(struct cgs_snapshot *s, struct cgs_region *r, struct cgs_block *b, size_t n)
+#define SCAN_GAP_MIN_NS 1000000000LL
+
+static void take_kinds(struct cgs_snapshot *s, struct cgs_region *r, struct cgs_block *b, size_t n, bool final)
 {
 	for (size_t i = 0; i < n; i++)
 		b[i].kind = CGS_KIND_UNKNOWN;
@@ -389,7 +391,17 @@ static void take_kinds(struct cgs_snapshot *s, struct cgs_region *r, struct cgs_
 		return;
 	}
 	int err = 0;
-	if (target_alive()) {
+	/* Live reports asked for faster than scans can be made (a flood of
+	 * signals, a fast interval, HTTP scrapes) reuse the last scan while it
+	 * is young: at most one scan per SCAN_GAP_MIN_NS, and the watcher never
+	 * scans more than about half its time. The final report always scans
+	 * when it can. */
+	int64_t since = target.memo ? mono_ns() - target.memo_ns : INT64_MAX;
+	int64_t gap = (int64_t)target.memo_stats.ns * 2;
+	if (gap < SCAN_GAP_MIN_NS)
+		gap = SCAN_GAP_MIN_NS;
+	bool fresh_enough = !final && target.memo && since < gap;
+	if (!fresh_enough && target_alive()) {
 		struct cgs_reach_stats st;
 		int rc = cgs_reach_scan(target.pid, r, b, n, &st);
 		err = rc ? errno : 0;
@@ -507,7 +519,7 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 		}
 	}
 	free(buf);
-	take_kinds(s, r, blocks, nb);
+	take_kinds(s, r, blocks, nb, s->final);
 	struct aggmap m = { 0 };
 	for (size_t i = 0; i < nb; i++) {
 		const struct cgs_block *bl = &blocks[i];
