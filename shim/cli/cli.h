@@ -49,6 +49,8 @@ struct cgs_diff_args {
  * what = "count" or "bytes" (README "Leak kinds"). */
 bool cgs_cli_kinds_known(const json_t *leaks);
 uint64_t cgs_cli_lost(const json_t *leaks, const char *what);
+/* The "calls" entry of fn in a report, or NULL. */
+const json_t *cgs_cli_find_call(const json_t *r, const char *fn);
 /* Whether --fn selects fn (all when none given). */
 bool cgs_cli_fn_selected(const struct cgs_diff_args *o, const char *fn);
 /* cli_diffrun.c: BASE runs against NEW runs (files or directories). */

@@ -294,21 +294,11 @@ struct fnstat {
 	struct qstat q[NQ];
 };
 
-static const json_t *call_of(const json_t *r, const char *fn)
-{
-	size_t i;
-	const json_t *c;
-	json_array_foreach(json_object_get(r, "calls"), i, c)
-		if (!strcmp(cgs_cli_str(c, "fn"), fn))
-			return c;
-	return NULL;
-}
-
 static size_t values(const struct side *s, const char *fn, const char *key, double *out)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		const json_t *c = call_of(s->r[i], fn);
+		const json_t *c = cgs_cli_find_call(s->r[i], fn);
 		if (c)
 			out[k++] = (double)cgs_cli_u64(c, key);
 	}

@@ -116,7 +116,7 @@ struct cgs_stack {
 	uint32_t unload_gen;
 	uint16_t depth;
 	uint16_t spare;
-	uint64_t frames[];     /* innermost first; return addresses but frame 0 */
+	uint64_t frames[];     /* innermost first; all return addresses (symbols.h) */
 };
 
 /* Per-site totals over the whole run (heaptot.c): every allocation and its
@@ -198,6 +198,17 @@ extern int cgs_in_dl; /* threads where the shim may hold a loader lock (atomic) 
  * prepared, and lets the fork wait for it. */
 void cgs_dl_enter(void);
 void cgs_dl_leave(void);
+
+/* Set by dl.c: repairs a stack captured inside a dlopen/dlsym/dlvsym in
+ * flight (their frames return through the caller's object); raw holds cap
+ * entries; may_unwind: inside cgs_unwind_begin/end. Returns the new frame
+ * count. NULL until the first such call. */
+extern int (*cgs_stack_fix_hook)(void **raw, int got, int cap, bool may_unwind);
+/* Walk on from a frame whose registers are known: ip (a return address),
+ * sp (the stack pointer after that return), and the callee-saved rbx, rbp,
+ * r12, r13, r14, r15. Writes the callers' return addresses (ip not
+ * included) to out; returns how many. Call inside cgs_unwind_begin/end. */
+int cgs_stack_unwind_from(uint64_t ip, uint64_t sp, const uint64_t regs[6], void **out, int cap);
 
 /* Set the address range of the shim's own code, whose frames are dropped. */
 void cgs_stacks_set_self(uint64_t lo, uint64_t hi);

@@ -28,12 +28,15 @@ struct cgs_options {
 	int signal;          /* CGOSHIM_SIGNAL: 0 = none; default SIGUSR2 */
 	int stack_depth;     /* CGOSHIM_STACK_DEPTH: 1..64, default 16 */
 	int top;             /* CGOSHIM_TOP: leak sites in the text report, default 20 */
+	int target_rows;     /* CGOSHIM_TARGET_ROWS: target rows per kind in a report, default 30 */
 	uint64_t min_age_ns; /* CGOSHIM_MIN_AGE: only leaks at least this old */
 	uint64_t memory;     /* CGOSHIM_MEMORY: bytes of address space for the shim's state */
 	uint64_t slow_ns;    /* CGOSHIM_SLOW_NS */
 	uint32_t ring_events; /* CGOSHIM_RING_EVENTS: records per NUMA node's ring */
 	char numa_topology[CGS_TOPOLOGY_MAX]; /* CGOSHIM_NUMA_TOPOLOGY (testing): "" = the kernel's */
 	uint64_t interval_ns; /* CGOSHIM_INTERVAL: a live dump every this long; 0 = off */
+	uint64_t exit_wait_ns; /* CGOSHIM_EXIT_WAIT: how long an exit through libc waits for
+				* the final report to be on disk; 0 = no wait; default 10 s */
 	bool interval_delta;  /* CGOSHIM_INTERVAL_MODE=delta: interval reports show what happened since the last one */
 	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr */
 	bool leak_kinds;     /* CGOSHIM_LEAK_KINDS (default 1): scan for reachability */
@@ -41,6 +44,7 @@ struct cgs_options {
 	char suppress[CGS_OUTPUT_MAX]; /* CGOSHIM_SUPPRESS: LSan suppression file; "" = none */
 	char verdict_dir[CGS_OUTPUT_MAX]; /* CGOSHIM_VERDICT_DIR (set by the launcher): a
 	                                   * final report's leak verdict goes to DIR/PID.N */
+	char only[CGS_OUTPUT_MAX];   /* CGOSHIM_ONLY: glob of the executables measured; "" = all */
 	char listen[64];      /* CGOSHIM_LISTEN: "ADDR:PORT" the watcher serves HTTP on; "" = off */
 };
 
@@ -59,6 +63,9 @@ int cgs_parse_signal(const char *s, int *sig);       /* USR2, SIGUSR2, 12, RTMIN
  * address (4 or 16 bytes, network order) and port (host order). */
 int cgs_parse_listen(const char *s, int *family, unsigned char addr[16], unsigned *port);
 const char *cgs_format_name(int fmt);
+/* Shell-style glob: '*', '?', '[a-z]', '[!x]', '\\' quotes; no allocation
+ * (unlike fnmatch with some locales), so usable in-process. */
+bool cgs_glob_match(const char *pat, const char *s);
 const char *cgs_signal_name(int sig, char buf[16]);
 
 #endif

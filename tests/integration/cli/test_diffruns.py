@@ -21,21 +21,14 @@ import math
 import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from pycheck import Checks  # noqa: E402
 import tempfile
 
 launcher, slowread = sys.argv[1], sys.argv[2]
-failures = []
-passed = 0
-
-
-def check(ok, what):
-    global passed
-    if ok:
-        passed += 1
-        print("ok   " + what)
-    else:
-        failures.append(what)
-        print("FAIL " + what)
+_checks = Checks()
+check = _checks.check
 
 
 def run(prog_args, out):
@@ -159,5 +152,4 @@ check(rc == 1, "--noise-floor=0 gates on the error bound alone: status %d\n%s" %
 
 import shutil
 shutil.rmtree(tmp, ignore_errors=True)
-print("%d passed, %d failed" % (passed, len(failures)))
-sys.exit(1 if failures else 0)
+sys.exit(_checks.done())

@@ -21,21 +21,15 @@ import re
 import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from pycheck import Checks  # noqa: E402
 import tempfile
 
 launcher, prog, check_json = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = []
-passed = 0
 MiB = 1 << 20
-
-
-def check(ok, what):
-    global passed
-    print(("ok   " if ok else "FAIL ") + what)
-    if ok:
-        passed += 1
-    else:
-        failures.append(what)
+_checks = Checks()
+check = _checks.check
 
 
 def fn_of(site):
@@ -92,5 +86,4 @@ if go:
 else:
     print("skip pprof: go not installed")
 shutil.rmtree(d, ignore_errors=True)
-print("%d passed, %d failed" % (passed, len(failures)))
-sys.exit(1 if failures else 0)
+sys.exit(_checks.done())

@@ -18,20 +18,14 @@ import json
 import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from pycheck import Checks  # noqa: E402
 import tempfile
 
 lib, ticker, check_json = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = []
-passed = 0
-
-
-def check(ok, what):
-    global passed
-    print(("ok   " if ok else "FAIL ") + what)
-    if ok:
-        passed += 1
-    else:
-        failures.append(what)
+_checks = Checks()
+check = _checks.check
 
 
 dirs = []
@@ -90,5 +84,4 @@ texts, _ = run("delta", "txt")
 check(any("interval: DELTA" in t for t in texts), "the text report says DELTA")
 for d in dirs:
     __import__("shutil").rmtree(d, ignore_errors=True)
-print("%d passed, %d failed" % (passed, len(failures)))
-sys.exit(1 if failures else 0)
+sys.exit(_checks.done())

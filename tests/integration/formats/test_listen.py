@@ -21,23 +21,17 @@ import shutil
 import socket
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from pycheck import Checks  # noqa: E402
 import tempfile
 import time
 import urllib.error
 import urllib.request
 
 lib, launcher, busy, check_json = sys.argv[1:5]
-failures = []
-passed = 0
-
-
-def check(ok, what):
-    global passed
-    print(("ok   " if ok else "FAIL ") + what)
-    if ok:
-        passed += 1
-    else:
-        failures.append(what)
+_checks = Checks()
+check = _checks.check
 
 
 def free_port():
@@ -214,5 +208,4 @@ q.wait(timeout=30)
 check(seen == [want], "':%d' listens on 127.0.0.1 only: %s" % (p3, seen))
 
 shutil.rmtree(tmp, ignore_errors=True)
-print("%d passed, %d failed" % (passed, len(failures)))
-sys.exit(1 if failures else 0)
+sys.exit(_checks.done())
