@@ -522,13 +522,8 @@ static char *site_key(const json_t *site)
 	size_t i;
 	const json_t *f;
 	key_add(&k, &len, &cap, "");
-	/* Sites of different leak kinds stay apart (the library splits them). */
-	const char *kind = cgs_cli_str(site, "kind");
-	if (*kind) {
-		key_add(&k, &len, &cap, "K");
-		key_add(&k, &len, &cap, kind);
-		key_add(&k, &len, &cap, "\x02");
-	}
+	/* Not the leak kind: diff and merge add up the sites of one stack
+	 * (the library splits a site by kind; the kinds' totals are compared). */
 	json_array_foreach(json_object_get(site, "frames"), i, f) {
 		char num[32];
 		const char *fn = cgs_cli_str(f, "function");
