@@ -54,7 +54,7 @@ struct cgs_block {
 	uint8_t kind;  /* enum cgs_kind, set by the scan */
 	uint8_t shown; /* old enough to be reported (CGOSHIM_MIN_AGE) */
 	uint8_t state; /* reach.c's work */
-	uint8_t spare;
+	uint8_t inherited; /* a fork child's block from before the fork */
 };
 
 struct cgs_reach_stats {

@@ -271,6 +271,7 @@ static void take_targets(struct cgs_snapshot *s, struct cgs_region *r, struct cg
 struct agg {
 	uint32_t stack; /* key; slot used when count > 0 */
 	uint64_t count, bytes;
+	uint64_t inh_count, inh_bytes;
 	uint32_t oldest, newest; /* time quanta */
 };
 
@@ -395,6 +396,19 @@ static const char *cgo_entry(const struct cgs_snap_site *site)
 /* The frames of a stack, innermost first, each address expanded into its
  * inline chain (symbols.h), at most 4 * depth in all: every address keeps
  * at least its own frame. Without a symboliser, addresses only. */
+/* Whether a frame lies in the shim's own library. The library drops its
+ * frames when it records a stack (stacks.c); this catches any left (an
+ * older library, a frame of the shim reached through another path). No
+ * frame of the shim is ever shown. */
+static bool shim_frame(const struct cgs_frame_info *f)
+{
+	if (!f->module)
+		return false;
+	const char *base = strrchr(f->module, '/');
+	base = base ? base + 1 : f->module;
+	return !strncmp(base, "libcgoshim.so", 13);
+}
+
 static struct cgs_frame_info *stack_frames(struct cgs_symbolizer *sym, const struct cgs_stack *st, int *n)
 {
 	int depth = st->depth, cap = depth * 4, have = depth ? depth : 1;
@@ -419,6 +433,8 @@ static struct cgs_frame_info *stack_frames(struct cgs_symbolizer *sym, const str
 			memset(chain, 0, sizeof(chain[0]));
 			chain[0].addr = st->frames[k];
 		}
+		if (shim_frame(&chain[0]))
+			continue;
 		if (*n + got > have) {
 			int ncap = have * 2 < *n + got ? *n + got : have * 2;
 			struct cgs_frame_info *w = realloc(v, (size_t)ncap * sizeof(*v));
@@ -501,6 +517,7 @@ static int memo_kind(const struct cgs_block *bl)
 
 /* Set every block's kind and say where the kinds come from. */
 #define SCAN_GAP_MIN_NS 1000000000LL
+#define SCAN_GAP_FACTOR 20
 
 static void take_kinds(struct cgs_snapshot *s, struct cgs_region *r, struct cgs_block *b, size_t n, bool final)
 {
@@ -519,11 +536,12 @@ static void take_kinds(struct cgs_snapshot *s, struct cgs_region *r, struct cgs_
 	int err = 0;
 	/* Live reports asked for faster than scans can be made (a flood of
 	 * signals, a fast interval, HTTP scrapes) reuse the last scan while it
-	 * is young: at most one scan per SCAN_GAP_MIN_NS, and the watcher never
-	 * scans more than about half its time. The final report always scans
+	 * is young: younger than max(SCAN_GAP_MIN_NS, SCAN_GAP_FACTOR x its
+	 * duration), so the watcher scans at most about 1/20 of its time and a
+	 * flood of dumps is answered quickly. The final report always scans
 	 * when it can. */
 	int64_t since = target.memo ? mono_ns() - target.memo_ns : INT64_MAX;
-	int64_t gap = (int64_t)target.memo_stats.ns * 2;
+	int64_t gap = (int64_t)target.memo_stats.ns * SCAN_GAP_FACTOR;
 	if (gap < SCAN_GAP_MIN_NS)
 		gap = SCAN_GAP_MIN_NS;
 	bool fresh_enough = !final && target.memo && since < gap;
@@ -647,6 +665,11 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 	double ns_per_q = s->ns_per_tick * (double)(1u << CGS_TIME_SHIFT);
 	uint64_t now_q = (now_tsc - r->start_tsc) >> CGS_TIME_SHIFT;
 	uint64_t min_age_q = ns_per_q > 0 ? (uint64_t)((double)r->opts.min_age_ns / ns_per_q) : 0;
+	/* A fork child: blocks dated up to the fork's quantum were inherited
+	 * (region.h); times are given from the fork on. */
+	bool forked = r->fork_generation != 0;
+	uint32_t fork_q = r->fork_q & CGS_TIME_MASK;
+	double offset_ns = forked ? (double)(r->fork_mono_ns - r->start_mono_ns) : 0;
 	struct cgs_lrec *buf = NULL;
 	size_t bufcap = 0, nb = 0, bcap = 0;
 	struct cgs_block *blocks = NULL;
@@ -658,8 +681,13 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 				continue;
 			uint64_t size = cgs_lrec_size(rec);
 			uint32_t t_q = cgs_lrec_time(rec);
+			bool inherited = forked && t_q <= fork_q;
 			s->leak_count++;
 			s->leak_bytes += size;
+			if (inherited) {
+				s->inherited_count++;
+				s->inherited_bytes += size;
+			}
 			bool shown = !(min_age_q && ((now_q - t_q) & CGS_TIME_MASK) < min_age_q);
 			if (nb == bcap) {
 				struct cgs_block *w = realloc(blocks, (bcap = bcap ? bcap * 2 : 1024) * sizeof(*w));
@@ -669,7 +697,7 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 			}
 			blocks[nb++] = (struct cgs_block){ .ptr = cgs_lrec_ptr(rec), .size = size,
 							   .stack = cgs_lrec_stack(rec), .t_q = t_q,
-							   .shown = shown };
+							   .shown = shown, .inherited = inherited };
 		}
 	}
 	free(buf);
@@ -693,6 +721,10 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 			a->newest = bl->t_q;
 		a->count++;
 		a->bytes += bl->size;
+		if (bl->inherited) {
+			a->inh_count++;
+			a->inh_bytes += bl->size;
+		}
 	}
 	free(blocks);
 	s->sites = calloc(m.used ? m.used : 1, sizeof(*s->sites));
@@ -705,8 +737,11 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 		site->bytes = a->bytes;
 		site->stack_id = a->stack & (CGS_STACK_IDS - 1);
 		site->kind = (int)(a->stack >> CGS_STACK_ID_BITS);
-		site->oldest_ns = (uint64_t)((double)a->oldest * ns_per_q);
-		site->newest_ns = (uint64_t)((double)a->newest * ns_per_q);
+		site->inherited_count = a->inh_count;
+		site->inherited_bytes = a->inh_bytes;
+		double o = (double)a->oldest * ns_per_q - offset_ns, nw = (double)a->newest * ns_per_q - offset_ns;
+		site->oldest_ns = o > 0 ? (uint64_t)o : 0;
+		site->newest_ns = nw > 0 ? (uint64_t)nw : 0;
 	}
 	free(m.v);
 	qsort(s->sites, s->nsites, sizeof(*s->sites), by_bytes);
@@ -1037,9 +1072,12 @@ static void take_ring_events(struct cgs_snapshot *s, struct cgs_region *r, const
 			s->events = v;
 			*cap = ncap;
 		}
+		/* A fork child's events are timed from its fork, its report's
+		 * start (ring->first already leaves out its parent's). */
+		uint64_t base = r->fork_generation ? r->fork_tsc : r->start_tsc;
 		struct cgs_snap_event *se = &s->events[s->nevents++];
 		memset(se, 0, sizeof(*se));
-		se->t_ticks = e.t0 > r->start_tsc ? e.t0 - r->start_tsc : 0;
+		se->t_ticks = e.t0 > base ? e.t0 - base : 0;
 		se->dur = e.dur;
 		se->fn = e.fn < CGS_FN_COUNT ? e.fn : 0;
 		se->tid = e.tid;
@@ -1168,9 +1206,14 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	s->final_at = "";
 	s->seq = seq;
 	s->tsc_flags = r->tsc_flags;
-	s->duration_ns = now_mono > r->start_mono_ns ? (uint64_t)(now_mono - r->start_mono_ns) : 0;
-	s->ns_per_tick = now_tsc > r->start_tsc ? (double)s->duration_ns / (double)(now_tsc - r->start_tsc) : 0;
-	s->start_real_ns = r->start_real_ns;
+	/* The TSC rate over the whole run of the image (a fork child's too);
+	 * the start and duration shown are a fork child's own. */
+	uint64_t since_start = now_mono > r->start_mono_ns ? (uint64_t)(now_mono - r->start_mono_ns) : 0;
+	s->ns_per_tick = now_tsc > r->start_tsc ? (double)since_start / (double)(now_tsc - r->start_tsc) : 0;
+	int64_t t0 = r->fork_generation ? r->fork_mono_ns : r->start_mono_ns;
+	s->duration_ns = now_mono > t0 ? (uint64_t)(now_mono - t0) : 0;
+	s->start_real_ns = r->fork_generation ? r->fork_real_ns : r->start_real_ns;
+	s->parent_pid = r->fork_generation ? r->parent_pid : 0;
 	s->opts = r->opts;
 	s->shim_bytes = cgs_region_resident(r);
 	s->go = strndup(r->go_status, sizeof(r->go_status));
