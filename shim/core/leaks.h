@@ -21,6 +21,7 @@
 #define CGOSHIM_LEAKS_H
 
 #include "common.h"
+#include "fastunwind.h"
 
 #define CGS_LEAK_SHARDS 256
 #define CGS_LEAK_SIZE_BITS 36
@@ -176,6 +177,24 @@ extern int cgs_in_dl; /* threads where the shim may hold a loader lock (atomic) 
  * prepared, and lets the fork wait for it. */
 void cgs_dl_enter(void);
 void cgs_dl_leave(void);
+
+/* Walk the caller's stack into raw[0..want) by mode (CGOSHIM_UNWIND): the fast
+ * unwinder (fastunwind.h), libunwind, or both, compared (counted in
+ * counters.unwind_compared/unwind_mismatches; libunwind's frames kept).
+ * raw[0] is in the caller or deeper in the shim. Returns the count (0: no
+ * stack). The guard must be set. */
+int cgs_backtrace_slow(void **raw, int want, int mode);
+extern bool cgs_unwind_off; /* a fork child that must not unwind */
+static inline __attribute__((always_inline)) int cgs_backtrace(void **raw, int want, int mode)
+{
+	if (CGS_LIKELY(mode == CGS_UNWIND_FAST)) {
+		if (CGS_UNLIKELY(cgs_unwind_off))
+			return 0;
+		int n = cgs_fast_backtrace(raw, want);
+		return n > 0 ? n : 0;
+	}
+	return cgs_backtrace_slow(raw, want, mode);
+}
 
 /* Set the address range of the shim's own code, whose frames are dropped. */
 void cgs_stacks_set_self(uint64_t lo, uint64_t hi);

@@ -142,6 +142,11 @@ const char *cgs_signal_name(int sig, char buf[16])
 	return buf;
 }
 
+const char *cgs_unwind_name(int mode)
+{
+	return mode == 1 ? "libunwind" : mode == 2 ? "compare" : "fast";
+}
+
 const char *cgs_format_name(int fmt)
 {
 	switch (fmt) {
@@ -248,6 +253,11 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		/* A plain number is nanoseconds here (the variable's name says so). */
 		if (cgs_parse_u64(v, &u) && cgs_parse_duration(v, &u)) bad(quiet, "CGOSHIM_SLOW_NS", v, "not a duration", "1ms");
 		else o->slow_ns = u;
+	} else if (!strcmp(name, "UNWIND")) {
+		if (!strcmp(v, "fast")) o->unwind = 0;
+		else if (!strcmp(v, "libunwind")) o->unwind = 1;
+		else if (!strcmp(v, "compare")) o->unwind = 2;
+		else bad(quiet, "CGOSHIM_UNWIND", v, "not fast, libunwind or compare", "fast");
 	} else if (!strcmp(name, "RING_EVENTS")) {
 		if (cgs_parse_u64(v, &u) || u < CGS_RING_EVENTS_MIN || u > CGS_RING_EVENTS_MAX)
 			bad(quiet, "CGOSHIM_RING_EVENTS", v, "not 16 to 16777216", "1024");

@@ -27,6 +27,7 @@ struct cgs_options {
 	int format;          /* CGOSHIM_FORMAT: text|json|folded|pprof|openmetrics|chrome */
 	int signal;          /* CGOSHIM_SIGNAL: 0 = none; default SIGUSR2 */
 	int stack_depth;     /* CGOSHIM_STACK_DEPTH: 1..64, default 16 */
+	int unwind;          /* CGOSHIM_UNWIND: fast (default) | libunwind | compare (fastunwind.h) */
 	int top;             /* CGOSHIM_TOP: leak sites in the text report, default 20 */
 	uint64_t min_age_ns; /* CGOSHIM_MIN_AGE: only leaks at least this old */
 	uint64_t memory;     /* CGOSHIM_MEMORY: bytes of address space for the shim's state */
@@ -48,6 +49,7 @@ int cgs_parse_size(const char *s, uint64_t *out);     /* 4096, 64K, 8M, 16G */
 int cgs_parse_duration(const char *s, uint64_t *ns); /* 250ms, 10s, 2m, 1h; plain = seconds */
 int cgs_parse_signal(const char *s, int *sig);       /* USR2, SIGUSR2, 12, RTMIN+3, none */
 const char *cgs_format_name(int fmt);
+const char *cgs_unwind_name(int mode);
 const char *cgs_signal_name(int sig, char buf[16]);
 
 #endif

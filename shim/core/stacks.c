@@ -21,6 +21,7 @@
 #include <libunwind.h>
 
 #include "gostack.h"
+#include "log.h"
 #include "leaks.h"
 #include "modules.h"
 #include "real.h"
@@ -187,11 +188,11 @@ static int unwinders, fork_pending;
 /* This thread's own unwinds and loader calls in flight: a fork from a
  * signal handler that interrupted one must not wait for it. */
 static CGS_TLS int t_unwinding, t_in_dl;
-static bool unwind_off; /* a fork child that must not unwind */
+bool cgs_unwind_off; /* a fork child that must not unwind */
 
 bool cgs_unwind_begin(void)
 {
-	if (unwind_off)
+	if (cgs_unwind_off)
 		return false;
 	/* The thread's own count first and last: whenever the shared count
 	 * includes this thread, so does its own (a signal can land anywhere). */
@@ -281,7 +282,7 @@ void cgs_unwind_fork_child(void)
 	unwinders = t_unwinding;
 	cgs_in_dl = t_in_dl;
 	if (!fork_clean)
-		unwind_off = true;
+		cgs_unwind_off = true;
 	__atomic_store_n(&fork_pending, 0, __ATOMIC_SEQ_CST);
 }
 
@@ -291,11 +292,61 @@ uint32_t cgs_stack_capture(int max_depth)
 	int want = max_depth + 4; /* room for the shim's own frames */
 	if (want > (int)CGS_ARRAY_LEN(raw))
 		want = (int)CGS_ARRAY_LEN(raw);
+	int got = cgs_backtrace(raw, want, cgs_R->opts.unwind);
+	return cgs_stack_finish(raw, got, max_depth);
+}
+
+static int libunwind_backtrace(void **raw, int want)
+{
 	if (!cgs_unwind_begin())
 		return 0;
 	int got = unw_backtrace(raw, want);
 	cgs_unwind_end();
-	return cgs_stack_finish(raw, got, max_depth);
+	return got;
+}
+
+static void log_mismatch(void **a, int na, void **b, int nb)
+{
+	static int logged;
+	if (__atomic_fetch_add(&logged, 1, __ATOMIC_RELAXED) >= 5)
+		return;
+	int i = 0;
+	while (i < na && i < nb && a[i] == b[i])
+		i++;
+	char fi[24], fa[24], fb[24], ca[24], cb[24];
+	cgs_log("CGOSHIM_UNWIND=compare: stacks differ at frame ", cgs_u64_str((uint64_t)i, fi), ": fast ",
+		i < na ? cgs_u64_str((uint64_t)(uintptr_t)a[i], fa) : "(end)", " of ", cgs_u64_str((uint64_t)na, ca),
+		" frames, libunwind ", i < nb ? cgs_u64_str((uint64_t)(uintptr_t)b[i], fb) : "(end)", " of ",
+		cgs_u64_str((uint64_t)nb, cb), " frames", (const char *)NULL);
+}
+
+__attribute__((noinline)) int cgs_backtrace_slow(void **raw, int want, int mode)
+{
+	struct cgs_region *r = cgs_R;
+	if (mode == CGS_UNWIND_LIBUNWIND)
+		return libunwind_backtrace(raw, want);
+	/* Both from here, so both start in this function. */
+	void *fast[CGS_STACK_DEPTH_MAX + 16];
+	if (want > (int)CGS_ARRAY_LEN(fast))
+		want = (int)CGS_ARRAY_LEN(fast);
+	int nf = cgs_unwind_off ? 0 : cgs_fast_backtrace(fast, want);
+	int nl = libunwind_backtrace(raw, want);
+	if (nf < 0 || !nl)
+		return nl; /* a fork was being prepared: nothing to compare */
+	cgs_count(&r->counters.unwind_compared);
+	/* The program's frames: the shim's (different call sites) dropped. */
+	int sf = 0, sl = 0;
+	while (sf < nf && (uint64_t)(uintptr_t)fast[sf] - self_lo < self_hi - self_lo)
+		sf++;
+	while (sl < nl && (uint64_t)(uintptr_t)raw[sl] - self_lo < self_hi - self_lo)
+		sl++;
+	int kf = nf - sf, kl = nl - sl, k = kf < kl ? kf : kl;
+	bool capped = nf == want || nl == want; /* one may have stopped early for room */
+	if ((kf != kl && !capped) || memcmp(fast + sf, raw + sl, (size_t)k * sizeof(*raw))) {
+		cgs_count(&r->counters.unwind_mismatches);
+		log_mismatch(fast + sf, kf, raw + sl, kl);
+	}
+	return nl;
 }
 
 uint32_t cgs_stack_finish(void **raw, int got, int max_depth)

@@ -34,6 +34,7 @@
 #include <sys/uio.h>
 
 #include "common.h"
+#include "fastunwind.h"
 #include "real.h"
 
 #define FD_RD 0x7ffffffe
@@ -86,6 +87,15 @@ static long validate(const void *addr, size_t n)
 	if (r > 0)
 		syscall(SYS_read, __atomic_load_n(&fallback[0], __ATOMIC_ACQUIRE), buf, (size_t)r);
 	return r;
+}
+
+/* fastunwind.h: the same check for the fast unwinder; errno kept. */
+bool cgs_readable(const void *addr, size_t n)
+{
+	int saved = errno;
+	bool ok = validate(addr, n) == (long)n;
+	errno = saved;
+	return ok;
 }
 
 /* The names below are what libunwind's objects call after the rename

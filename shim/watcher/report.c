@@ -259,7 +259,10 @@ static const char *base_name(const char *path)
 	X(thread_blocks, "thread blocks created")                                             \
 	X(ring_bind_failed, "flight recorder rings whose memory could not be bound to their node") \
 	X(dumps_coalesced, "dump requests that arrived while a dump was written: answered by the next one") \
-	X(forks_unmeasured, "fork children left unmeasured: no memory for their copy of the shim's state, or its locks busy")
+	X(forks_unmeasured, "fork children left unmeasured: no memory for their copy of the shim's state, or its locks busy") \
+	X(unwind_handoffs, "stack walks finished by libunwind: a signal frame, code without unwind tables, unusual CFI, or a full rule table") \
+	X(unwind_compared, "CGOSHIM_UNWIND=compare: stacks walked by both unwinders") \
+	X(unwind_mismatches, "CGOSHIM_UNWIND=compare: stacks where the two unwinders differed")
 
 #define CGS_REPORT_ONE(name, why) +1
 _Static_assert(sizeof(struct cgs_counters) == (0 CGS_REPORT_COUNTERS(CGS_REPORT_ONE)) * sizeof(uint64_t),
@@ -473,6 +476,8 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	json_str(o, cgs_format_name(op->format));
 	outs(o, ", \"signal\": ");
 	json_str(o, cgs_signal_name(op->signal, sigbuf));
+	outs(o, ", \"unwind\": ");
+	json_str(o, cgs_unwind_name(op->unwind));
 	outf(o, ", \"stack_depth\": %d, \"top\": %d, \"min_age_ns\": %" PRIu64 ", \"memory\": %" PRIu64
 		", \"slow_ns\": %" PRIu64 ", \"ring_events\": %" PRIu32 ", \"numa_topology\": ",
 	     op->stack_depth, op->top, json_int(op->min_age_ns), json_int(op->memory), json_int(op->slow_ns),
@@ -772,6 +777,7 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	outf(o, " CGOSHIM_MEMORY=%s", fmt_size_opt(op->memory, a));
 	outf(o, " CGOSHIM_SLOW_NS=%s", fmt_duration_opt(op->slow_ns, a));
 	outf(o, " CGOSHIM_RING_EVENTS=%" PRIu32, op->ring_events);
+	outf(o, " CGOSHIM_UNWIND=%s", cgs_unwind_name(op->unwind));
 	if (op->numa_topology[0]) {
 		char topology[CGS_TOPOLOGY_MAX + 1];
 		memcpy(topology, op->numa_topology, CGS_TOPOLOGY_MAX);

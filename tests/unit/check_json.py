@@ -18,12 +18,13 @@ TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "seq", "duration_n
        "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets", "leaks",
        "recorder", "rings", "events"]
 TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
-OPTIONS = ["leaks", "targets", "children", "format", "signal", "stack_depth", "top",
+OPTIONS = ["leaks", "targets", "children", "format", "signal", "unwind", "stack_depth", "top",
            "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output"]
 SHIM = ["bytes", "threads", "go"]
 COUNTERS = ["untracked_allocs", "unknown_frees", "unknown_sizes", "region_oom", "pool_allocs",
             "guard_calls", "orphan_calls", "stack_overflow", "dlsym_next", "signals",
             "thread_blocks", "ring_bind_failed", "dumps_coalesced", "forks_unmeasured",
+            "unwind_handoffs", "unwind_compared", "unwind_mismatches",
             "inconsistent_reads"]
 STAT = ["count", "errors", "total_ns", "min_ns", "max_ns", "p50_ns", "p90_ns", "p99_ns",
         "p999_ns", "buckets"]
