@@ -32,6 +32,9 @@ extern int _ULx86_64_tdep_trace(unw_cursor_t *cursor, void **buffer, int *size);
 
 /* A rule in one word. */
 enum { K_STD = 1, K_LAST = 2, K_OTHER = 3 };
+/* No unwind table covers the address (Go, JIT): libunwind's frame-chain
+ * guess, below. */
+#define R_GUESS (K_OTHER | (1ULL << 4))
 #define R_KIND(r) ((int)((r)&3))
 #define R_CFA_RBP(r) (((r) >> 2) & 1)
 #define R_RBP_SAVED(r) (((r) >> 3) & 1)
@@ -416,23 +419,23 @@ static bool parse_cie(const uint8_t *p, const uint8_t *limit, struct cie *c)
 
 struct find {
 	uint64_t pc;     /* the call: return address - 1 */
-	uint64_t rule;   /* result, 0 = none */
-	bool found;      /* the address is in a loaded module */
+	uint64_t rule;   /* result, 0 = no FDE covers pc */
 };
 
-/* Compile the rule for f->pc from the module's .eh_frame. */
+/* Compile the rule for pc from the module's .eh_frame: 0 when no FDE
+ * covers it, K_OTHER when one does but says more than a rule can. */
 static uint64_t compile_in(const uint8_t *hdr, const uint8_t *hdr_end, uint64_t pc)
 {
 	if (hdr[0] != 1)
-		return 0;
+		return K_OTHER;
 	uint8_t ptr_enc = hdr[1], count_enc = hdr[2], table_enc = hdr[3];
 	if (table_enc != 0x3b) /* datarel sdata4: what every linker writes */
-		return 0;
+		return K_OTHER;
 	struct rd r = { hdr + 4, hdr_end, false };
 	encoded(&r, ptr_enc, (uint64_t)(uintptr_t)hdr);
 	uint64_t count = encoded(&r, count_enc, (uint64_t)(uintptr_t)hdr);
 	if (r.bad || !count || count > (uint64_t)(r.end - r.p) / 8)
-		return 0;
+		return K_OTHER;
 	const int32_t *tab = (const int32_t *)(const void *)r.p;
 	uint64_t base = (uint64_t)(uintptr_t)hdr;
 	uint64_t lo = 0, hi = count; /* last entry with start <= pc */
@@ -450,26 +453,28 @@ static uint64_t compile_in(const uint8_t *hdr, const uint8_t *hdr_end, uint64_t 
 	struct rd f = { fde, fde + 16, false };
 	uint64_t len = fixed(&f, 4);
 	if (len == 0 || len == 0xffffffff)
-		return 0;
+		return K_OTHER;
 	f.end = fde + 4 + len;
 	const uint8_t *cie_ptr_at = f.p;
 	uint32_t cie_off = (uint32_t)fixed(&f, 4);
 	if (!cie_off)
-		return 0;
+		return K_OTHER;
 	struct cie c;
 	const uint8_t *cie_at = cie_ptr_at - cie_off;
 	if (!parse_cie(cie_at, cie_at + (1u << 20), &c))
-		return 0;
+		return K_OTHER;
 	uint64_t pc_begin = encoded(&f, c.fde_enc, base);
 	uint64_t pc_range = encoded(&f, c.fde_enc & 0x0f, base);
-	if (f.bad || pc < pc_begin || pc - pc_begin >= pc_range)
+	if (f.bad)
+		return K_OTHER;
+	if (pc < pc_begin || pc - pc_begin >= pc_range)
 		return 0;
 	if (c.aug_z) {
 		uint64_t alen = uleb(&f);
 		f.p += alen;
 	}
 	if (f.bad || f.p > f.end)
-		return 0;
+		return K_OTHER;
 	if (c.signal)
 		return K_OTHER;
 	struct cfstate s = { 0 };
@@ -516,7 +521,6 @@ static int find_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (!in)
 		return 0;
-	f->found = true;
 	if (eh && eh_size >= 12) {
 		const uint8_t *hdr = (const uint8_t *)(uintptr_t)(info->dlpi_addr + eh->p_vaddr);
 		f->rule = compile_in(hdr, hdr + eh_size, f->pc);
@@ -530,14 +534,10 @@ static uint64_t compile(uint64_t ip, uint64_t key)
 {
 	if (!cgs_unwind_begin())
 		return 0;
-	struct find f = { ip - 1, 0, false };
+	struct find f = { ip - 1, 0 };
 	dl_iterate_phdr(find_cb, &f);
 	cgs_unwind_end();
-	uint64_t rule = f.rule ? f.rule : K_OTHER;
-	/* libunwind stops at runtime.asmcgocall (Go code has no .eh_frame, and
-	 * the C frame below it runs on the g0 stack); gostack.c goes on. */
-	if (!f.rule && cgs_go_is_asmcgocall(ip))
-		rule = K_LAST;
+	uint64_t rule = f.rule ? f.rule : R_GUESS;
 	insert(key, rule);
 	return rule;
 }
@@ -589,36 +589,32 @@ static inline bool readable(uint64_t a)
 
 /* ---- the walk ---------------------------------------------------------- */
 
-/* Hand the rest of the walk, from the frame at (ip, rsp, rbp), to libunwind:
- * its fast trace, or its step loop where that gives up (as unw_backtrace). */
-static int handoff(void **buf, int n, int max, uint64_t ip, uint64_t rsp, uint64_t rbp)
+/* Give the walk to libunwind: unw_backtrace from here, its frames from
+ * buf[0] (the address the fast walk's caller returns to) on. Handing over
+ * in mid-stack with only rip, rsp and rbp is not enough for libunwind's
+ * first pass over a signal frame; a whole walk is what unw_backtrace
+ * returns by definition. */
+static int handoff(void **buf, int max)
 {
 	struct cgs_region *r = cgs_R;
 	if (r)
 		cgs_count(&r->counters.unwind_handoffs);
-	if (n >= max || !cgs_unwind_begin())
-		return n;
-	unw_context_t uc;
-	memset(&uc.uc_mcontext, 0, sizeof(uc.uc_mcontext));
-	uc.uc_mcontext.gregs[REG_RIP] = (greg_t)ip;
-	uc.uc_mcontext.gregs[REG_RSP] = (greg_t)rsp;
-	uc.uc_mcontext.gregs[REG_RBP] = (greg_t)rbp;
-	unw_cursor_t cur;
-	int m = max - n;
-	if (unw_init_local(&cur, &uc) < 0) {
-		m = 0;
-	} else if (_ULx86_64_tdep_trace(&cur, buf + n, &m) < 0) {
-		m = 0;
-		if (unw_init_local(&cur, &uc) >= 0)
-			while (n + m < max && unw_step(&cur) > 0) {
-				unw_word_t v;
-				if (unw_get_reg(&cur, UNW_REG_IP, &v) < 0)
-					break;
-				buf[n + m++] = (void *)(uintptr_t)v;
-			}
-	}
+	void *tmp[CGS_STACK_DEPTH_MAX + 24];
+	int want = max + 8; /* this function and walk_slow come first */
+	if (want > (int)CGS_ARRAY_LEN(tmp))
+		want = (int)CGS_ARRAY_LEN(tmp);
+	if (!cgs_unwind_begin())
+		return -1;
+	int got = unw_backtrace(tmp, want);
 	cgs_unwind_end();
-	return n + m;
+	int j = 0;
+	while (j < got && j < 8 && tmp[j] != buf[0])
+		j++;
+	if (j >= got || tmp[j] != buf[0])
+		return 1; /* cannot line the two up: the frame known */
+	int n = got - j < max ? got - j : max;
+	memcpy(buf, tmp + j, (size_t)n * sizeof(*buf));
+	return n;
 }
 
 /* The whole walk, from the frame at (ip, rsp, rbp) with n frames stored:
@@ -643,20 +639,38 @@ static __attribute__((noinline)) int walk_slow(void **buf, int n, int max, uint6
 		}
 		if (R_KIND(rule) == K_LAST)
 			break;
+		if (rule == R_GUESS) {
+			/* What libunwind's unw_step does where DWARF has nothing:
+			 * follow rbp as a frame pointer if it points a little
+			 * above this frame (at most 16 KiB), else end here. A Go
+			 * function calling C on the system stack goes on; a cgo
+			 * call from a goroutine (rbp on the goroutine's stack)
+			 * ends at runtime.asmcgocall, where gostack.c goes on. */
+			if (!rbp || rbp < rsp || rbp - rsp > 0x4000 || !readable(rbp) || !readable(rbp + 8))
+				break;
+			uint64_t next_ip = *(const uint64_t *)(uintptr_t)(rbp + 8);
+			uint64_t cfa = rbp + 16;
+			if (next_ip == ip && cfa == rsp)
+				break;
+			rbp = *(const uint64_t *)(uintptr_t)rbp;
+			rsp = cfa;
+			ip = next_ip;
+			continue;
+		}
 		if (R_KIND(rule) != K_STD) {
-			n = handoff(buf, n, max, ip, rsp, rbp);
+			n = handoff(buf, max);
 			break;
 		}
 		uint64_t cfa = (R_CFA_RBP(rule) ? rbp : rsp) + (uint64_t)R_CFA_OFF(rule);
 		if (!readable(cfa - 8)) {
-			n = handoff(buf, n, max, ip, rsp, rbp);
+			n = handoff(buf, max);
 			break;
 		}
 		uint64_t next_ip = *(const uint64_t *)(uintptr_t)(cfa - 8);
 		if (R_RBP_SAVED(rule)) {
 			uint64_t at = cfa + (uint64_t)R_RBP_OFF(rule);
 			if (!readable(at)) {
-				n = handoff(buf, n, max, ip, rsp, rbp);
+				n = handoff(buf, max);
 				break;
 			}
 			rbp = *(const uint64_t *)(uintptr_t)at;

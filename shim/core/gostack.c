@@ -165,11 +165,6 @@ static inline bool in_asmcgocall(uint64_t pc)
 	return (pc >= acc_lo[0] && pc < acc_hi[0]) || (pc >= acc_lo[1] && pc < acc_hi[1]);
 }
 
-bool cgs_go_is_asmcgocall(uint64_t pc)
-{
-	return in_asmcgocall(pc - 1);
-}
-
 static inline uint64_t load(uint64_t addr)
 {
 	return *(const volatile uint64_t *)(uintptr_t)addr;

@@ -28,8 +28,5 @@ const char *cgs_go_status(void);
 /* If the innermost-first stack f[0..n) ends in runtime.asmcgocall, append
  * the Go frames (return addresses) up to max; returns the new depth. */
 int cgs_go_extend(uint64_t *f, int n, int max);
-/* Whether return address pc is in runtime.asmcgocall (where libunwind's
- * walk ends and cgs_go_extend goes on); false when Go is not followed. */
-bool cgs_go_is_asmcgocall(uint64_t pc);
 
 #endif
