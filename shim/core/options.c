@@ -258,6 +258,11 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		else if (!strcmp(v, "libunwind")) o->unwind = 1;
 		else if (!strcmp(v, "compare")) o->unwind = 2;
 		else bad(quiet, "CGOSHIM_UNWIND", v, "not fast, libunwind or compare", "fast");
+	} else if (!strcmp(name, "SYMBOL_CACHE")) {
+		if (!strcmp(v, "0") || !*v) o->symbol_cache[0] = 0;
+		else if (v[0] != '/' || strlen(v) >= sizeof(o->symbol_cache))
+			bad(quiet, "CGOSHIM_SYMBOL_CACHE", v, "not 0 or an absolute path", "none");
+		else memcpy(o->symbol_cache, v, strlen(v) + 1);
 	} else if (!strcmp(name, "RING_EVENTS")) {
 		if (cgs_parse_u64(v, &u) || u < CGS_RING_EVENTS_MIN || u > CGS_RING_EVENTS_MAX)
 			bad(quiet, "CGOSHIM_RING_EVENTS", v, "not 16 to 16777216", "1024");
@@ -290,12 +295,28 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
  * protobuf is no use on a terminal. */
 #define PPROF_DEFAULT_OUTPUT "cgoshim.%p.%n.pb.gz"
 
+/* dst = a + b when it fits, else "". */
+static void join(char *dst, size_t n, const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	dst[0] = 0;
+	if (la + lb < n) {
+		memcpy(dst, a, la);
+		memcpy(dst + la, b, lb + 1);
+	}
+}
+
 void cgs_options_parse(struct cgs_options *o, char *const *envp, bool quiet)
 {
-	bool output_set = false;
+	bool output_set = false, cache_set = false;
+	const char *xdg = NULL, *home = NULL;
 	set_defaults(o);
 	for (; envp && *envp; envp++) {
 		const char *e = *envp;
+		if (!strncmp(e, "XDG_CACHE_HOME=", 15))
+			xdg = e + 15;
+		else if (!strncmp(e, "HOME=", 5))
+			home = e + 5;
 		if (strncmp(e, "CGOSHIM_", 8))
 			continue;
 		const char *eq = strchr(e, '=');
@@ -314,7 +335,13 @@ void cgs_options_parse(struct cgs_options *o, char *const *envp, bool quiet)
 		name[eq - (e + 8)] = 0;
 		parse_one(o, name, eq + 1, quiet);
 		output_set |= !strcmp(name, "OUTPUT");
+		cache_set |= !strcmp(name, "SYMBOL_CACHE");
 	}
+	/* Only absolute directories (XDG base directory rules). */
+	if (!cache_set && xdg && xdg[0] == '/')
+		join(o->symbol_cache, sizeof(o->symbol_cache), xdg, "/cgoshim");
+	else if (!cache_set && home && home[0] == '/')
+		join(o->symbol_cache, sizeof(o->symbol_cache), home, "/.cache/cgoshim");
 	if (o->format == CGS_FMT_PPROF && !output_set)
 		memcpy(o->output, PPROF_DEFAULT_OUTPUT, sizeof(PPROF_DEFAULT_OUTPUT));
 }

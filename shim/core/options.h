@@ -36,6 +36,10 @@ struct cgs_options {
 	char numa_topology[CGS_TOPOLOGY_MAX]; /* CGOSHIM_NUMA_TOPOLOGY (testing): "" = the kernel's */
 	uint64_t interval_ns; /* CGOSHIM_INTERVAL: a live dump every this long; 0 = off */
 	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr */
+	/* CGOSHIM_SYMBOL_CACHE: the watcher's symbol cache directory; by default
+	 * $XDG_CACHE_HOME/cgoshim or $HOME/.cache/cgoshim (read here: the watcher
+	 * runs with an empty environment); 0 or "" = none. */
+	char symbol_cache[CGS_OUTPUT_MAX];
 };
 
 /* Fill *o from envp (NULL-terminated "NAME=VALUE" strings; NULL for none).

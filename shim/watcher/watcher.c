@@ -304,6 +304,12 @@ static void run(struct watch *w)
 	struct cgs_region *r = w->r;
 	pthread_t th;
 	w->sym = cgs_sym_new(r->modules);
+	if (w->sym && r->opts.symbol_cache[0]) {
+		char dir[CGS_OUTPUT_MAX + 1];
+		memcpy(dir, r->opts.symbol_cache, CGS_OUTPUT_MAX);
+		dir[CGS_OUTPUT_MAX] = 0;
+		cgs_sym_set_cache(w->sym, dir);
+	}
 	/* The flight recorder's helper: refines slow_ticks once the TSC rate
 	 * is known, notes which node each thread runs on (ring.h). */
 	cgs_rings_watch(r, (int)w->pid);
