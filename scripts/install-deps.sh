@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(
-	gcc pkg-config meson ninja-build          # build
+	gcc g++ pkg-config meson ninja-build      # build (g++: the C++ plugin of the scope tests)
 	make patch binutils                        # the built-in libunwind (scripts/build-libunwind.sh)
 	libdw-dev libelf-dev                       # symbols (the watcher)
 	zlib1g-dev                                 # gzip of pprof profiles

@@ -280,8 +280,9 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_OUTPUT", v, "longer than 255 bytes", "stderr");
 		else if (!strcmp(v, "-") || !strcmp(v, "stderr")) o->output[0] = 0;
 		else memcpy(o->output, v, n + 1);
-	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT") || !strncmp(name, "TEST_", 5)) {
-		/* read by the launcher; CGOSHIM_TEST_* by the test suite */
+	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT") || !strcmp(name, "WATCHER") ||
+		   !strncmp(name, "TEST_", 5)) {
+		/* read by the launcher; CGOSHIM_WATCHER by spawn.c; CGOSHIM_TEST_* by the test suite */
 	} else {
 		if (!quiet) {
 			char shown[40];

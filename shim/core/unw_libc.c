@@ -183,3 +183,66 @@ void cgs_unw_free(void *p)
 	char *base = (char *)p - 16;
 	syscall(SYS_munmap, base, *(size_t *)base);
 }
+
+/* libunwind's locks (its one-time set-up, its memory pools, and the global
+ * register-state cache, which the shim never enables): libunwind takes them
+ * with every signal blocked, so a spinlock on the mutex's first word cannot
+ * be interrupted by the program. No pthread mutex in the program's process
+ * (tests/integration/io/inprocess_symbols.py). */
+#include <pthread.h>
+#include <sched.h>
+
+int cgs_unw_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a);
+int cgs_unw_mutex_lock(pthread_mutex_t *m);
+int cgs_unw_mutex_unlock(pthread_mutex_t *m);
+int cgs_unw_once(pthread_once_t *once, void (*fn)(void));
+char *cgs_unw_strerror(int e);
+
+int cgs_unw_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
+{
+	(void)a;
+	__atomic_store_n((int *)m, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int cgs_unw_mutex_lock(pthread_mutex_t *m)
+{
+	int *w = (int *)m;
+	for (unsigned spins = 0;; spins++) {
+		int z = 0;
+		if (__atomic_compare_exchange_n(w, &z, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return 0;
+		if (spins > 64)
+			syscall(SYS_sched_yield);
+		else
+			__builtin_ia32_pause();
+	}
+}
+
+int cgs_unw_mutex_unlock(pthread_mutex_t *m)
+{
+	__atomic_store_n((int *)m, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* 0: not run, 1: running, 2: done (pthread_once_t is an int). */
+int cgs_unw_once(pthread_once_t *once, void (*fn)(void))
+{
+	int *w = (int *)once;
+	int z = 0;
+	if (__atomic_compare_exchange_n(w, &z, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		fn();
+		__atomic_store_n(w, 2, __ATOMIC_RELEASE);
+		return 0;
+	}
+	while (__atomic_load_n(w, __ATOMIC_ACQUIRE) != 2)
+		syscall(SYS_sched_yield);
+	return 0;
+}
+
+/* Only libunwind's debug output asks; strerror may allocate (locale). */
+char *cgs_unw_strerror(int e)
+{
+	(void)e;
+	return (char *)"error";
+}

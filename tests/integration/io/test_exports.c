@@ -13,7 +13,10 @@
  *  - every_entry_point_exported: every entry point of shim/fns.h is
  *    exported (a missing one would silently not be measured);
  *  - no_tls_get_addr: no reference to __tls_get_addr (dynamic TLS may call
- *    malloc on a thread's first touch), and no TLS symbol exported.
+ *    malloc on a thread's first touch), and no TLS symbol exported;
+ *  - needs_libc_only: NEEDED is libc.so.6 alone, no RPATH/RUNPATH, and no
+ *    unwinder symbol (_Unwind_*, unw_*, libunwind's _U*) referenced or
+ *    exported (the built-in libunwind is hidden).
  * Exits 77 without nm. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -149,6 +152,38 @@ START_TEST(no_tls_get_addr)
 }
 END_TEST
 
+/* The preload library depends on libc alone: no other library enters the
+ * program's global scope with it (libunwind's unversioned _Unwind_* took
+ * over C++ unwinding from libgcc_s; a system libz shadowed a program's
+ * bundled one). Its libunwind is built in and hidden. */
+START_TEST(needs_libc_only)
+{
+	const char *argv[] = { "readelf", "-dW", lib(), NULL };
+	int st;
+	char *out = io_capture(argv, false, &st);
+	ck_assert_msg(out && WIFEXITED(st) && !WEXITSTATUS(st), "readelf -d %s failed", lib());
+	int needed = 0;
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strstr(line, "(RPATH)") || strstr(line, "(RUNPATH)"))
+			ck_abort_msg("%s has a search path of its own: %s", lib(), line);
+		if (!strstr(line, "(NEEDED)"))
+			continue;
+		needed++;
+		ck_assert_msg(strstr(line, "[libc.so.6]") != NULL, "%s needs more than libc: %s", lib(), line);
+	}
+	ck_assert_msg(needed == 1, "%s has %d NEEDED entries, want libc.so.6 alone", lib(), needed);
+	free(out);
+	/* No libunwind, libgcc or other unwinder symbol exported or leaked. */
+	char **all = io_nm(lib(), NULL);
+	ck_assert_msg(all != NULL, "nm -D %s failed", lib());
+	for (size_t i = 0; all[i]; i++)
+		ck_assert_msg(strncmp(all[i], "_Unwind_", 8) && strncmp(all[i], "unw_", 4) &&
+				      strncmp(all[i], "_U", 2),
+			      "%s references or exports an unwinder symbol: %s", lib(), all[i]);
+	io_strv_free(all);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -166,6 +201,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, exports_are_libc_or_api);
 	tcase_add_test(tc, every_entry_point_exported);
 	tcase_add_test(tc, no_tls_get_addr);
+	tcase_add_test(tc, needs_libc_only);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
