@@ -703,7 +703,11 @@ int cgs_fast_backtrace(void **buf, int max)
 			break;
 		uint64_t rule = sl->rule;
 		if (R_KIND(rule) != K_STD) {
-			if (R_KIND(rule) == K_LAST) {
+			/* The chain ends here: the ABI's end marker, or no
+			 * unwind table and rbp not a frame pointer above this
+			 * frame (the C side of a cgo call; walk_slow says why). */
+			if (R_KIND(rule) == K_LAST ||
+			    (rule == R_GUESS && (!rbp || rbp < rsp || rbp - rsp > 0x4000))) {
 				buf[n++] = (void *)(uintptr_t)ip;
 				return n;
 			}
