@@ -661,18 +661,17 @@ static __attribute__((noinline)) int walk_slow(void **buf, int n, int max, uint6
 			n = handoff(buf, max);
 			break;
 		}
+		/* A word that cannot be read (wrong unwind information, a
+		 * corrupt stack) ends the stack here: libunwind's fast trace
+		 * would read it unchecked and fault. */
 		uint64_t cfa = (R_CFA_RBP(rule) ? rbp : rsp) + (uint64_t)R_CFA_OFF(rule);
-		if (!readable(cfa - 8)) {
-			n = handoff(buf, max);
+		if (!readable(cfa - 8))
 			break;
-		}
 		uint64_t next_ip = *(const uint64_t *)(uintptr_t)(cfa - 8);
 		if (R_RBP_SAVED(rule)) {
 			uint64_t at = cfa + (uint64_t)R_RBP_OFF(rule);
-			if (!readable(at)) {
-				n = handoff(buf, max);
+			if (!readable(at))
 				break;
-			}
 			rbp = *(const uint64_t *)(uintptr_t)at;
 		}
 		rsp = cfa;
@@ -693,9 +692,9 @@ int cgs_fast_backtrace(void **buf, int max)
 	/* The common case, kept tight: every rule known and standard, every
 	 * read inside the pages already checked. Anything else: walk_slow,
 	 * from the frame reached. */
-	uint64_t lo = t_lo, hi = t_hi - 8;
+	uint64_t lo = t_lo, hi = t_hi; /* both 0 in a thread's first walk */
 	int n = 0;
-	if (rsp < lo || rsp > hi)
+	if (rsp < lo || rsp + 8 > hi)
 		return walk_slow(buf, n, max, ip, rsp, rbp, genbits);
 	while (n < max && ip - 0x4000 < (1ULL << 47) - 0x4000) {
 		const struct slot *sl = &table[slot_of(ip | genbits)];
@@ -715,7 +714,7 @@ int cgs_fast_backtrace(void **buf, int max)
 		}
 		uint64_t cfa = (R_CFA_RBP(rule) ? rbp : rsp) + (uint64_t)R_CFA_OFF(rule);
 		uint64_t at = cfa + (uint64_t)R_RBP_OFF(rule); /* rbp's slot, or cfa when not saved */
-		if (cfa - 8 < lo || cfa - 8 > hi || at < lo || at > hi)
+		if (cfa - 8 < lo || cfa > hi || at < lo || at + 8 > hi)
 			break;
 		buf[n++] = (void *)(uintptr_t)ip;
 		ip = *(const uint64_t *)(uintptr_t)(cfa - 8);

@@ -53,11 +53,39 @@ START_TEST(helpers)
 }
 END_TEST
 
+/* Wrong unwind information pointing at unmapped memory: the walk ends
+ * there (every stack word is read only from pages known readable), the
+ * program runs on and its block is reported, under each unwinder. */
+START_TEST(bad_cfi)
+{
+	const char *modes[] = { "CGOSHIM_UNWIND=fast", "CGOSHIM_UNWIND=compare" };
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		const char *argv[] = { hbin("bad_cfi"), NULL };
+		const char *env[] = { modes[i], NULL };
+		struct hopts o = { .env = env };
+		struct hrun r;
+		ck_assert_int_eq(hrun(argv, &o, &r), 0);
+		ck_assert_msg(hexited(&r, 0), "%s: bad_cfi did not exit 0 (status %d); stderr: %s", modes[i],
+			      r.status, r.err);
+		ck_assert_msg(r.final, "%s: no final report", modes[i]);
+		json_t *sites = json_object_get(json_object_get(r.final, "leaks"), "sites");
+		size_t k;
+		json_t *site;
+		bool found = false;
+		json_array_foreach(sites, k, site)
+			found |= hjint(site, "bytes") == 77 && hjint(site, "count") == 1;
+		ck_assert_msg(found, "%s: no site of 1 block of 77 bytes", modes[i]);
+		hrun_free(&r);
+	}
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	const struct core_case cases[] = {
 		{ "corpus", corpus, NULL },
 		{ "helpers", helpers, NULL },
+		{ "bad-cfi", bad_cfi, NULL },
 	};
 	return core_main(argc, argv, "core-unwind", cases, sizeof(cases) / sizeof(cases[0]));
 }
