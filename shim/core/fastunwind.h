@@ -8,15 +8,17 @@
  * path reads without a lock or a shared write. A walk is then a few loads
  * per frame.
  *
- * Everything else goes to libunwind, from the frame the fast walk reached
- * (same registers, same rules): signal frames, CFA expressions, registers
- * kept in other registers, code without unwind tables (JIT, Go), a full
+ * Code without unwind tables (Go, JIT) gets libunwind's frame-chain guess:
+ * rbp followed when it points a little above the frame, else the end.
+ * Everything else goes to libunwind's unw_backtrace for the whole stack:
+ * signal frames, CFA expressions, registers kept in other registers, a full
  * rule table. The frames are the ones unw_backtrace returns; CGOSHIM_UNWIND=
- * compare checks that on every capture (tests/integration/core).
+ * compare checks that on every capture (tests/integration/core, go).
  *
  * Memory reads are checked: a word of the stack is read only inside pages
  * this thread has seen readable (one system call per new page, kept per
- * thread). In-process code: async-signal-safe, no allocation. */
+ * thread); one that is not ends the stack. In-process code: async-signal-
+ * safe, no allocation. */
 #ifndef CGOSHIM_FASTUNWIND_H
 #define CGOSHIM_FASTUNWIND_H
 
