@@ -19,7 +19,6 @@
 #include <libunwind.h>
 
 #include "fastunwind.h"
-#include "gostack.h"
 #include "leaks.h"
 #include "region.h"
 
