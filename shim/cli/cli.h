@@ -25,6 +25,30 @@
 
 /* ---- cli_diff.c: the commands ------------------------------------------ */
 int cgs_cli_diff(int argc, char **argv);
+
+/* diff's options, shared by its one-report-per-side mode (cli_diff.c) and
+ * its repeated-runs mode (cli_diffrun.c). Quantiles: p50, p99, p99.9. */
+struct cgs_diff_args {
+	bool has_q[3];
+	double max_q[3];     /* fractions: 0.10 for 10% */
+	bool has_leak;
+	uint64_t max_leak;
+	bool json;
+	int top;
+	uint64_t min_count;
+	const char **fns;
+	size_t nfns;
+	double alpha;        /* runs: significance level (0.05) */
+	bool force;          /* compare reports of different programs */
+	bool has_floor;      /* one report per side: --noise-floor given */
+	double floor;        /* ... its value, a fraction */
+};
+/* The "calls" entry of fn in a report, or NULL. */
+const json_t *cgs_cli_find_call(const json_t *r, const char *fn);
+/* Whether --fn selects fn (all when none given). */
+bool cgs_cli_fn_selected(const struct cgs_diff_args *o, const char *fn);
+/* cli_diffrun.c: BASE runs against NEW runs (files or directories). */
+int cgs_cli_diff_runs(const struct cgs_diff_args *o, char **base, size_t nbase, char **nw, size_t nnew);
 int cgs_cli_merge(int argc, char **argv);
 
 /* ---- cli_html.c --------------------------------------------------------- */

@@ -241,6 +241,25 @@ static void summary(const json_t *r)
 			"allocation sites (<a href=\"#leaks\">flame graph</a>).</p>\n",
 			cgs_cli_u64(leaks, "count"), bytes_s((double)cgs_cli_u64(leaks, "bytes")),
 			json_array_size(json_object_get(leaks, "sites")));
+	const json_t *heap = json_object_get(r, "heap");
+	if (json_is_true(json_object_get(heap, "enabled"))) {
+		uint64_t allocs = cgs_cli_u64(heap, "allocs"), temps = cgs_cli_u64(heap, "temporary");
+		fprintf(out, "<p id=\"heap\"><b>Heap over the whole run</b>: %" PRIu64 " allocations, %" PRIu64
+			" frees, %s allocated; %" PRIu64 " temporary (%.1f%%). <b>Peak</b>: %s live at +",
+			allocs, cgs_cli_u64(heap, "frees"), bytes_s((double)cgs_cli_u64(heap, "bytes_allocated")), temps,
+			allocs ? 100.0 * (double)temps / (double)allocs : 0.0,
+			bytes_s((double)cgs_cli_u64(heap, "peak_bytes")));
+		char nsb[32];
+		fputs(cgs_cli_ns(cgs_cli_u64(heap, "peak_ns"), nsb, sizeof(nsb)), out);
+		const json_t *ps = json_array_get(json_object_get(heap, "peak_sites"), 0);
+		if (ps) {
+			char fb[512];
+			fputs(", held most by ", out);
+			esc(cgs_cli_frame_name(json_array_get(json_object_get(ps, "frames"), 0), fb, sizeof(fb)));
+			fprintf(out, " (%s)", bytes_s((double)cgs_cli_u64(ps, "bytes")));
+		}
+		fputs(".</p>\n", out);
+	}
 	const json_t *counters = json_object_get(r, "counters");
 	const char *key;
 	const json_t *val;

@@ -54,6 +54,7 @@
 #if defined(__has_include)
 #if __has_include("config.h")
 #include "config.h"
+#include "options.h"
 #endif
 #endif
 /* Fallbacks for a hand build without meson's config.h. */
@@ -163,6 +164,12 @@ static const char usage_text[] =
 	"  -f, --format=FMT        text, json, folded, pprof,      CGOSHIM_FORMAT\n"
 	"                          openmetrics or chrome\n"
 	"      --interval=T        also report every T (e.g. 10s)  CGOSHIM_INTERVAL\n"
+	"      --listen=ADDR:PORT  serve /metrics, /debug/cgoshim/heap (pprof) and\n"
+	"                          /debug/cgoshim/report.json over HTTP from the\n"
+	"                          watcher; ':PORT' is loopback  CGOSHIM_LISTEN\n"
+	"      --interval-mode=M   cumulative (default) or delta: each interval report\n"
+	"                          shows only what happened since the last one\n"
+	"                          CGOSHIM_INTERVAL_MODE\n"
 	"      --no-leaks          do not track C-heap leaks       CGOSHIM_LEAKS=0\n"
 	"      --stack-depth=N     frames per stack, 1 to 64       CGOSHIM_STACK_DEPTH\n"
 	"      --signal=SIG        live-report signal, or none     CGOSHIM_SIGNAL\n"
@@ -217,6 +224,8 @@ enum {
 	OPT_NO_CHILDREN,
 	OPT_SLOW_NS,
 	OPT_INTERVAL,
+	OPT_INTERVAL_MODE,
+	OPT_LISTEN,
 	OPT_LIB,
 	OPT_VERSION,
 };
@@ -230,6 +239,8 @@ static const struct option long_options[] = {
 	{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
 	{ "slow-ns", required_argument, NULL, OPT_SLOW_NS },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "interval-mode", required_argument, NULL, OPT_INTERVAL_MODE },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "env", required_argument, NULL, 'e' },
 	{ "lib", required_argument, NULL, OPT_LIB },
 	{ "help", no_argument, NULL, 'h' },
@@ -328,6 +339,24 @@ static int parse_args(int argc, char **argv, const char **lib_opt)
 		case OPT_INTERVAL:
 			check_not_empty("--interval", optarg);
 			set_var("CGOSHIM_INTERVAL", optarg);
+			break;
+		case OPT_LISTEN: {
+			int fam;
+			unsigned char a[16];
+			unsigned port;
+			if (cgs_parse_listen(optarg, &fam, a, &port)) {
+				msg("--listen=%s: not PORT, :PORT, IPV4:PORT or [IPV6]:PORT", optarg);
+				exit(EXIT_USAGE);
+			}
+			set_var("CGOSHIM_LISTEN", optarg);
+			break;
+		}
+		case OPT_INTERVAL_MODE:
+			if (strcmp(optarg, "cumulative") && strcmp(optarg, "delta")) {
+				msg("--interval-mode=%s: not cumulative or delta", optarg);
+				exit(EXIT_USAGE);
+			}
+			set_var("CGOSHIM_INTERVAL_MODE", optarg);
 			break;
 		case 'e':
 			set_assignment(optarg);

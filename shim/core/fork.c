@@ -159,6 +159,7 @@ static void child(void)
 	r->watcher_pid = 0;
 	__builtin_memset(&r->counters, 0, sizeof(r->counters));
 	cgs_tstate_after_fork();
+	cgs_heaptot_after_fork(r);
 	cgs_t_guard--;
 	if (cgs_watcher_spawn(r) < 0)
 		cgs_log("cannot start the watcher process in a fork child", (const char *)NULL);

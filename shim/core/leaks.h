@@ -120,7 +120,17 @@ struct cgs_stack {
 	uint64_t frames[];     /* innermost first; return addresses but frame 0 */
 };
 
+/* Per-site totals over the whole run (heaptot.c): every allocation and its
+ * bytes, and the temporary ones, by stack id; pages of CGS_SITETOT_PAGE
+ * entries made on first use, so a counter never moves. */
+#define CGS_SITETOT_PAGE 4096u
+#define CGS_SITETOT_PAGES 256u /* stack ids up to 2^20 */
+struct cgs_sitetot {
+	uint64_t allocs, bytes, temps;
+};
+
 struct cgs_stacks {
+	struct cgs_sitetot *volatile tot[CGS_SITETOT_PAGES];
 	cgs_spin_t lock;
 	volatile uint32_t count;     /* ids [1, count] are valid */
 	uint32_t index_cap;          /* power of two */
@@ -144,6 +154,18 @@ bool cgs_leak_take(struct cgs_leaks *l, uint64_t ptr, struct cgs_lrec *out);
 bool cgs_leak_put(struct cgs_leaks *l, const struct cgs_lrec *rec);
 void cgs_leaks_lock_all(struct cgs_leaks *l);   /* fork */
 void cgs_leaks_unlock_all(struct cgs_leaks *l);
+
+/* heaptot.c (in-process): count an allocation of size bytes at p made
+ * with stack id `stack` by thread t (NULL: none); count the free of the
+ * block whose record is rec. A realloc is a free and an allocation, as
+ * valgrind counts it. Call with the guard set. */
+struct cgs_tstate;
+void cgs_heaptot_alloc(struct cgs_tstate *t, uint64_t p, uint64_t size, uint32_t stack);
+void cgs_heaptot_free(struct cgs_tstate *t, uint64_t p, const struct cgs_lrec *rec);
+/* Reader side: the totals of stack id, or NULL when it has none. */
+const struct cgs_sitetot *cgs_sitetot_get(const struct cgs_region *r, uint32_t stack);
+/* Fork child: its totals start from zero. */
+void cgs_heaptot_after_fork(struct cgs_region *r);
 
 /* stacks.c */
 int cgs_stacks_init(struct cgs_region *r);

@@ -79,6 +79,117 @@ int cgs_parse_size(const char *s, uint64_t *out)
 	return parse_scaled(s, unit, mul, CGS_ARRAY_LEN(unit), 1, out);
 }
 
+static int parse_port(const char *s, unsigned *port)
+{
+	uint64_t u;
+	if (cgs_parse_u64(s, &u) || u < 1 || u > 65535)
+		return -1;
+	*port = (unsigned)u;
+	return 0;
+}
+
+/* Dotted quad, by hand (no inet_pton: it may use the locale). */
+static int parse_ipv4(const char *s, size_t n, unsigned char out[4])
+{
+	int part = 0;
+	unsigned v = 0, digits = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || s[i] == '.') {
+			if (!digits || v > 255 || part > 3)
+				return -1;
+			out[part++] = (unsigned char)v;
+			v = digits = 0;
+		} else if (s[i] >= '0' && s[i] <= '9' && digits < 3) {
+			v = v * 10 + (unsigned)(s[i] - '0');
+			digits++;
+		} else {
+			return -1;
+		}
+	}
+	return part == 4 ? 0 : -1;
+}
+
+/* IPv6 with an optional "::", hex groups only (no embedded IPv4). */
+static int parse_ipv6(const char *s, size_t n, unsigned char out[16])
+{
+	uint16_t g[8];
+	int ng = 0, gap = -1;
+	size_t i = 0;
+	if (n >= 2 && s[0] == ':' && s[1] == ':') {
+		gap = 0;
+		i = 2;
+	}
+	while (i < n) {
+		unsigned v = 0, digits = 0;
+		while (i < n && digits < 5) {
+			char c = s[i];
+			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+				: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+			if (d < 0)
+				break;
+			v = v * 16 + (unsigned)d;
+			digits++;
+			i++;
+		}
+		if (!digits || digits > 4 || ng == 8)
+			return -1;
+		g[ng++] = (uint16_t)v;
+		if (i == n)
+			break;
+		if (s[i] != ':')
+			return -1;
+		i++;
+		if (i < n && s[i] == ':') {
+			if (gap >= 0)
+				return -1;
+			gap = ng;
+			i++;
+		} else if (i == n) {
+			return -1;
+		}
+	}
+	if ((gap < 0 && ng != 8) || (gap >= 0 && ng > 7))
+		return -1;
+	memset(out, 0, 16);
+	int fill = gap < 0 ? 0 : 8 - ng;
+	for (int k = 0, o = 0; k < ng; k++, o++) {
+		if (k == gap)
+			o += fill;
+		out[2 * o] = (unsigned char)(g[k] >> 8);
+		out[2 * o + 1] = (unsigned char)g[k];
+	}
+	return 0;
+}
+
+int cgs_parse_listen(const char *s, int *family, unsigned char addr[16], unsigned *port)
+{
+	const char *colon = strrchr(s, ':');
+	memset(addr, 0, 16);
+	if (!colon) { /* PORT alone: loopback */
+		*family = 2; /* AF_INET */
+		addr[0] = 127;
+		addr[3] = 1;
+		return parse_port(s, port);
+	}
+	if (parse_port(colon + 1, port))
+		return -1;
+	size_t n = (size_t)(colon - s);
+	if (!n) {
+		*family = 2;
+		addr[0] = 127;
+		addr[3] = 1;
+		return 0;
+	}
+	if (s[0] == '[') {
+		if (n < 3 || s[n - 1] != ']')
+			return -1;
+		*family = 10; /* AF_INET6 */
+		return parse_ipv6(s + 1, n - 2, addr);
+	}
+	*family = 2;
+	return parse_ipv4(s, n, addr);
+}
+
 int cgs_parse_duration(const char *s, uint64_t *ns)
 {
 	static const char *const unit[] = { "ns", "us", "ms", "s", "m", "h" };
@@ -275,6 +386,18 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		if (cgs_parse_duration(v, &u) || (u && u < CGS_INTERVAL_MIN_NS))
 			bad(quiet, "CGOSHIM_INTERVAL", v, "not 0 or a duration of at least 10ms", "0 (off)");
 		else o->interval_ns = u;
+	} else if (!strcmp(name, "INTERVAL_MODE")) {
+		if (!strcmp(v, "delta")) o->interval_delta = true;
+		else if (!strcmp(v, "cumulative")) o->interval_delta = false;
+		else bad(quiet, "CGOSHIM_INTERVAL_MODE", v, "not cumulative or delta", "cumulative");
+	} else if (!strcmp(name, "LISTEN")) {
+		int fam;
+		unsigned char a[16];
+		unsigned port;
+		if (strlen(v) >= sizeof(o->listen) || cgs_parse_listen(v, &fam, a, &port))
+			bad(quiet, "CGOSHIM_LISTEN", v, "not PORT, :PORT, IPV4:PORT or [IPV6]:PORT", "off");
+		else
+			memcpy(o->listen, v, strlen(v) + 1);
 	} else if (!strcmp(name, "OUTPUT")) {
 		size_t n = strlen(v);
 		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_OUTPUT", v, "longer than 255 bytes", "stderr");

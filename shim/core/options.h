@@ -35,11 +35,13 @@ struct cgs_options {
 	uint32_t ring_events; /* CGOSHIM_RING_EVENTS: records per NUMA node's ring */
 	char numa_topology[CGS_TOPOLOGY_MAX]; /* CGOSHIM_NUMA_TOPOLOGY (testing): "" = the kernel's */
 	uint64_t interval_ns; /* CGOSHIM_INTERVAL: a live dump every this long; 0 = off */
+	bool interval_delta;  /* CGOSHIM_INTERVAL_MODE=delta: interval reports show what happened since the last one */
 	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr */
 	/* CGOSHIM_SYMBOL_CACHE: the watcher's symbol cache directory; by default
 	 * $XDG_CACHE_HOME/cgoshim or $HOME/.cache/cgoshim (read here: the watcher
 	 * runs with an empty environment); 0 or "" = none. */
 	char symbol_cache[CGS_OUTPUT_MAX];
+	char listen[64];      /* CGOSHIM_LISTEN: "ADDR:PORT" the watcher serves HTTP on; "" = off */
 };
 
 /* Fill *o from envp (NULL-terminated "NAME=VALUE" strings; NULL for none).
@@ -52,6 +54,10 @@ int cgs_parse_u64(const char *s, uint64_t *out);
 int cgs_parse_size(const char *s, uint64_t *out);     /* 4096, 64K, 8M, 16G */
 int cgs_parse_duration(const char *s, uint64_t *ns); /* 250ms, 10s, 2m, 1h; plain = seconds */
 int cgs_parse_signal(const char *s, int *sig);       /* USR2, SIGUSR2, 12, RTMIN+3, none */
+/* CGOSHIM_LISTEN: "PORT", ":PORT" (loopback), "IPV4:PORT" or "[IPV6]:PORT",
+ * numeric only, port 1 to 65535. Fills family (AF_INET, AF_INET6), the
+ * address (4 or 16 bytes, network order) and port (host order). */
+int cgs_parse_listen(const char *s, int *family, unsigned char addr[16], unsigned *port);
 const char *cgs_format_name(int fmt);
 const char *cgs_unwind_name(int mode);
 const char *cgs_signal_name(int sig, char buf[16]);

@@ -91,7 +91,10 @@ static int mbind_node(void *p, size_t len, int mode, int node, unsigned flags)
 
 /* flags: MPOL_MF_MOVE_ to move pages already there, 0 when there are
  * none (MPOL_MF_MOVE drains every CPU's LRU lists: slow under load). */
-static void bind_ring(struct cgs_region *r, struct cgs_ring *hdr, void *slots, size_t len, int node, unsigned flags)
+/* Counts a failure in counters.ring_bind_failed only for a node's main
+ * ring (the routine rings share its node and its fate). */
+static void bind_ring(struct cgs_region *r, struct cgs_ring *hdr, void *slots, size_t len, int node, unsigned flags,
+		      bool count)
 {
 	static const int modes[] = { CGS_MPOL_BIND, CGS_MPOL_PREFERRED };
 	int err = 0;
@@ -107,7 +110,31 @@ static void bind_ring(struct cgs_region *r, struct cgs_ring *hdr, void *slots, s
 		}
 	}
 	hdr->bind_errno = -err;
-	cgs_count(&r->counters.ring_bind_failed);
+	if (count)
+		cgs_count(&r->counters.ring_bind_failed);
+}
+
+/* One ring of cap records, bound to node; NULL without memory. */
+static struct cgs_ring *make_ring(struct cgs_region *r, int node, uint64_t cap, bool main)
+{
+	/* Page-aligned and untouched (fresh from the bump allocator, or
+	 * zeroed reused chunks that MPOL_MF_MOVE migrates). The header is
+	 * written only after it is bound. */
+	struct cgs_ring *hdr = cgs_ralloc(r, PAGE);
+	size_t len = cap * sizeof(struct cgs_event);
+	struct cgs_event *slots = hdr ? cgs_ralloc(r, len) : NULL;
+	if (!slots)
+		return NULL;
+	bind_ring(r, hdr, slots, len, node, MPOL_MF_MOVE_, main);
+	hdr->node = node;
+	hdr->slots = slots;
+	hdr->mask = cap - 1;
+	hdr->bytes = PAGE + len;
+	/* Fault the first page of slots in now (on its node, by its
+	 * policy): the first record, often the one a user looks for, then
+	 * does not pay for it. */
+	__atomic_store_n(&slots[0].seq, 0, __ATOMIC_RELAXED);
+	return hdr;
 }
 
 int cgs_rings_init(struct cgs_region *r)
@@ -124,27 +151,17 @@ int cgs_rings_init(struct cgs_region *r)
 	rs->capacity = (uint32_t)cap;
 	rs->nrings = rs->topo.nrings;
 	rs->cpu_rseq = cgs_cpu_from_rseq();
+	rs->routine_capacity = (uint32_t)CGS_ROUTINE_CAP(cap);
 	for (uint32_t i = 0; i < rs->nrings; i++) {
-		/* Page-aligned and untouched (fresh from the bump allocator, or
-		 * zeroed reused chunks that MPOL_MF_MOVE migrates). The header is
-		 * written only after it is bound. */
-		struct cgs_ring *hdr = cgs_ralloc(r, PAGE);
-		size_t len = cap * sizeof(struct cgs_event);
-		struct cgs_event *slots = hdr ? cgs_ralloc(r, len) : NULL;
-		if (!slots) {
+		rs->ring[i] = make_ring(r, rs->topo.node[i], cap, true);
+		if (!rs->ring[i]) {
 			errno = saved;
 			return -ENOMEM;
 		}
-		bind_ring(r, hdr, slots, len, rs->topo.node[i], MPOL_MF_MOVE_);
-		hdr->node = rs->topo.node[i];
-		hdr->slots = slots;
-		hdr->mask = cap - 1;
-		hdr->bytes = PAGE + len;
-		/* Fault the first page of slots in now (on its node, by its
-		 * policy): the first record, often the one a user looks for, then
-		 * does not pay for it. */
-		__atomic_store_n(&slots[0].seq, 0, __ATOMIC_RELAXED);
-		rs->ring[i] = hdr;
+		/* Without room for the routine rings, routine dl calls share
+		 * the node's ring as before. */
+		for (int k = 0; k < CGS_ROUTINE_KINDS; k++)
+			rs->routine[k][i] = make_ring(r, rs->topo.node[i], rs->routine_capacity, false);
 	}
 	rs->ticks_per_ns = cgs_tsc_estimate(&rs->rate_source);
 	r->rings = rs;
@@ -159,17 +176,21 @@ void cgs_rings_after_fork(struct cgs_region *r)
 	if (!rs)
 		return;
 	int saved = errno;
-	for (uint32_t i = 0; i < rs->nrings; i++) {
-		struct cgs_ring *ring = rs->ring[i];
-		ring->first = cgs_ring_head(ring);
-		/* The parent's records are not the child's (first): drop the
-		 * copied slots, so each page comes back on the ring's node when
-		 * it is next written, and bind without moving anything. A fork
-		 * must stay cheap (a program may fork from a timer's handler). */
-		size_t len = (ring->mask + 1) * sizeof(struct cgs_event);
-		madvise(ring->slots, len, MADV_REMOVE);
-		bind_ring(r, ring, ring->slots, len, ring->node, 0);
-	}
+	for (uint32_t i = 0; i < rs->nrings; i++)
+		for (int k = -1; k < CGS_ROUTINE_KINDS; k++) {
+			struct cgs_ring *ring = k < 0 ? rs->ring[i] : rs->routine[k][i];
+			if (!ring)
+				continue;
+			ring->first = cgs_ring_head(ring);
+			/* The parent's records are not the child's (first): drop
+			 * the copied slots, so each page comes back on the ring's
+			 * node when it is next written, and bind without moving
+			 * anything. A fork must stay cheap (a program may fork from
+			 * a timer's handler). */
+			size_t len = (ring->mask + 1) * sizeof(struct cgs_event);
+			madvise(ring->slots, len, MADV_REMOVE);
+			bind_ring(r, ring, ring->slots, len, ring->node, 0, k < 0);
+		}
 	errno = saved;
 }
 
@@ -351,7 +372,15 @@ static void note_thread(struct cgs_rings *rs, int32_t tid, int node, uint64_t st
 uint64_t cgs_event_commit(struct cgs_rings *rs, struct cgs_event *e)
 {
 	int cpu = cgs_current_cpu();
-	struct cgs_ring *ring = rs->ring[cgs_topology_ring(&rs->topo, cpu)];
+	unsigned ri = cgs_topology_ring(&rs->topo, cpu);
+	struct cgs_ring *ring = rs->ring[ri];
+	/* A dl call under the threshold goes to its routine ring. */
+	if (cgs_R && e->fn < CGS_FN_COUNT && cgs_fn_family[e->fn] == CGS_FAM_DL &&
+	    e->dur < __atomic_load_n(&cgs_R->slow_ticks, __ATOMIC_RELAXED)) {
+		int k = e->fn == CGS_FN_dlsym || e->fn == CGS_FN_dlvsym ? CGS_ROUTINE_SYM : CGS_ROUTINE_DL;
+		if (rs->routine[k][ri])
+			ring = rs->routine[k][ri];
+	}
 	uint16_t c = cpu >= 0 && cpu < 0xffff ? (uint16_t)cpu : 0xffff, node = (uint16_t)ring->node;
 	uint32_t check;
 	uint64_t idx = put_words(ring, e, c, node, &check);

@@ -115,14 +115,24 @@ struct cgs_dlname {
 
 enum cgs_rate_source { CGS_RATE_ASSUMED, CGS_RATE_CPUID15, CGS_RATE_HYPERVISOR, CGS_RATE_CPUID16, CGS_RATE_MEASURED };
 
+/* Routine dl calls (under the slow threshold) go to rings of their own, so
+ * that a loop of thousands of dlsym calls never pushes a slow call, or a
+ * dlopen, out of the flight recorder: per node, one for dlopen and dlclose,
+ * one for dlsym and dlvsym, each of CGS_ROUTINE_CAP(capacity) records. */
+enum { CGS_ROUTINE_DL, CGS_ROUTINE_SYM, CGS_ROUTINE_KINDS };
+#define CGS_ROUTINE_CAP(cap) ((cap) / 4 < CGS_RING_EVENTS_MIN ? CGS_RING_EVENTS_MIN : (cap) / 4)
+
 struct cgs_rings {
 	uint32_t nrings;
 	uint32_t capacity;       /* records per ring, a power of two */
+	uint32_t routine_capacity; /* records per routine ring */
+	uint32_t spare_;
 	uint32_t rate_source;    /* enum cgs_rate_source of ticks_per_ns */
 	uint32_t cpu_rseq;       /* the CPU comes from rseq (else sched_getcpu) */
 	double ticks_per_ns;     /* the rate slow_ticks was computed with */
 	uint64_t tnodes_full;    /* threads not remembered: table full */
 	struct cgs_ring *ring[CGS_NODES_MAX];
+	struct cgs_ring *routine[CGS_ROUTINE_KINDS][CGS_NODES_MAX]; /* NULL: none (then ring[]) */
 	struct cgs_topology topo;
 	struct cgs_tnode tnode[CGS_TNODES];
 	struct cgs_dlname dlname[CGS_DLNAMES];

@@ -137,6 +137,7 @@ struct cgs_thist *cgs_thist_get(struct cgs_tstate *t, int tf, uint32_t file)
 static void reset_block(struct cgs_tstate *t)
 {
 	memset(t->st, 0, sizeof(t->st));
+	memset(&t->heap, 0, sizeof(t->heap));
 	/* The histograms are whole pages: drop them instead of writing zeros. */
 	if (madvise(t->hist, sizeof(t->hist), MADV_REMOVE))
 		memset(t->hist, 0, sizeof(t->hist));

@@ -23,11 +23,22 @@ struct cgs_thist {
 	uint64_t hist[CGS_HIST_BUCKETS];
 };
 
+/* Heap totals of one thread (leak tracking on): what valgrind's "total
+ * heap usage" line counts, and heaptrack's temporary allocations (freed by
+ * the thread that made them before it made another). heaptot.c. */
+struct cgs_heaptot {
+	uint64_t allocs, frees;
+	uint64_t bytes, bytes_freed;
+	uint64_t temps;
+	uint64_t last;           /* this thread's latest allocation, 0 after a free of it */
+};
+
 struct cgs_tstate {
 	struct cgs_tstate *next_all;
 	struct cgs_tstate *next_free;
 	int32_t tid;
 	uint32_t in_use;
+	struct cgs_heaptot heap;
 	struct cgs_thist **thist[CGS_TF_COUNT]; /* [file id] -> histogram, made on first use */
 	struct cgs_stat st[CGS_FN_COUNT];
 	uint64_t hist[CGS_FN_COUNT][CGS_HIST_BUCKETS] CGS_ALIGNED(4096);

@@ -42,7 +42,8 @@ static void *pool_get(size_t n, size_t align, bool zero)
 /* Record a new block. Always inlined into the interposer, so the stack walk
  * starts there: libunwind then walks one shim frame, not three. `now` is
  * the interposer's end timestamp (no third rdtsc). */
-static inline __attribute__((always_inline)) void note_alloc(void *p, size_t size, uint64_t now)
+static inline __attribute__((always_inline)) void note_alloc(struct cgs_tstate *t, void *p, size_t size,
+								uint64_t now)
 {
 	struct cgs_region *r = cgs_R;
 	int saved = errno;
@@ -55,13 +56,14 @@ static inline __attribute__((always_inline)) void note_alloc(void *p, size_t siz
 		stack = cgs_stack_finish(raw, got, depth);
 	if (!cgs_leak_add(r->leaks, (uint64_t)(uintptr_t)p, size, stack, cgs_now_q(now)))
 		cgs_count(&r->counters.untracked_allocs);
+	cgs_heaptot_alloc(t, (uint64_t)(uintptr_t)p, size, stack);
 	cgs_t_guard--;
 	errno = saved;
 }
 
 void cgs_heap_note_alloc(struct cgs_tstate *t, void *p, size_t size)
 {
-	note_alloc(p, size, cgs_rdtsc());
+	note_alloc(t, p, size, cgs_rdtsc());
 }
 
 static inline void note_free(void *p)
@@ -69,6 +71,8 @@ static inline void note_free(void *p)
 	struct cgs_lrec rec;
 	if (!cgs_leak_take(cgs_R->leaks, (uint64_t)(uintptr_t)p, &rec))
 		cgs_count(&cgs_R->counters.unknown_frees);
+	else
+		cgs_heaptot_free(cgs_self(), (uint64_t)(uintptr_t)p, &rec);
 }
 
 static inline __attribute__((always_inline)) void done_alloc(int fn, void *p, size_t size, uint64_t t0,
@@ -81,7 +85,7 @@ static inline __attribute__((always_inline)) void done_alloc(int fn, void *p, si
 		return;
 	cgs_record(t, fn, ticks, failed);
 	if (p && cgs_R->opts.leaks)
-		note_alloc(p, size, t1);
+		note_alloc(t, p, size, t1);
 	if (cgs_slow(ticks))
 		cgs_event_heap(t, fn, t0, ticks, size, p, failed);
 }
@@ -179,12 +183,18 @@ static void *realloc_common(int fn, void *p, size_t n, void *(*call)(void *, siz
 	if (leaks) {
 		cgs_t_guard++;
 		if (q && had) {
+			/* counted as a free and an allocation (valgrind's way),
+			 * the new block keeping the first allocation's site */
+			cgs_heaptot_free(t, (uint64_t)(uintptr_t)p, &rec);
+			cgs_heaptot_alloc(t, (uint64_t)(uintptr_t)q, n, cgs_lrec_stack(&rec));
 			cgs_lrec_set_ptr(&rec, (uint64_t)(uintptr_t)q);
 			cgs_lrec_set_size(&rec, n);
 			if (!cgs_lrec_storable((uint64_t)(uintptr_t)q) || !cgs_leak_put(cgs_R->leaks, &rec))
 				cgs_count(&cgs_R->counters.untracked_allocs);
 		} else if (!q && had && n) {
 			cgs_leak_put(cgs_R->leaks, &rec); /* failed: the old block lives on */
+		} else if (!q && had) {
+			cgs_heaptot_free(t, (uint64_t)(uintptr_t)p, &rec); /* realloc(p, 0) freed it */
 		}
 		cgs_t_guard--;
 		if (q && !had && t)

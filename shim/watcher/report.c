@@ -260,7 +260,7 @@ static const char *base_name(const char *path)
 	X(ring_bind_failed, "flight recorder rings whose memory could not be bound to their node") \
 	X(dumps_coalesced, "dump requests that arrived while a dump was written: answered by the next one") \
 	X(forks_unmeasured, "fork children left unmeasured: no memory for their copy of the shim's state, or its locks busy") \
-	X(unwind_handoffs, "stack walks finished by libunwind: a signal frame, code without unwind tables, unusual CFI, or a full rule table") \
+	X(unwind_handoffs, "stack walks done by libunwind: a signal frame, unusual CFI, or a full rule table") \
 	X(unwind_compared, "CGOSHIM_UNWIND=compare: stacks walked by both unwinders") \
 	X(unwind_mismatches, "CGOSHIM_UNWIND=compare: stacks where the two unwinders differed")
 
@@ -417,7 +417,12 @@ static void json_recorder(struct out *o, const struct cgs_snapshot *s)
 		json_str_or_empty(o, r->policy);
 		outs(o, ", \"cpus\": ");
 		json_str_or_empty(o, r->cpus);
-		outf(o, ", \"in_flight\": %" PRIu64 ", \"torn\": %" PRIu64 "}", r->in_flight, r->torn);
+		outf(o, ", \"in_flight\": %" PRIu64 ", \"torn\": %" PRIu64, r->in_flight, r->torn);
+		outf(o, ", \"routine_dl\": {\"capacity\": %" PRIu64 ", \"written\": %" PRIu64
+			", \"overwritten\": %" PRIu64 "}, \"routine_dlsym\": {\"capacity\": %" PRIu64
+			", \"written\": %" PRIu64 ", \"overwritten\": %" PRIu64 "}}",
+		     r->routine_capacity, r->routine_written[0], r->routine_overwritten[0], r->routine_capacity,
+		     r->routine_written[1], r->routine_overwritten[1]);
 	}
 	outs(o, "], \"events\": [");
 	for (size_t i = 0; s->events && i < s->nevents; i++) {
@@ -439,6 +444,52 @@ static void json_recorder(struct out *o, const struct cgs_snapshot *s)
 	outc(o, ']');
 }
 
+static void json_frames(struct out *o, const struct cgs_frame_info *f, int n)
+{
+	outs(o, "\"frames\": [");
+	for (int k = 0; f && k < n; k++) {
+		if (k)
+			outs(o, ", ");
+		json_frame(o, &f[k]);
+	}
+	outc(o, ']');
+}
+
+/* ", "heap": {...}": totals over the run, the sampled peak and its sites,
+ * and every site's totals (valgrind's "total heap usage", heaptrack's
+ * peak and temporary allocations). */
+static void json_heap(struct out *o, const struct cgs_snapshot *s)
+{
+	const struct cgs_snap_heap *h = &s->heap;
+	outs(o, ", \"heap\": {\"enabled\": ");
+	json_bool(o, h->enabled);
+	outf(o, ", \"allocs\": %" PRIu64 ", \"frees\": %" PRIu64 ", \"bytes_allocated\": %" PRIu64
+		", \"bytes_freed\": %" PRIu64 ", \"temporary\": %" PRIu64 ", \"peak_bytes\": %" PRIu64
+		", \"peak_ns\": %" PRIu64 ", \"peak_sample_ns\": %" PRIu64 ", \"peak_sites\": [",
+	     h->allocs, h->frees, json_int(h->bytes), json_int(h->bytes_freed), h->temps, json_int(h->peak_bytes),
+	     h->peak_ns, h->sample_ns);
+	for (size_t i = 0; h->peak_sites && i < h->npeak; i++) {
+		const struct cgs_snap_site *p = &h->peak_sites[i];
+		outf(o, "%s{\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"cgo\": ", i ? ", " : "", p->count,
+		     json_int(p->bytes));
+		json_str(o, p->cgo);
+		outs(o, ", ");
+		json_frames(o, p->frames, p->nframes);
+		outc(o, '}');
+	}
+	outs(o, "], \"sites\": [");
+	for (size_t i = 0; h->sites && i < h->nsites; i++) {
+		const struct cgs_snap_tsite *t = &h->sites[i];
+		outf(o, "%s{\"allocs\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"temporary\": %" PRIu64 ", \"cgo\": ",
+		     i ? ", " : "", t->allocs, json_int(t->bytes), t->temps);
+		json_str(o, t->cgo);
+		outs(o, ", ");
+		json_frames(o, t->frames, t->nframes);
+		outc(o, '}');
+	}
+	outs(o, "]}");
+}
+
 static void write_json(struct out *o, const struct cgs_snapshot *s)
 {
 	const struct cgs_options *op = &s->opts;
@@ -454,8 +505,9 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	json_str_or_empty(o, s->trigger);
 	outs(o, ", \"final\": ");
 	json_bool(o, s->final);
-	outf(o, ", \"seq\": %" PRIu32 ", \"duration_ns\": %" PRIu64 ", \"start_unix_ns\": %" PRId64,
-	     s->seq, s->duration_ns, s->start_real_ns);
+	outf(o, ", \"seq\": %" PRIu32 ", \"duration_ns\": %" PRIu64 ", \"interval\": {\"mode\": \"%s\", "
+		"\"since_ns\": %" PRIu64 "}, \"start_unix_ns\": %" PRId64,
+	     s->seq, s->duration_ns, s->delta ? "delta" : "cumulative", s->since_ns, s->start_real_ns);
 
 	outs(o, ", \"tsc\": {\"ns_per_tick\": ");
 	json_double(o, "%.9g", rate);
@@ -542,6 +594,7 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 		outs(o, "]}");
 	}
 	outs(o, "]}");
+	json_heap(o, s);
 	json_recorder(o, s);
 	outs(o, "}\n");
 }
@@ -746,6 +799,11 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 		text_str(o, s->cmdline);
 		outc(o, '\n');
 	}
+	if (s->delta) {
+		char b2[32];
+		outf(o, "interval: DELTA, what happened from +%s to +%s (CGOSHIM_INTERVAL_MODE=delta;"
+			" live leaks are the state now)\n", fmt_ns(s->since_ns, b2), fmt_ns(s->duration_ns, a));
+	}
 	outf(o, "duration: %s", fmt_ns(s->duration_ns, a));
 	if (s->start_real_ns > 0) {
 		time_t t = (time_t)(s->start_real_ns / 1000000000);
@@ -778,6 +836,9 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	outf(o, " CGOSHIM_SLOW_NS=%s", fmt_duration_opt(op->slow_ns, a));
 	outf(o, " CGOSHIM_RING_EVENTS=%" PRIu32, op->ring_events);
 	outf(o, " CGOSHIM_UNWIND=%s", cgs_unwind_name(op->unwind));
+	if (op->interval_ns)
+		outf(o, " CGOSHIM_INTERVAL=%s CGOSHIM_INTERVAL_MODE=%s", fmt_duration_opt(op->interval_ns, a),
+		     op->interval_delta ? "delta" : "cumulative");
 	if (op->numa_topology[0]) {
 		char topology[CGS_TOPOLOGY_MAX + 1];
 		memcpy(topology, op->numa_topology, CGS_TOPOLOGY_MAX);
@@ -1082,6 +1143,51 @@ static int text_leaks(struct out *o, const struct cgs_snapshot *s)
 	return 0;
 }
 
+/* Heap totals, the peak and the sites by bytes allocated over the run. */
+static int text_heap(struct out *o, const struct cgs_snapshot *s)
+{
+	const struct cgs_snap_heap *h = &s->heap;
+	char a[32], b[32], c[32];
+	if (!h->enabled)
+		return 0;
+	outf(o, "\nheap over the whole run: %" PRIu64 " allocs, %" PRIu64 " frees, %" PRIu64
+		" bytes allocated (%s); %" PRIu64 " temporary (%.1f%%: freed by their thread before it allocated again)\n",
+	     h->allocs, h->frees, h->bytes, fmt_bytes(h->bytes, a), h->temps,
+	     h->allocs ? 100.0 * (double)h->temps / (double)h->allocs : 0.0);
+	outf(o, "  peak: %" PRIu64 " bytes (%s) live at +%s (sampled every %s)", h->peak_bytes,
+	     fmt_bytes(h->peak_bytes, a), fmt_ns(h->peak_ns, b), fmt_ns(h->sample_ns, c));
+	if (!h->npeak) {
+		outc(o, '\n');
+	} else {
+		outs(o, ", held most by:\n");
+		for (size_t i = 0; i < h->npeak; i++) {
+			const struct cgs_snap_site *p = &h->peak_sites[i];
+			outf(o, "\n  peak #%zu %" PRIu64 " bytes (%s) in %" PRIu64 " %s\n", i + 1, p->bytes,
+			     fmt_bytes(p->bytes, a), p->count, plural(p->count, "allocation", "allocations"));
+			if (!p->frames || p->nframes <= 0)
+				outs(o, "    (no stack)\n");
+			for (int k = 0; p->frames && k < p->nframes; k++)
+				text_frame(o, &p->frames[k]);
+		}
+	}
+	size_t top = s->opts.top > 0 ? (size_t)s->opts.top : 20;
+	size_t shown = h->nsites < top ? h->nsites : top;
+	if (!shown)
+		return 0;
+	outf(o, "\n  allocations by site over the whole run, largest %zu of %zu by bytes:\n", shown, h->nsites);
+	for (size_t i = 0; i < shown; i++) {
+		const struct cgs_snap_tsite *t = &h->sites[i];
+		outf(o, "\n  alloc #%zu %" PRIu64 " bytes (%s) in %" PRIu64 " %s, %" PRIu64 " temporary\n", i + 1,
+		     t->bytes, fmt_bytes(t->bytes, a), t->allocs, plural(t->allocs, "allocation", "allocations"),
+		     t->temps);
+		if (!t->frames || t->nframes <= 0)
+			outs(o, "    (no stack)\n");
+		for (int k = 0; t->frames && k < t->nframes; k++)
+			text_frame(o, &t->frames[k]);
+	}
+	return 0;
+}
+
 /* ---- Flight recorder: text --------------------------------------------- */
 
 /* What the timeline shows in its target column. */
@@ -1151,6 +1257,19 @@ static int text_rings(struct out *o, const struct cgs_snapshot *s)
 	table_print(o, &t, "  ");
 	free(t.cell);
 	outs(o, "  (calls and time: every call of a thread, counted on the node it was last seen on)\n");
+	uint64_t rw[2] = { 0, 0 }, ro[2] = { 0, 0 }, rc = 0;
+	for (size_t i = 0; s->rings && i < s->nrings; i++) {
+		rc = s->rings[i].routine_capacity;
+		for (int k = 0; k < 2; k++) {
+			rw[k] += s->rings[i].routine_written[k];
+			ro[k] += s->rings[i].routine_overwritten[k];
+		}
+	}
+	if (rc)
+		outf(o, "  dl calls under the threshold have rings of their own (%" PRIu64 " records a node), so they\n"
+			"  never push a slow call out: dlopen/dlclose %" PRIu64 " written (%" PRIu64
+			" overwritten), dlsym/dlvsym %" PRIu64 " written (%" PRIu64 " overwritten)\n",
+		     rc, rw[0], ro[0], rw[1], ro[1]);
 	if (s->unattributed_calls)
 		outf(o, "  %" PRIu64 " calls (%s) of threads never seen on a node are in no row\n",
 		     s->unattributed_calls, fmt_ns(tick_ns(s, s->unattributed_ticks), a));
@@ -1224,9 +1343,32 @@ static int text_recorder(struct out *o, const struct cgs_snapshot *s)
 	table_print(o, &t, "  ");
 	free(t.cell);
 	t.cell = NULL;
+	/* Each distinct stack once, with the calls that share it: a loop's
+	 * calls from one place give one stack, not one per call. */
 	for (size_t k = 0; k < shown; k++) {
 		const struct cgs_snap_event *e = &s->events[order[k]];
-		outf(o, "\n  #%zu ", k + 1);
+		bool seen = false;
+		for (size_t j = 0; j < k && !seen; j++)
+			seen = s->events[order[j]].stack_id == e->stack_id && e->stack_id;
+		if (seen)
+			continue;
+		outs(o, "\n  ");
+		size_t run_from = 0, last = 0;
+		bool any = false;
+		for (size_t j = k; j < shown; j++) {
+			const struct cgs_snap_event *x = &s->events[order[j]];
+			if (j != k && (!e->stack_id || x->stack_id != e->stack_id))
+				continue;
+			if (any && j == last + 1) {
+				last = j;
+				continue;
+			}
+			if (any)
+				outf(o, run_from == last ? "#%zu, " : "#%zu-#%zu, ", run_from + 1, last + 1);
+			run_from = last = j;
+			any = true;
+		}
+		outf(o, run_from == last ? "#%zu " : "#%zu-#%zu ", run_from + 1, last + 1);
 		text_str(o, event_fn(e));
 		outs(o, " stack (innermost frame first):\n");
 		if (!e->frames || e->nframes <= 0)
@@ -1249,7 +1391,7 @@ static int write_text(struct out *o, const struct cgs_snapshot *s)
 		return -1;
 	for (size_t i = 0; s->fns && i < s->nfns; i++)
 		text_histogram(o, s, &s->fns[i]);
-	if (text_leaks(o, s))
+	if (text_leaks(o, s) || text_heap(o, s))
 		return -1;
 	return text_recorder(o, s);
 }

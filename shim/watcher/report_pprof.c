@@ -7,9 +7,12 @@
  * mapping says so (has_functions, has_filenames, has_line_numbers), so pprof
  * never looks for the binaries.
  *
- * One profile holds everything, with four sample types:
+ * One profile holds everything, with six sample types:
  *   inuse_objects/count  inuse_space/bytes  calls/count  time/nanoseconds
- * (default inuse_space). Each leak site is a sample by its stack with values
+ *   alloc_objects/count  alloc_space/bytes
+ * (default inuse_space). Every site that allocated during the run is a
+ * sample with its allocations and bytes over the whole run in the last two
+ * (with leak tracking on), as in Go's own heap profiles. Each leak site is a sample by its stack with values
  * [count, bytes, 0, 0] (and a "cgo" label naming the cgo entry when there is
  * one). The shim keeps no stacks for calls, only per-function totals, so each
  * interposed function is a sample of a one-frame stack named after it (no
@@ -429,12 +432,14 @@ static uint64_t loc_id(struct builder *b, const struct cgs_frame_info *f)
 	return tup_id(&b->locs, f->addr, m, fn, line, &added);
 }
 
-static void sample(struct builder *b, const uint64_t *locs, size_t nlocs, const uint64_t values[4],
+#define NVALUES 6 /* inuse_objects inuse_space calls time alloc_objects alloc_space */
+
+static void sample(struct builder *b, const uint64_t *locs, size_t nlocs, const uint64_t values[NVALUES],
 		   const char *cgo)
 {
 	struct pb smp = { 0 };
 	pb_packed(&smp, SAMPLE_LOCATION_ID, locs, nlocs);
-	pb_packed(&smp, SAMPLE_VALUE, values, 4);
+	pb_packed(&smp, SAMPLE_VALUE, values, NVALUES);
 	if (cgo && *cgo) {
 		pb_uint(&b->sub, LABEL_KEY, str_id(&b->strs, "cgo"));
 		pb_uint(&b->sub, LABEL_STR, str_id(&b->strs, cgo));
@@ -467,7 +472,38 @@ static void leak_samples(struct builder *b)
 			struct cgs_frame_info unknown = { .function = "[no stack]" };
 			locs[n++] = loc_id(b, &unknown);
 		}
-		const uint64_t values[4] = { site->count, site->bytes, 0, 0 };
+		const uint64_t values[NVALUES] = { site->count, site->bytes, 0, 0, 0, 0 };
+		sample(b, locs, n, values, site->cgo);
+	}
+	free(locs);
+}
+
+/* Every site that allocated, with its allocations and bytes over the whole
+ * run (alloc_objects, alloc_space), as Go's heap profiles have them. */
+static void alloc_samples(struct builder *b)
+{
+	const struct cgs_snapshot *s = b->s;
+	uint64_t *locs = NULL;
+	size_t cap = 0;
+	for (size_t i = 0; s->heap.enabled && s->heap.sites && i < s->heap.nsites; i++) {
+		const struct cgs_snap_tsite *site = &s->heap.sites[i];
+		size_t n = site->frames && site->nframes > 0 ? (size_t)site->nframes : 0;
+		if (n + 1 > cap) {
+			cap = n + 1;
+			uint64_t *v = realloc(locs, cap * sizeof(*v));
+			if (!v) {
+				b->oom = true;
+				break;
+			}
+			locs = v;
+		}
+		for (size_t k = 0; k < n; k++)
+			locs[k] = loc_id(b, &site->frames[k]);
+		if (!n) {
+			struct cgs_frame_info unknown = { .function = "[no stack]" };
+			locs[n++] = loc_id(b, &unknown);
+		}
+		const uint64_t values[NVALUES] = { 0, 0, 0, 0, site->allocs, site->bytes };
 		sample(b, locs, n, values, site->cgo);
 	}
 	free(locs);
@@ -483,7 +519,7 @@ static void call_samples(struct builder *b)
 		bool added;
 		/* No address, no mapping: one location per function. */
 		uint64_t loc = tup_id(&b->locs, 0, 0, func_id(b, fn->name, NULL), 0, &added);
-		const uint64_t values[4] = { 0, 0, fn->st.count, cgs_rx_tick_ns(s, fn->st.total) };
+		const uint64_t values[NVALUES] = { 0, 0, fn->st.count, cgs_rx_tick_ns(s, fn->st.total), 0, 0 };
 		sample(b, &loc, 1, values, NULL);
 	}
 }
@@ -579,8 +615,11 @@ static void build(struct builder *b, char *comment, size_t comment_cap)
 	value_type(b, PROFILE_SAMPLE_TYPE, "inuse_space", "bytes");
 	value_type(b, PROFILE_SAMPLE_TYPE, "calls", "count");
 	value_type(b, PROFILE_SAMPLE_TYPE, "time", "nanoseconds");
+	value_type(b, PROFILE_SAMPLE_TYPE, "alloc_objects", "count");
+	value_type(b, PROFILE_SAMPLE_TYPE, "alloc_space", "bytes");
 	leak_samples(b);
 	call_samples(b);
+	alloc_samples(b);
 
 	uint64_t *newid = calloc(b->nmaps ? b->nmaps : 1, sizeof(*newid));
 	if (!newid) {

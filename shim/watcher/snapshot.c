@@ -18,6 +18,7 @@
 #include "gostack.h"
 #include "files.h"
 #include "leaks.h"
+#include "heappeak.h"
 #include "ring.h"
 #include "snapshot.h"
 #include "tstate.h"
@@ -368,6 +369,130 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 	}
 }
 
+size_t cgs_snap_top_stacks(struct cgs_region *r, uint32_t *stack, uint64_t *bytes, uint64_t *count, size_t max)
+{
+	struct cgs_leaks *l = r->leaks;
+	if (!l || !cgs_region_contains(r, l, sizeof(*l)))
+		return 0;
+	struct aggmap m = { 0 };
+	struct cgs_lrec *buf = NULL;
+	size_t bufcap = 0, n = 0;
+	uint32_t inconsistent = 0;
+	for (int i = 0; i < CGS_LEAK_SHARDS; i++) {
+		size_t k = copy_shard(r, &l->shard[i], &buf, &bufcap, true, &inconsistent);
+		for (size_t j = 0; j < k; j++) {
+			if (!buf[j].a)
+				continue;
+			struct agg *a = agg_slot(&m, cgs_lrec_stack(&buf[j]));
+			if (!a)
+				continue;
+			a->count++;
+			a->bytes += cgs_lrec_size(&buf[j]);
+		}
+	}
+	free(buf);
+	for (size_t i = 0; i < m.cap; i++) {
+		struct agg *a = &m.v[i];
+		if (!a->count)
+			continue;
+		/* insertion into the top max by bytes */
+		size_t at = n < max ? n : max;
+		while (at > 0 && bytes[at - 1] < a->bytes)
+			at--;
+		if (at >= max)
+			continue;
+		size_t last = n < max ? n : max - 1;
+		for (size_t k = last; k > at; k--) {
+			stack[k] = stack[k - 1];
+			bytes[k] = bytes[k - 1];
+			count[k] = count[k - 1];
+		}
+		stack[at] = a->stack;
+		bytes[at] = a->bytes;
+		count[at] = a->count;
+		if (n < max)
+			n++;
+	}
+	free(m.v);
+	return n;
+}
+
+static int by_alloc_bytes(const void *a, const void *b)
+{
+	const struct cgs_snap_tsite *x = a, *y = b;
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+}
+
+/* Heap totals: the threads' counts, the sampled peak and its sites, and
+ * every site's totals over the run. */
+static void take_heap(struct cgs_snapshot *s, struct cgs_region *r, struct cgs_tstate **ts, size_t nt,
+		      struct cgs_symbolizer *sym)
+{
+	struct cgs_snap_heap *h = &s->heap;
+	h->enabled = r->opts.leaks;
+	if (!h->enabled)
+		return;
+	for (size_t i = 0; i < nt; i++) {
+		h->allocs += ts[i]->heap.allocs;
+		h->frees += ts[i]->heap.frees;
+		h->bytes += ts[i]->heap.bytes;
+		h->bytes_freed += ts[i]->heap.bytes_freed;
+		h->temps += ts[i]->heap.temps;
+	}
+	cgs_heap_peak_sample(r);
+	struct cgs_heap_peak pk;
+	cgs_heap_peak_get(&pk);
+	h->peak_bytes = pk.bytes;
+	h->peak_ns = pk.ns;
+	h->sample_ns = CGS_PEAK_SAMPLE_NS;
+	h->peak_sites = calloc(pk.nsites + 1, sizeof(*h->peak_sites));
+	for (size_t i = 0; h->peak_sites && i < pk.nsites; i++) {
+		struct cgs_snap_site *site = &h->peak_sites[h->npeak++];
+		site->count = pk.site_count[i];
+		site->bytes = pk.site_bytes[i];
+		site->stack_id = pk.stack[i];
+		const struct cgs_stack *st = cgs_stack_get(r, pk.stack[i]);
+		if (st && (site->frames = stack_frames(sym, st, &site->nframes)))
+			site->cgo = cgo_entry(site);
+	}
+	const struct cgs_stacks *sk = r->stacks;
+	uint32_t nstacks = sk && cgs_region_contains(r, sk, sizeof(*sk)) ? sk->count : 0;
+	size_t cap = 0;
+	for (uint32_t id = 1; id <= nstacks; id++) {
+		const struct cgs_sitetot *t = cgs_sitetot_get(r, id);
+		if (!t || !t->allocs)
+			continue;
+		if (h->nsites == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct cgs_snap_tsite *v = realloc(h->sites, ncap * sizeof(*v));
+			if (!v)
+				break;
+			h->sites = v;
+			cap = ncap;
+		}
+		struct cgs_snap_tsite *x = &h->sites[h->nsites++];
+		memset(x, 0, sizeof(*x));
+		x->allocs = t->allocs;
+		x->bytes = t->bytes;
+		x->temps = t->temps;
+		x->stack_id = id;
+	}
+	if (h->nsites)
+		qsort(h->sites, h->nsites, sizeof(*h->sites), by_alloc_bytes);
+	for (size_t i = 0; i < h->nsites; i++) {
+		const struct cgs_stack *st = cgs_stack_get(r, h->sites[i].stack_id);
+		if (!st)
+			continue;
+		h->sites[i].frames = stack_frames(sym, st, &h->sites[i].nframes);
+		if (h->sites[i].frames) {
+			struct cgs_snap_site tmp = { .frames = h->sites[i].frames, .nframes = h->sites[i].nframes };
+			h->sites[i].cgo = cgo_entry(&tmp);
+		}
+	}
+}
+
 /* ---- flight recorder --------------------------------------------------- */
 
 /* The CPUs of ring i as a cpulist. */
@@ -597,6 +722,16 @@ static void take_recorder(struct cgs_snapshot *s, struct cgs_region *r, struct c
 		sr->policy = sr->bound_node < 0 ? "none" : policy == CGS_MPOL_BIND ? "bind" : "preferred";
 		sr->cpus = ring_cpus(&rs->topo, i);
 		take_ring_events(s, r, rs, ring, sr, &cap, sym, sc);
+		for (int k = 0; k < CGS_ROUTINE_KINDS && k < 2; k++) {
+			const struct cgs_ring *rr = rs->routine[k][i];
+			if (!rr || !ring_sane(r, rr))
+				continue;
+			sr->routine_capacity = rr->mask + 1;
+			sr->routine_written[k] = cgs_ring_written(rr);
+			sr->routine_overwritten[k] = cgs_ring_overwritten(rr);
+			sr->bytes += rr->bytes;
+			take_ring_events(s, r, rs, rr, sr, &cap, sym, sc);
+		}
 	}
 	for (size_t k = 0; sc && k < STACK_CACHE; k++)
 		free(sc->f[k]);
@@ -655,6 +790,7 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	take_fns(s, ts, nt);
 	take_targets(s, r, ts, nt);
 	take_recorder(s, r, ts, nt, sym);
+	take_heap(s, r, ts, nt, sym);
 	free(ts);
 	take_leaks(s, r, !final, sym, now_tsc);
 	return s;
@@ -677,6 +813,16 @@ void cgs_snapshot_free(struct cgs_snapshot *s)
 		free((char *)s->sites[i].cgo);
 	}
 	free(s->sites);
+	for (size_t i = 0; i < s->heap.npeak; i++) {
+		free(s->heap.peak_sites[i].frames);
+		free((char *)s->heap.peak_sites[i].cgo);
+	}
+	free(s->heap.peak_sites);
+	for (size_t i = 0; i < s->heap.nsites; i++) {
+		free(s->heap.sites[i].frames);
+		free((char *)s->heap.sites[i].cgo);
+	}
+	free(s->heap.sites);
 	for (size_t i = 0; i < s->nrings; i++)
 		free(s->rings[i].cpus);
 	free(s->rings);
@@ -688,4 +834,135 @@ void cgs_snapshot_free(struct cgs_snapshot *s)
 	free((char *)s->exe);
 	free((char *)s->cmdline);
 	free(s);
+}
+
+/* ---- interval deltas --------------------------------------------------- */
+
+struct cgs_snap_base {
+	uint64_t duration_ns;
+	double ns_per_tick;
+	struct cgs_counters counters;
+	size_t nfns, ntargets;
+	struct cgs_snap_fn *fns;       /* names point into the static table */
+	struct cgs_snap_target *targets; /* labels copied */
+};
+
+struct cgs_snap_base *cgs_snap_base_take(const struct cgs_snapshot *s)
+{
+	struct cgs_snap_base *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->duration_ns = s->duration_ns;
+	b->ns_per_tick = s->ns_per_tick;
+	b->counters = s->counters;
+	b->fns = calloc(s->nfns + 1, sizeof(*b->fns));
+	b->targets = calloc(s->ntargets + 1, sizeof(*b->targets));
+	if (!b->fns || !b->targets) {
+		cgs_snap_base_free(b);
+		return NULL;
+	}
+	for (size_t i = 0; i < s->nfns; i++) {
+		b->fns[i] = s->fns[i];
+		b->fns[i].hist = malloc(CGS_HIST_BUCKETS * sizeof(uint64_t));
+		if (b->fns[i].hist)
+			memcpy(b->fns[i].hist, s->fns[i].hist, CGS_HIST_BUCKETS * sizeof(uint64_t));
+		b->nfns++;
+	}
+	for (size_t i = 0; i < s->ntargets; i++) {
+		b->targets[i] = s->targets[i];
+		b->targets[i].label = strdup(s->targets[i].label ? s->targets[i].label : "");
+		b->targets[i].hist = malloc(CGS_HIST_BUCKETS * sizeof(uint64_t));
+		if (b->targets[i].hist)
+			memcpy(b->targets[i].hist, s->targets[i].hist, CGS_HIST_BUCKETS * sizeof(uint64_t));
+		b->ntargets++;
+	}
+	return b;
+}
+
+void cgs_snap_base_free(struct cgs_snap_base *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->nfns; i++)
+		free(b->fns[i].hist);
+	for (size_t i = 0; i < b->ntargets; i++) {
+		free(b->targets[i].hist);
+		free((char *)b->targets[i].label);
+	}
+	free(b->fns);
+	free(b->targets);
+	free(b);
+}
+
+static uint64_t sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* st/hist minus the earlier st0/hist0; false when nothing new. */
+static bool stat_sub(struct cgs_stat *st, uint64_t *hist, const struct cgs_stat *st0, const uint64_t *hist0)
+{
+	if (hist0)
+		for (unsigned k = 0; k < CGS_HIST_BUCKETS; k++)
+			hist[k] = sub(hist[k], hist0[k]);
+	st->errors = sub(st->errors, st0->errors);
+	st->total = sub(st->total, st0->total);
+	/* min and max of the interval: from its own buckets */
+	st->min = 0;
+	st->max = UINT64_MAX;
+	cgs_stat_fit(st, hist);
+	return st->count > 0;
+}
+
+void cgs_snapshot_subtract(struct cgs_snapshot *s, const struct cgs_snap_base *b)
+{
+	s->delta = true;
+	s->since_ns = b ? b->duration_ns : 0;
+	if (!b)
+		return;
+	size_t k = 0;
+	for (size_t i = 0; i < s->nfns; i++) {
+		struct cgs_snap_fn *f = &s->fns[i];
+		const struct cgs_snap_fn *f0 = NULL;
+		for (size_t j = 0; j < b->nfns && !f0; j++)
+			if (!strcmp(b->fns[j].name, f->name))
+				f0 = &b->fns[j];
+		if (f0 && !stat_sub(&f->st, f->hist, &f0->st, f0->hist)) {
+			free(f->hist);
+			continue;
+		}
+		s->fns[k++] = *f;
+	}
+	s->nfns = k;
+	k = 0;
+	for (size_t i = 0; i < s->ntargets; i++) {
+		struct cgs_snap_target *t = &s->targets[i];
+		const struct cgs_snap_target *t0 = NULL;
+		for (size_t j = 0; j < b->ntargets && !t0; j++)
+			if (!strcmp(b->targets[j].kind, t->kind) && !strcmp(b->targets[j].label, t->label ? t->label : ""))
+				t0 = &b->targets[j];
+		if (t0 && !stat_sub(&t->st, t->hist, &t0->st, t0->hist)) {
+			free((char *)t->label);
+			free(t->hist);
+			continue;
+		}
+		s->targets[k++] = *t;
+	}
+	s->ntargets = k;
+	uint64_t *c = (uint64_t *)&s->counters;
+	const uint64_t *c0 = (const uint64_t *)&b->counters;
+	for (size_t i = 0; i < sizeof(s->counters) / sizeof(uint64_t); i++)
+		c[i] = sub(c[i], c0[i]);
+	/* flight recorder: only the interval's own events */
+	k = 0;
+	for (size_t i = 0; i < s->nevents; i++) {
+		struct cgs_snap_event *e = &s->events[i];
+		if ((double)e->t_ticks * s->ns_per_tick < (double)b->duration_ns) {
+			free(e->target);
+			free(e->frames);
+			continue;
+		}
+		s->events[k++] = *e;
+	}
+	s->nevents = k;
 }

@@ -38,6 +38,25 @@ struct cgs_snap_site {
 	const char *cgo;               /* cgo entry ("C.CString", "C.my_func") or NULL */
 };
 
+/* Heap totals over the whole run (leak tracking on). */
+struct cgs_snap_tsite {
+	uint64_t allocs, bytes, temps;   /* over the whole run */
+	uint32_t stack_id;
+	int nframes;
+	struct cgs_frame_info *frames;
+	const char *cgo;
+};
+
+struct cgs_snap_heap {
+	bool enabled;
+	uint64_t allocs, frees, bytes, bytes_freed, temps;
+	uint64_t peak_bytes, peak_ns, sample_ns;
+	size_t npeak;
+	struct cgs_snap_site *peak_sites;   /* count, bytes, frames at the peak */
+	size_t nsites;
+	struct cgs_snap_tsite *sites;       /* every site that allocated, by bytes, descending */
+};
+
 /* Flight recorder (ring.h): one ring per NUMA node. */
 struct cgs_snap_ring {
 	int node;
@@ -51,6 +70,9 @@ struct cgs_snap_ring {
 	uint64_t in_flight;    /* records not shown: being written (or their writer died) */
 	uint64_t torn;         /* records not shown: checksum failed */
 	uint64_t calls, ticks; /* every call of the threads last seen on this node (approximate) */
+	/* Routine dl calls' own rings (ring.h): dlopen/dlclose, dlsym/dlvsym. */
+	uint64_t routine_capacity;
+	uint64_t routine_written[2], routine_overwritten[2];
 };
 
 struct cgs_snap_event {
@@ -81,6 +103,8 @@ struct cgs_snapshot {
 	double ns_per_tick;
 	uint32_t tsc_flags;
 	uint64_t duration_ns;  /* start to this snapshot */
+	bool delta;            /* an interval report of what happened since since_ns (CGOSHIM_INTERVAL_MODE=delta) */
+	uint64_t since_ns;     /* ... the previous interval report's duration_ns */
 	int64_t start_real_ns;
 	struct cgs_options opts;
 	uint64_t shim_bytes;   /* memory the shim holds in its region */
@@ -99,6 +123,7 @@ struct cgs_snapshot {
 	uint64_t shown_count, shown_bytes;     /* those at least min_age old */
 	size_t nsites;
 	struct cgs_snap_site *sites;           /* sorted by bytes, descending */
+	struct cgs_snap_heap heap;
 
 	/* Flight recorder; all zero when it is off. */
 	bool recorder;
@@ -122,6 +147,18 @@ static inline uint64_t cgs_snap_ns(const struct cgs_snapshot *s, uint64_t ticks)
 struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger, bool final,
 				       uint32_t seq, struct cgs_symbolizer *sym);
 void cgs_snapshot_free(struct cgs_snapshot *s);
+
+/* Interval deltas: the cumulative numbers of one report (calls, targets,
+ * counters, its time), kept to subtract from the next. */
+struct cgs_snap_base;
+struct cgs_snap_base *cgs_snap_base_take(const struct cgs_snapshot *s);
+void cgs_snap_base_free(struct cgs_snap_base *b);
+/* Turn s into what happened since b was taken: counts, errors, time and
+ * histogram buckets subtracted (min and max from the remaining buckets,
+ * quantiles follow), functions and targets with no new call dropped,
+ * counters subtracted, and flight recorder events before b dropped. Live
+ * leaks stay as they are (a state, not a count). */
+void cgs_snapshot_subtract(struct cgs_snapshot *s, const struct cgs_snap_base *b);
 
 /* report.c: write the snapshot in the given format (enum cgs_format).
  * Returns 0, or -1 on a write error (errno set). */

@@ -43,6 +43,8 @@
 #include "log.h"
 #include "ring.h"
 #include "shim.h"
+#include "heappeak.h"
+#include "httpd.h"
 #include "snapshot.h"
 #include "symbols.h"
 
@@ -55,6 +57,7 @@ struct watch {
 	struct cgs_symbolizer *sym;
 	bool warned;
 	uint32_t written;
+	struct cgs_snap_base *base; /* CGOSHIM_INTERVAL_MODE=delta: the last interval report's numbers */
 };
 
 static void wake(volatile uint32_t *word)
@@ -231,13 +234,59 @@ static int write_file(struct watch *w, const char *path, const char *buf, size_t
 	return -1;
 }
 
+/* Snapshots and the symboliser serve one report at a time: the dump loop's
+ * and the HTTP endpoints' (httpd.c). */
+static pthread_mutex_t render_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* httpd.c's renderer: the state now, in a format, trigger "http". */
+static int render_now(void *ctx, int format, char **buf, size_t *len)
+{
+	struct watch *w = ctx;
+	*buf = NULL;
+	*len = 0;
+	pthread_mutex_lock(&render_lock);
+	struct cgs_snapshot *s = cgs_snapshot_take(w->r, "http", false, 0, w->sym);
+	FILE *m = s ? open_memstream(buf, len) : NULL;
+	int rc = -1;
+	if (m) {
+		rc = cgs_report_write(s, format, m);
+		if (fclose(m))
+			rc = -1;
+	}
+	cgs_snapshot_free(s);
+	pthread_mutex_unlock(&render_lock);
+	if (rc) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return rc ? -1 : 0;
+}
+
+static void emit_locked(struct watch *w, const char *trigger, bool final);
+
 static void emit(struct watch *w, const char *trigger, bool final)
+{
+	pthread_mutex_lock(&render_lock);
+	emit_locked(w, trigger, final);
+	pthread_mutex_unlock(&render_lock);
+}
+
+static void emit_locked(struct watch *w, const char *trigger, bool final)
 {
 	struct cgs_region *r = w->r;
 	uint32_t seq = w->written + 1;
 	struct cgs_snapshot *s = cgs_snapshot_take(r, trigger, final, seq, w->sym);
 	if (!s)
 		return;
+	if (!final && r->opts.interval_delta && !strcmp(trigger, "interval")) {
+		/* Delta mode: this interval report shows what happened since
+		 * the last one (the first: since the start). Other reports, and
+		 * the final one, stay cumulative. */
+		struct cgs_snap_base *now = cgs_snap_base_take(s);
+		cgs_snapshot_subtract(s, w->base);
+		cgs_snap_base_free(w->base);
+		w->base = now;
+	}
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
@@ -313,6 +362,15 @@ static void run(struct watch *w)
 	/* The flight recorder's helper: refines slow_ticks once the TSC rate
 	 * is known, notes which node each thread runs on (ring.h). */
 	cgs_rings_watch(r, (int)w->pid);
+	/* The live heap's peak, sampled (heappeak.c). */
+	cgs_heap_peak_start(r);
+	/* CGOSHIM_LISTEN: live numbers over HTTP (httpd.c). */
+	if (r->opts.listen[0]) {
+		char where[sizeof(r->opts.listen) + 1];
+		memcpy(where, r->opts.listen, sizeof(r->opts.listen));
+		where[sizeof(r->opts.listen)] = 0;
+		cgs_httpd_start(where, render_now, w);
+	}
 	/* Without the thread, the loop below checks for the end every second. */
 	bool polling = pthread_create(&th, NULL, death_watch, w) != 0;
 	r->watcher_up = 1;

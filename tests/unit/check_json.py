@@ -15,8 +15,8 @@ import json
 import sys
 
 TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "seq", "duration_ns",
-       "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets", "leaks",
-       "recorder", "rings", "events"]
+       "interval", "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets", "leaks",
+       "heap", "recorder", "rings", "events"]
 TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
 OPTIONS = ["leaks", "targets", "children", "format", "signal", "unwind", "stack_depth", "top",
            "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output"]
@@ -109,7 +109,7 @@ class Checker:
         self.typed("pid", r["pid"], (int,))
         for k in ("exe", "cmdline", "trigger"):
             self.typed(k, r[k], (str,))
-        if r["trigger"] not in ("signal", "api", "exit", "interval", ""):
+        if r["trigger"] not in ("signal", "api", "exit", "interval", "http", ""):
             self.fail("trigger", repr(r["trigger"]))
         self.typed("final", r["final"], (bool,))
         for k in ("seq", "duration_ns"):

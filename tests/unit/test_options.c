@@ -285,6 +285,34 @@ END_TEST
 
 /* ---- cgs_parse_duration ---- */
 
+/* CGOSHIM_LISTEN's syntax: numeric addresses only, loopback by default. */
+START_TEST(listen_syntax)
+{
+	int fam;
+	unsigned char a[16];
+	unsigned port;
+	ck_assert_int_eq(cgs_parse_listen("9464", &fam, a, &port), 0);
+	ck_assert(fam == 2 && port == 9464 && a[0] == 127 && a[3] == 1);
+	ck_assert_int_eq(cgs_parse_listen(":80", &fam, a, &port), 0);
+	ck_assert(fam == 2 && port == 80 && a[0] == 127 && a[1] == 0 && a[3] == 1);
+	ck_assert_int_eq(cgs_parse_listen("0.0.0.0:65535", &fam, a, &port), 0);
+	ck_assert(fam == 2 && port == 65535 && !a[0] && !a[3]);
+	ck_assert_int_eq(cgs_parse_listen("10.1.2.3:1", &fam, a, &port), 0);
+	ck_assert(a[0] == 10 && a[1] == 1 && a[2] == 2 && a[3] == 3);
+	ck_assert_int_eq(cgs_parse_listen("[::1]:9464", &fam, a, &port), 0);
+	ck_assert(fam == 10 && port == 9464 && a[15] == 1 && !a[0] && !a[14]);
+	ck_assert_int_eq(cgs_parse_listen("[fe80::1:2]:7", &fam, a, &port), 0);
+	ck_assert(a[0] == 0xfe && a[1] == 0x80 && a[13] == 1 && a[15] == 2);
+	ck_assert_int_eq(cgs_parse_listen("[1:2:3:4:5:6:7:8]:7", &fam, a, &port), 0);
+	ck_assert(a[1] == 1 && a[15] == 8);
+	static const char *const bad[] = { "", ":", "0", "65536", ":-1", "1.2.3:80", "256.0.0.1:1", "1.2.3.4.5:1",
+					   "[::1:80", "localhost:80", "[::1]:", "[::1::2]:3", "[1:2:3:4:5:6:7:8:9]:1",
+					   "[12345::]:1", "1.2.3.4:", "1.2.3.4:80x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(cgs_parse_listen(bad[i], &fam, a, &port) == -1, "accepted \"%s\"", bad[i]);
+}
+END_TEST
+
 START_TEST(duration_good)
 {
 	static const struct { const char *s; uint64_t v; } good[] = {
@@ -701,6 +729,7 @@ static Suite *options_suite(void)
 	tcase_add_test(tc, size_good);
 	tcase_add_test(tc, size_bad);
 	tcase_add_test(tc, duration_good);
+	tcase_add_test(tc, listen_syntax);
 	tcase_add_test(tc, duration_bad);
 	tcase_add_test(tc, signal_good);
 	tcase_add_test(tc, signal_bad);

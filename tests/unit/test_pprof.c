@@ -474,7 +474,7 @@ static void pprof_of(const struct cgs_snapshot *s, struct dprof *d)
 		S(d, d->map[i].build_id);
 	}
 	for (size_t i = 0; i < d->nsmp; i++) {
-		REQUIRE(d->smp[i].nval == 4, "d->smp[i].nval == 4");
+		REQUIRE(d->smp[i].nval == 6, "d->smp[i].nval == 6");
 		REQUIRE(d->smp[i].nloc >= 1, "d->smp[i].nloc >= 1");
 		for (size_t k = 0; k < d->smp[i].nloc; k++)
 			find_loc(d, d->smp[i].loc[k]);
@@ -500,12 +500,13 @@ START_TEST(pprof_header)
 	struct cgs_snapshot *s = rich();
 	struct dprof d;
 	pprof_of(s, &d);
-	static const char *const want[4][2] = {
+	static const char *const want[6][2] = {
 		{ "inuse_objects", "count" }, { "inuse_space", "bytes" },
 		{ "calls", "count" }, { "time", "nanoseconds" },
+		{ "alloc_objects", "count" }, { "alloc_space", "bytes" },
 	};
-	ck_assert_uint_eq(d.nst, 4);
-	for (int i = 0; i < 4; i++) {
+	ck_assert_uint_eq(d.nst, 6);
+	for (int i = 0; i < 6; i++) {
 		ck_assert_str_eq(S(&d, d.st_type[i]), want[i][0]);
 		ck_assert_str_eq(S(&d, d.st_unit[i]), want[i][1]);
 	}
@@ -737,7 +738,7 @@ START_TEST(pprof_empty_and_errors)
 	struct dprof d;
 	pprof_of(s, &d);
 	ck_assert_uint_eq(d.nsmp, 0);
-	ck_assert_uint_eq(d.nst, 4);
+	ck_assert_uint_eq(d.nst, 6);
 	dprof_free(&d);
 	free(s);
 

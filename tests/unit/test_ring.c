@@ -735,7 +735,14 @@ START_TEST(event_fd_records_what_identifies_the_call)
 	ck_assert_str_eq(r->files->f[e.file - 1].label, "pipe");
 
 	cgs_event_dl(NULL, CGS_FN_dlvsym, 1, 2, "a_symbol", "V_1", (void *)0x1234, 0, true, 0x4321);
-	ck_assert_int_eq(cgs_ring_get(ring, 1, &e), CGS_SLOT_OK);
+	/* A dl call under the threshold goes to the node's routine ring for
+	 * dlsym and dlvsym, never to the slow calls' ring. */
+	ck_assert_uint_eq(cgs_ring_written(ring), 1);
+	struct cgs_ring *sym = r->rings->routine[CGS_ROUTINE_SYM][cgs_topology_ring(&r->rings->topo, cgs_current_cpu())];
+	ck_assert_ptr_nonnull(sym);
+	ck_assert_uint_eq(cgs_ring_written(sym), 1);
+	ck_assert_uint_eq(sym->mask + 1, CGS_ROUTINE_CAP(64));
+	ck_assert_int_eq(cgs_ring_get(sym, 0, &e), CGS_SLOT_OK);
 	ck_assert_uint_eq(e.textlen, strlen("a_symbol@V_1"));
 	ck_assert(!memcmp(e.text, "a_symbol@V_1", e.textlen));
 	ck_assert_uint_eq(e.arg, 0x1234);
@@ -750,7 +757,8 @@ START_TEST(event_fd_records_what_identifies_the_call)
 	memset(path, 'd', sizeof(path));
 	strcpy(path + 150, "/libplugin-with-a-long-name.so");
 	cgs_event_dl(NULL, CGS_FN_dlopen, 1, 2, path, NULL, NULL, 0x5000, false, 0);
-	ck_assert_int_eq(cgs_ring_get(ring, 2, &e), CGS_SLOT_OK);
+	struct cgs_ring *dl = r->rings->routine[CGS_ROUTINE_DL][cgs_topology_ring(&r->rings->topo, cgs_current_cpu())];
+	ck_assert_int_eq(cgs_ring_get(dl, 0, &e), CGS_SLOT_OK);
 	ck_assert_uint_eq(e.textlen, CGS_EVENT_TEXT);
 	ck_assert(!memcmp(e.text, "...", 3));
 	ck_assert(!memcmp(e.text + CGS_EVENT_TEXT - 30, "/libplugin-with-a-long-name.so", 30));

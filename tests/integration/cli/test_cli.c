@@ -300,6 +300,8 @@ START_TEST(diff_identical)
 }
 END_TEST
 
+/* One report per side: --noise-floor=0 tests the error-bound logic alone
+ * (the default floor would let +30% pass; test_diffruns.py checks it). */
 START_TEST(diff_p99)
 {
 	run_prog("a.json", "300", "10000", false, NULL);
@@ -309,7 +311,7 @@ START_TEST(diff_p99)
 	ck_assert_int_gt(p99, 0);
 	with_read_p99(tpath("a.json"), tpath("n.json"), (long long)llround(p99 * 1.30));
 
-	struct res x = CLI("diff", "--max-p99-regress", "10%", tpath("a.json"), tpath("n.json"));
+	struct res x = CLI("diff", "--noise-floor=0", "--max-p99-regress", "10%", tpath("a.json"), tpath("n.json"));
 	ck_assert_msg(x.status == 1, "+30%% with a 10%% limit: status %d: %.2000s%.500s", x.status, x.out, x.err);
 	/* +30% of a p99 of a few hundred ns rounds to +29.9% or +30.x% */
 	ck_assert_msg(strstr(x.out, "slower") && strstr(x.out, "FAIL") &&
@@ -317,7 +319,7 @@ START_TEST(diff_p99)
 		      "%.2000s", x.out);
 	res_free(&x);
 
-	x = CLI("diff", "--json", "--max-p99-regress=10%", tpath("a.json"), tpath("n.json"));
+	x = CLI("diff", "--noise-floor=0", "--json", "--max-p99-regress=10%", tpath("a.json"), tpath("n.json"));
 	ck_assert_int_eq(x.status, 1);
 	json_t *d = parse(x.out);
 	ck_assert(json_is_false(json_object_get(d, "ok")));
@@ -331,19 +333,19 @@ START_TEST(diff_p99)
 	json_decref(d);
 	res_free(&x);
 
-	x = CLI("diff", "--max-p99-regress", "50%", tpath("a.json"), tpath("n.json"));
+	x = CLI("diff", "--noise-floor=0", "--max-p99-regress", "50%", tpath("a.json"), tpath("n.json"));
 	ck_assert_msg(x.status == 0, "+30%% with a 50%% limit: status %d: %.2000s%.500s", x.status, x.out, x.err);
 	ck_assert_msg(strstr(x.out, "slower") && !strstr(x.out, "FAIL"), "%.2000s", x.out);
 	res_free(&x);
 
 	/* A regression without a threshold is shown, not failed. */
-	x = CLI("diff", tpath("a.json"), tpath("n.json"));
+	x = CLI("diff", "--noise-floor=0", tpath("a.json"), tpath("n.json"));
 	ck_assert_int_eq(x.status, 0);
 	ck_assert_ptr_nonnull(strstr(x.out, "slower"));
 	res_free(&x);
 
 	/* The other way round it is faster, and no p99 limit can fail it. */
-	x = CLI("diff", "--max-p99-regress", "0%", tpath("n.json"), tpath("a.json"));
+	x = CLI("diff", "--noise-floor=0", "--max-p99-regress", "0%", tpath("n.json"), tpath("a.json"));
 	ck_assert_int_eq(x.status, 0);
 	ck_assert_ptr_nonnull(strstr(x.out, "faster"));
 	res_free(&x);
@@ -358,7 +360,7 @@ START_TEST(diff_bound)
 	with_read_p99(tpath("a.json"), tpath("one.json"), 101000);
 	with_read_p99(tpath("a.json"), tpath("four.json"), 104000);
 
-	struct res x = CLI("diff", "--json", "--max-p99-regress", "0%", tpath("base.json"), tpath("one.json"));
+	struct res x = CLI("diff", "--noise-floor=0", "--json", "--max-p99-regress", "0%", tpath("base.json"), tpath("one.json"));
 	ck_assert_msg(x.status == 0, "+1%% is within the error bound: status %d: %.2000s", x.status, x.out);
 	json_t *d = parse(x.out);
 	json_t *q = json_object_get(find_by(json_object_get(d, "functions"), "fn", "read"), "p99");
@@ -367,7 +369,7 @@ START_TEST(diff_bound)
 	json_decref(d);
 	res_free(&x);
 
-	x = CLI("diff", "--json", "--max-p99-regress", "0%", tpath("base.json"), tpath("four.json"));
+	x = CLI("diff", "--noise-floor=0", "--json", "--max-p99-regress", "0%", tpath("base.json"), tpath("four.json"));
 	ck_assert_msg(x.status == 1, "+4%% is beyond both bounds: status %d: %.2000s", x.status, x.out);
 	d = parse(x.out);
 	q = json_object_get(find_by(json_object_get(d, "functions"), "fn", "read"), "p99");
@@ -375,15 +377,15 @@ START_TEST(diff_bound)
 	json_decref(d);
 	res_free(&x);
 
-	x = CLI("diff", "--max-p99-regress", "5%", tpath("base.json"), tpath("four.json"));
+	x = CLI("diff", "--noise-floor=0", "--max-p99-regress", "5%", tpath("base.json"), tpath("four.json"));
 	ck_assert_msg(x.status == 0, "+4%% under a 5%% limit: status %d: %.2000s", x.status, x.out);
 	res_free(&x);
 
 	/* --fn and --min-count narrow the functions a threshold applies to. */
-	x = CLI("diff", "--max-p99-regress", "0%", "--fn", "malloc", tpath("base.json"), tpath("four.json"));
+	x = CLI("diff", "--noise-floor=0", "--max-p99-regress", "0%", "--fn", "malloc", tpath("base.json"), tpath("four.json"));
 	ck_assert_msg(x.status == 0, "--fn malloc must not check read: status %d: %.2000s", x.status, x.out);
 	res_free(&x);
-	x = CLI("diff", "--max-p99-regress", "0%", "--min-count", "100000", tpath("base.json"), tpath("four.json"));
+	x = CLI("diff", "--noise-floor=0", "--max-p99-regress", "0%", "--min-count", "100000", tpath("base.json"), tpath("four.json"));
 	ck_assert_msg(x.status == 0, "300 reads < --min-count: status %d: %.2000s", x.status, x.out);
 	res_free(&x);
 }

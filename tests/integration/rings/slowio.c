@@ -18,6 +18,7 @@
  *   -us     the delays are in microseconds
  *   -fast   reads that find their byte waiting (default 20)
  *   -sleep  sleep this long before the slow reads
+ *   -dlsyms N  N more dlsym(cos) calls in a loop, between the dlopen and the dlclose
  *   -fork   at the end, fork a child that makes one slow read of MS ms
  *           (prints "child PID slow fd FD ns NS") and exits; wait for it */
 #include <dlfcn.h>
@@ -73,6 +74,8 @@ __attribute__((noinline)) static long long slow_read(int us)
 	return t1 - t0;
 }
 
+static int dlsym_loop; /* -dlsyms N: N more lookups of cos, a routine loop */
+
 static void dl_calls(void)
 {
 	void *h = dlopen("libm.so.6", RTLD_NOW);
@@ -80,6 +83,9 @@ static void dl_calls(void)
 		abort();
 	if (!dlsym(h, "cos"))
 		abort();
+	for (int i = 0; i < dlsym_loop; i++)
+		if (!dlsym(h, "cos"))
+			abort();
 	if (dlsym(h, "no_such_symbol"))
 		abort();
 	if (!dlvsym(h, "cos", "GLIBC_2.2.5"))
@@ -101,6 +107,8 @@ int main(int argc, char **argv)
 			reads = argv[++i];
 		else if (!strcmp(argv[i], "-fast") && i + 1 < argc)
 			fast = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "-dlsyms") && i + 1 < argc)
+			dlsym_loop = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "-nodl"))
 			dl = 0;
 		else if (!strcmp(argv[i], "-us"))

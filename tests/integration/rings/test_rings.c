@@ -46,6 +46,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -202,6 +203,82 @@ START_TEST(c_reads)
 		if (hnum(r.final, "counters.ring_bind_failed") == 0)
 			ck_assert_int_eq(jint(ring, "bound_node"), jint(ring, "node"));
 	}
+	hrun_free(&r);
+}
+END_TEST
+
+/* ---- routine ------------------------------------------------------------ */
+
+/* A loop of 5000 dlsym calls, each far under the threshold, after a slow
+ * read, a dlopen and before a dlclose: the routine calls go to their own
+ * ring, so the slow read, the dlopen and the dlclose are all still in the
+ * final report (before, the loop overwrote them all), the routine ring's
+ * counts are exact, and the text report prints each distinct stack once. */
+START_TEST(routine)
+{
+	static const char *const args[] = { "-reads", "15", "-fast", "0", "-dlsyms", "5000", NULL };
+	struct hrun r = run_slowio(args, NULL);
+	json_t *ev[2048];
+	size_t n = events_where(r.final, is_dl_fn, ev, 2048);
+	bool dlopen_seen = false, dlclose_seen = false;
+	for (size_t i = 0; i < n; i++) {
+		dlopen_seen |= !strcmp(jstr(ev[i], "fn"), "dlopen") && !strcmp(jstr(ev[i], "target"), "libm.so.6");
+		dlclose_seen |= !strcmp(jstr(ev[i], "fn"), "dlclose");
+	}
+	ck_assert_msg(dlopen_seen && dlclose_seen, "the dlopen or dlclose of libm was pushed out by 5000 dlsym calls");
+	size_t slow = 0, i;
+	json_t *e;
+	json_array_foreach(json_object_get(r.final, "events"), i, e)
+		slow += !strcmp(jstr(e, "fn"), "read") && jint(e, "dur_ns") >= 10000000;
+	ck_assert_msg(slow == 1, "the 15 ms read is not in the report (%zu)", slow);
+	long long written = 0, over = 0, cap = 0, main_over = 0;
+	json_t *ring;
+	json_array_foreach(json_object_get(r.final, "rings"), i, ring) {
+		json_t *rd = json_object_get(ring, "routine_dlsym");
+		ck_assert_msg(rd, "no routine_dlsym in a ring row");
+		written += jint(rd, "written");
+		over += jint(rd, "overwritten");
+		cap = jint(rd, "capacity");
+		main_over += jint(ring, "overwritten");
+	}
+	/* 5000 + the first cos + no_such_symbol + the dlvsym of cos@GLIBC_2.2.5 */
+	ck_assert_msg(written >= 5003, "routine dlsym ring: %lld written, want 5003 or more", written);
+	ck_assert_msg(cap == 256 && over >= written - (long long)json_array_size(json_object_get(r.final, "rings")) * cap,
+		      "routine ring capacity %lld, %lld overwritten of %lld", cap, over, written);
+	ck_assert_msg(main_over == 0, "the slow calls' ring overwrote %lld records", main_over);
+	hrun_free(&r);
+
+	/* Text: the loop's calls share one stack, printed once. */
+	static const char *const env[] = { "CGOSHIM_FORMAT=text", NULL };
+	const char *argv[16] = { hbin("slowio") };
+	for (size_t a = 0; args[a]; a++)
+		argv[a + 1] = args[a];
+	struct hopts o = { .env = env };
+	ck_assert_msg(hrun(argv, &o, &r) == 0, "slowio timed out");
+	static char t[1 << 20];
+	size_t tl = 0;
+	DIR *d = opendir(r.dir);
+	ck_assert_msg(d, "no report directory %s", r.dir);
+	struct dirent *de;
+	while ((de = readdir(d)) && !tl) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", r.dir, de->d_name);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			tl = fread(t, 1, sizeof(t) - 1, f);
+			fclose(f);
+		}
+	}
+	closedir(d);
+	t[tl] = 0;
+	ck_assert_msg(tl, "no text report in %s", r.dir);
+	int stacks = 0;
+	for (const char *p = t; (p = strstr(p, " stack (innermost frame first):")); p++)
+		stacks++;
+	ck_assert_msg(stacks > 0 && stacks < 10, "%d stacks printed for 20 calls, most from one loop:\n%.3000s", stacks, t);
+	ck_assert_msg(strstr(t, "-#"), "no shared stack (#a-#b) in:\n%.3000s", t);
 	hrun_free(&r);
 }
 END_TEST
@@ -499,7 +576,7 @@ int main(int argc, char **argv)
 		const char *name;
 		const TTest *test;
 	} cases[] = {
-		{ "c-reads", c_reads }, { "c-dl", c_dl }, { "topology", topology },
+		{ "c-reads", c_reads }, { "c-dl", c_dl }, { "routine", routine }, { "topology", topology },
 		{ "refine", refine }, { "fork", fork_child }, { "formats", formats }, { "go", go_exit },
 	};
 	const char *only = argc > 1 ? argv[1] : NULL;
