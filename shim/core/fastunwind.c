@@ -45,6 +45,11 @@ struct slot {
 	uint64_t rule;
 };
 static struct slot table[SLOTS];
+/* Set when an insert found no room (every dlclose makes older rules
+ * unreachable, so a program that loads and unloads libraries in a loop
+ * fills the table): from then on an unknown address sends the stack to
+ * libunwind at once instead of compiling a rule that cannot be kept. */
+static int table_full;
 
 static uint64_t make_key(uint64_t ip, uint32_t gen)
 {
@@ -86,7 +91,7 @@ static void insert(uint64_t key, uint64_t rule)
 		__atomic_store_n(&s->key, key, __ATOMIC_RELEASE);
 		return;
 	}
-	/* No room: this address always goes to libunwind (counted by the walk). */
+	__atomic_store_n(&table_full, 1, __ATOMIC_RELAXED);
 }
 
 /* ---- reading .eh_frame ------------------------------------------------- */
@@ -630,6 +635,10 @@ static __attribute__((noinline)) int walk_slow(void **buf, int n, int max, uint6
 		uint64_t key = ip | genbits;
 		uint64_t rule = lookup(key);
 		if (CGS_UNLIKELY(!rule)) {
+			if (__atomic_load_n(&table_full, __ATOMIC_RELAXED)) {
+				n = handoff(buf, max);
+				break;
+			}
 			rule = compile(ip, key);
 			if (!rule) {
 				n = -1; /* a fork is being prepared */
