@@ -11,12 +11,22 @@ pkgs=(
 	libnuma-dev libjemalloc-dev                # NUMA, allocator tests
 	check libjansson-dev python3               # tests
 	golang-go golang-1.19-src                  # Go examples, Go's cgo suites
+	golang-1.23                                # Go tests on 1.23 (bookworm-backports)
 	strace valgrind                            # oracles in the tests
 	prometheus                                 # promtool, checks the metrics output
 	chromium chromium-driver                   # headless browser: renders the HTML report in tests
 	clang libclang-rt-14-dev gdb               # libFuzzer targets; stacks of a hung test
 	libpython3.11-testsuite sqlite3 git xz-utils  # real programs of the transparency suite
 )
+
+# FULL=1 scripts/install-deps.sh also installs golang-1.21 and golang-1.22
+# (bookworm-backports, about 60 MB each) and a real cgo library with its
+# tests (golang-github-datadog-zstd-dev, libzstd-dev) for
+# `meson test --setup full`, which runs the Go tests on them too (they skip
+# when not installed).
+if [ "${FULL:-0}" = 1 ]; then
+	pkgs+=(golang-1.21 golang-1.22 golang-github-datadog-zstd-dev libzstd-dev)
+fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 

@@ -181,9 +181,15 @@ static void header(const json_t *r, const char *path)
 static void stat_cells(const json_t *c)
 {
 	uint64_t count = cgs_cli_u64(c, "count");
-	fprintf(out, "<td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+	/* A calls row's dl calls that were not timed count too (README). */
+	uint64_t untimed = json_is_integer(json_object_get(c, "not_timed")) ? cgs_cli_u64(c, "not_timed") : 0;
+	if (untimed)
+		fprintf(out, "<td>%" PRIu64 " (%" PRIu64 " not timed)</td>", count + untimed, untimed);
+	else
+		fprintf(out, "<td>%" PRIu64 "</td>", count);
+	fprintf(out, "<td>%" PRIu64 "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
 		"<td>%s</td><td>%s</td><td>%s</td><td>%s</td>",
-		count, cgs_cli_u64(c, "errors"), ns_s(cgs_cli_u64(c, "total_ns")),
+		cgs_cli_u64(c, "errors"), ns_s(cgs_cli_u64(c, "total_ns")),
 		ns_s(count ? cgs_cli_u64(c, "total_ns") / count : 0), ns_s(cgs_cli_u64(c, "min_ns")),
 		ns_s(cgs_cli_u64(c, "p50_ns")), ns_s(cgs_cli_u64(c, "p90_ns")), ns_s(cgs_cli_u64(c, "p99_ns")),
 		ns_s(cgs_cli_u64(c, "p999_ns")), ns_s(cgs_cli_u64(c, "max_ns")));
@@ -192,6 +198,58 @@ static void stat_cells(const json_t *c)
 static const char stat_head[] =
 	"<th>count</th><th>errors</th><th>total</th><th>mean</th><th>min</th><th>p50</th><th>p90</th>"
 	"<th>p99</th><th>p99.9</th><th>max</th>";
+
+/* Target rows past the limit of their kind, summed into one row per kind
+ * (a JSON report bounds its rows already; an older or merged one may not). */
+#define MAX_KINDS 8
+
+struct rest {
+	const char *kind;
+	uint64_t shown;        /* rows of the kind shown so far */
+	uint64_t rows, paths, count, errors, total, min, max;
+};
+
+static size_t target_limit(const json_t *r)
+{
+	uint64_t limit = cgs_cli_u64(json_object_get(r, "target_rows"), "limit");
+	return limit ? (size_t)limit : 30;
+}
+
+static uint64_t target_paths(const json_t *t)
+{
+	return json_is_integer(json_object_get(t, "paths")) ? cgs_cli_u64(t, "paths") : 1;
+}
+
+/* Whether target t gets its own row (the first `limit` of its kind); if not,
+ * it is added to its kind's rest. */
+static bool target_shown(const json_t *t, struct rest *rest, size_t limit)
+{
+	const char *kind = cgs_cli_str(t, "kind");
+	size_t k = 0;
+	while (k < MAX_KINDS && rest[k].kind && strcmp(rest[k].kind, kind))
+		k++;
+	if (k == MAX_KINDS)
+		k = MAX_KINDS - 1; /* more kinds than the shim has: share the last */
+	if (!rest[k].kind)
+		rest[k].kind = kind;
+	if (rest[k].shown < limit) {
+		rest[k].shown++;
+		return true;
+	}
+	if (!rest[k].rows)
+		rest[k].min = UINT64_MAX;
+	uint64_t count = cgs_cli_u64(t, "count");
+	rest[k].rows++;
+	rest[k].paths += target_paths(t);
+	rest[k].count += count;
+	rest[k].errors += cgs_cli_u64(t, "errors");
+	rest[k].total += cgs_cli_u64(t, "total_ns");
+	if (count && cgs_cli_u64(t, "min_ns") < rest[k].min)
+		rest[k].min = cgs_cli_u64(t, "min_ns");
+	if (cgs_cli_u64(t, "max_ns") > rest[k].max)
+		rest[k].max = cgs_cli_u64(t, "max_ns");
+	return false;
+}
 
 static void summary(const json_t *r)
 {
@@ -217,21 +275,47 @@ static void summary(const json_t *r)
 	const json_t *targets = json_object_get(r, "targets");
 	if (json_array_size(targets)) {
 		fprintf(out, "<h3>By file</h3>\n<table class=\"targets\">\n<tr><th class=\"l\">kind</th>"
-			"<th class=\"l\">target</th>%s</tr>\n", stat_head);
+			"<th class=\"l\">target</th><th>paths</th>%s</tr>\n", stat_head);
 		size_t i;
 		const json_t *t;
+		struct rest rest[MAX_KINDS] = { 0 };
+		size_t limit = target_limit(r);
 		json_array_foreach(targets, i, t) {
+			if (!target_shown(t, rest, limit))
+				continue;
 			fputs("<tr><td class=\"l\">", out);
 			esc(cgs_cli_str(t, "kind"));
 			fputs("</td><td class=\"l path\" title=\"", out);
 			esc(cgs_cli_str(t, "target"));
 			fputs("\">", out);
 			esc(cgs_cli_str(t, "target"));
-			fputs("</td>", out);
+			fprintf(out, "</td><td>%" PRIu64 "</td>", target_paths(t));
 			stat_cells(t);
 			fputs("</tr>\n", out);
 		}
+		uint64_t rows = 0;
+		for (size_t k = 0; k < MAX_KINDS && rest[k].kind; k++) {
+			if (!rest[k].rows)
+				continue;
+			rows += rest[k].rows;
+			fputs("<tr><td class=\"l\">", out);
+			esc(rest[k].kind);
+			fprintf(out, "</td><td class=\"l path\">(rest: %" PRIu64 " rows)</td><td>%" PRIu64 "</td>"
+				"<td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%s</td>",
+				rest[k].rows, rest[k].paths, rest[k].count, rest[k].errors, ns_s(rest[k].total));
+			fprintf(out, "<td>%s</td>", ns_s(rest[k].count ? rest[k].total / rest[k].count : 0));
+			fprintf(out, "<td>%s</td><td>-</td><td>-</td><td>-</td><td>-</td><td>%s</td></tr>\n",
+				ns_s(rest[k].min == UINT64_MAX ? 0 : rest[k].min), ns_s(rest[k].max));
+		}
 		fputs("</table>\n", out);
+		const json_t *tr = json_object_get(r, "target_rows");
+		uint64_t grouped = cgs_cli_u64(tr, "grouped"), rest_rows = cgs_cli_u64(tr, "rest_rows");
+		if (grouped || rest_rows || rows)
+			fprintf(out, "<p class=\"note\">At most %zu rows per kind: %" PRIu64 " files merged by path "
+				"pattern (<code>*</code> for runs of digits, hex or random characters) and %" PRIu64
+				" rows summed into <i>(rest)</i> by the report, %" PRIu64 " more rows summed here. "
+				"Rows add up to every call.</p>\n",
+				limit, grouped, rest_rows, rows);
 	}
 	const json_t *leaks = json_object_get(r, "leaks");
 	if (json_is_false(json_object_get(leaks, "enabled")))
@@ -446,9 +530,12 @@ static void histograms(const json_t *r)
 		fputs("<p class=\"note\">No calls.</p>\n", out);
 	const json_t *targets = json_object_get(r, "targets");
 	if (json_array_size(targets)) {
+		struct rest rest[MAX_KINDS] = { 0 };
+		size_t limit = target_limit(r);
 		fputs("<h3>By file</h3>\n", out);
 		json_array_foreach(targets, i, c)
-			hist_plot(c, rate, i, true);
+			if (target_shown(c, rest, limit))
+				hist_plot(c, rate, i, true);
 	}
 	fputs("</section>\n", out);
 }

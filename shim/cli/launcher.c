@@ -174,6 +174,9 @@ static const char usage_text[] =
 	"      --stack-depth=N     frames per stack, 1 to 64       CGOSHIM_STACK_DEPTH\n"
 	"      --signal=SIG        live-report signal, or none     CGOSHIM_SIGNAL\n"
 	"      --no-children       do not trace child processes    CGOSHIM_CHILDREN=0\n"
+	"      --only=GLOB         measure only the executables    CGOSHIM_ONLY\n"
+	"                          whose path or name matches GLOB\n"
+	"                          ('*.test'); others run passive\n"
 	"      --slow-ns=N         threshold of a slow call        CGOSHIM_SLOW_NS\n"
 	"  -e, --env=NAME=VALUE    set any CGOSHIM_ variable\n"
 	"      --lib=PATH          preload PATH instead of the installed library\n"
@@ -190,8 +193,14 @@ static const char usage_text[] =
 	"  CGOSHIM_LEAKS=0|1      track C-heap allocations, report leaks (default 1)\n"
 	"  CGOSHIM_STACK_DEPTH=N  frames recorded per stack, 1 to 64 (default 16)\n"
 	"  CGOSHIM_CHILDREN=0|1   trace child processes too (default 1)\n"
+	"  CGOSHIM_ONLY=GLOB      measure only executables whose path or base name\n"
+	"                         matches GLOB; the others pass every call through\n"
 	"  CGOSHIM_MIN_AGE=T      report only leaks this old or older, e.g. 30s (0)\n"
 	"  CGOSHIM_TOP=N          leak sites listed in a text report (default 20)\n"
+	"  CGOSHIM_TARGET_ROWS=N  per-file rows per kind in a report; past it files are\n"
+	"                         grouped by path pattern, the rest summed (default 30)\n"
+	"  CGOSHIM_EXIT_WAIT=T    an exit through libc waits this long for the final\n"
+	"                         report to be on disk (default 10s; 0: no wait)\n"
 	"  CGOSHIM_MEMORY=SIZE    address space for the shim, 16M to 1T (default 8G)\n"
 	"  CGOSHIM_SLOW_NS=T      a call this long is slow: ns, or 2ms... (default 1ms)\n"
 	"  CGOSHIM_TARGETS=0|1    split I/O statistics by file (default 1)\n"
@@ -222,6 +231,7 @@ enum {
 	OPT_STACK_DEPTH,
 	OPT_SIGNAL,
 	OPT_NO_CHILDREN,
+	OPT_ONLY,
 	OPT_SLOW_NS,
 	OPT_INTERVAL,
 	OPT_INTERVAL_MODE,
@@ -237,6 +247,7 @@ static const struct option long_options[] = {
 	{ "stack-depth", required_argument, NULL, OPT_STACK_DEPTH },
 	{ "signal", required_argument, NULL, OPT_SIGNAL },
 	{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
+	{ "only", required_argument, NULL, OPT_ONLY },
 	{ "slow-ns", required_argument, NULL, OPT_SLOW_NS },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "interval-mode", required_argument, NULL, OPT_INTERVAL_MODE },
@@ -331,6 +342,10 @@ static int parse_args(int argc, char **argv, const char **lib_opt)
 			break;
 		case OPT_NO_CHILDREN:
 			set_var("CGOSHIM_CHILDREN", "0");
+			break;
+		case OPT_ONLY:
+			check_not_empty("--only", optarg);
+			set_var("CGOSHIM_ONLY", optarg);
 			break;
 		case OPT_SLOW_NS:
 			check_not_empty("--slow-ns", optarg);

@@ -21,6 +21,7 @@
 #include "fastunwind.h"
 #include "leaks.h"
 #include "region.h"
+#include "seccomp.h"
 
 /* libunwind's own fast trace (what unw_backtrace runs), hidden in the archive. */
 extern int _ULx86_64_tdep_trace(unw_cursor_t *cursor, void **buffer, int *size);
@@ -627,6 +628,10 @@ static int handoff(void **buf, int max)
 static __attribute__((noinline)) int walk_slow(void **buf, int n, int max, uint64_t ip, uint64_t rsp,
 					       uint64_t rbp, uint64_t genbits)
 {
+	/* Checking pages and compiling rules make system calls: none when the
+	 * program's seccomp filter forbids them (no stack, as with libunwind). */
+	if (!cgs_seccomp_unwind_ok())
+		return 0;
 	int saved = errno;
 	while (n < max && ip - 0x4000 < (1ULL << 47) - 0x4000) {
 		buf[n++] = (void *)(uintptr_t)ip;

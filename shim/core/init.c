@@ -33,7 +33,6 @@
 
 extern char **environ;
 
-extern uint64_t *cgs_dlsym_next_ptr;
 
 enum { INIT_NONE, INIT_BUSY, INIT_ON, INIT_OFF };
 static volatile int init_state;
@@ -75,6 +74,18 @@ static ssize_t read_file(const char *path, char *buf, size_t cap)
 }
 
 /* Whether the parent process has a cgoshim region mapped (it is traced). */
+/* CGOSHIM_ONLY: whether the executable's path or base name matches. */
+static bool exe_selected(const char *glob)
+{
+	char path[4096];
+	long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", path, sizeof(path) - 1);
+	if (n <= 0)
+		return false;
+	path[n] = 0;
+	const char *base = strrchr(path, '/');
+	return cgs_glob_match(glob, path) || (base && cgs_glob_match(glob, base + 1));
+}
+
 static bool parent_traced(void)
 {
 	char path[48] = "/proc/", num[21];
@@ -148,6 +159,7 @@ static const char *env_value(const char *name)
 void cgs_watcher_start(struct cgs_region *r)
 {
 	int rc = cgs_watcher_spawn(r);
+	__atomic_store_n(&r->watcher_spawned, rc == 0, __ATOMIC_RELEASE);
 	if (rc == -ENOENT)
 		cgs_log("cannot find the watcher program cgoshim-watch (beside libcgoshim.so, in "
 			"../libexec/cgoshim/ from it, in " CGOSHIM_LIBEXECDIR "/cgoshim/, or CGOSHIM_WATCHER); "
@@ -169,6 +181,8 @@ static bool start(void)
 		return false;
 	if (!opts.children && parent_traced())
 		return false;
+	if (opts.only[0] && !exe_selected(opts.only))
+		return false; /* passive: every call passes through, no watcher */
 	struct cgs_region *r = cgs_region_create(&opts);
 	if (!r) {
 		cgs_log("cannot map memory for the shim's state; measuring nothing in this process",
@@ -188,7 +202,6 @@ static bool start(void)
 			(const char *)NULL);
 	dl_iterate_phdr(self_range, NULL);
 	cgs_spawn_prepare(env_value("CGOSHIM_WATCHER"));
-	cgs_dlsym_next_ptr = &r->counters.dlsym_next;
 	__atomic_store_n(&cgs_R, r, __ATOMIC_RELEASE);
 	cgs_tstate_init();
 	return true;
@@ -225,6 +238,15 @@ void cgs_turn_off(void)
 	__atomic_store_n(&init_state, INIT_OFF, __ATOMIC_RELEASE);
 }
 
+/* Turn it back on after cgs_turn_off (seccomp.c: a strict-mode or
+ * PR_SET_TSC request that the kernel refused, or TSC reads allowed again). */
+void cgs_turn_on(struct cgs_region *r);
+void cgs_turn_on(struct cgs_region *r)
+{
+	__atomic_store_n(&init_state, INIT_ON, __ATOMIC_RELEASE);
+	__atomic_store_n(&cgs_R, r, __ATOMIC_RELEASE);
+}
+
 __attribute__((constructor(101))) static void cgs_constructor(void)
 {
 	int saved = errno;
@@ -235,7 +257,7 @@ __attribute__((constructor(101))) static void cgs_constructor(void)
 	struct cgs_region *r = cgs_R;
 	cgs_t_guard++;
 	cgs_modules_refresh(r->modules);
-	cgs_go_init();
+	cgs_go_init(r->go_status, sizeof(r->go_status));
 	cgs_t_guard--;
 	cgs_signal_install();
 	cgs_fork_install();

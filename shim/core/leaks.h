@@ -117,7 +117,7 @@ struct cgs_stack {
 	uint32_t unload_gen;
 	uint16_t depth;
 	uint16_t spare;
-	uint64_t frames[];     /* innermost first; return addresses but frame 0 */
+	uint64_t frames[];     /* innermost first; all return addresses (symbols.h) */
 };
 
 /* Per-site totals over the whole run (heaptot.c): every allocation and its
@@ -217,6 +217,17 @@ static inline __attribute__((always_inline)) int cgs_backtrace(void **raw, int w
 	}
 	return cgs_backtrace_slow(raw, want, mode);
 }
+/* Set by dl.c: repairs a stack captured inside a dlopen/dlsym/dlvsym in
+ * flight (their frames return through the caller's object); raw holds cap
+ * entries; may_unwind: it may walk on (it enters cgs_unwind_begin/end
+ * itself, only when a call is in flight). Returns the new frame
+ * count. NULL until the first such call. */
+extern int (*cgs_stack_fix_hook)(void **raw, int got, int cap, bool may_unwind);
+/* Walk on from a frame whose registers are known: ip (a return address),
+ * sp (the stack pointer after that return), and the callee-saved rbx, rbp,
+ * r12, r13, r14, r15. Writes the callers' return addresses (ip not
+ * included) to out; returns how many. Call inside cgs_unwind_begin/end. */
+int cgs_stack_unwind_from(uint64_t ip, uint64_t sp, const uint64_t regs[6], void **out, int cap);
 
 /* Set the address range of the shim's own code, whose frames are dropped. */
 void cgs_stacks_set_self(uint64_t lo, uint64_t hi);

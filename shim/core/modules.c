@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "modules.h"
+#include "seccomp.h"
 
 struct walk {
 	struct cgs_module_table *t;
@@ -76,7 +77,7 @@ static void read_exe_path(void)
 {
 	long n;
 
-	if (exe_path[0])
+	if (exe_path[0] || !cgs_seccomp_allows0(SYS_readlink))
 		return;
 	n = syscall(SYS_readlink, "/proc/self/exe", exe_path,
 		    sizeof(exe_path) - 1);
@@ -107,6 +108,8 @@ static bool object_path(const struct walk *w, const struct dl_phdr_info *info,
 	if (!name || !name[0])
 		return false;
 	if (name[0] != '/') {
+		if (!cgs_seccomp_allows0(SYS_getcwd))
+			return false;
 		n = syscall(SYS_getcwd, out, CGS_MODULE_PATH_MAX - 1);
 		if (n <= 1 || out[0] != '/')
 			return false;

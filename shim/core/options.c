@@ -14,6 +14,8 @@
 #define MIN_MEMORY (16ULL << 20)
 #define MAX_MEMORY (1ULL << 40)
 #define DEFAULT_SLOW_NS 1000000ULL /* 1 ms: see README, "Options" */
+#define DEFAULT_EXIT_WAIT_NS 10000000000ULL /* 10 s */
+#define MAX_EXIT_WAIT_NS 3600000000000ULL  /* 1 h */
 
 int cgs_parse_bool(const char *s, bool *out)
 {
@@ -316,9 +318,11 @@ static void set_defaults(struct cgs_options *o)
 	o->signal = SIGUSR2;
 	o->stack_depth = 16;
 	o->top = 20;
+	o->target_rows = 30;
 	o->memory = DEFAULT_MEMORY;
 	o->slow_ns = DEFAULT_SLOW_NS;
 	o->ring_events = CGS_RING_EVENTS_DEFAULT;
+	o->exit_wait_ns = DEFAULT_EXIT_WAIT_NS;
 }
 
 static void parse_one(struct cgs_options *o, const char *name, const char *v, bool quiet)
@@ -353,6 +357,9 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 	} else if (!strcmp(name, "TOP")) {
 		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) bad(quiet, "CGOSHIM_TOP", v, "not 1 to 100000", "20");
 		else o->top = (int)u;
+	} else if (!strcmp(name, "TARGET_ROWS")) {
+		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) bad(quiet, "CGOSHIM_TARGET_ROWS", v, "not 1 to 100000", "30");
+		else o->target_rows = (int)u;
 	} else if (!strcmp(name, "MIN_AGE")) {
 		if (cgs_parse_duration(v, &u)) bad(quiet, "CGOSHIM_MIN_AGE", v, "not a duration like 30s", "0");
 		else o->min_age_ns = u;
@@ -386,6 +393,10 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		if (cgs_parse_duration(v, &u) || (u && u < CGS_INTERVAL_MIN_NS))
 			bad(quiet, "CGOSHIM_INTERVAL", v, "not 0 or a duration of at least 10ms", "0 (off)");
 		else o->interval_ns = u;
+	} else if (!strcmp(name, "EXIT_WAIT")) {
+		if (cgs_parse_duration(v, &u) || u > MAX_EXIT_WAIT_NS)
+			bad(quiet, "CGOSHIM_EXIT_WAIT", v, "not 0 or a duration up to 1h", "10s");
+		else o->exit_wait_ns = u;
 	} else if (!strcmp(name, "INTERVAL_MODE")) {
 		if (!strcmp(v, "delta")) o->interval_delta = true;
 		else if (!strcmp(v, "cumulative")) o->interval_delta = false;
@@ -403,6 +414,10 @@ static void parse_one(struct cgs_options *o, const char *name, const char *v, bo
 		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_OUTPUT", v, "longer than 255 bytes", "stderr");
 		else if (!strcmp(v, "-") || !strcmp(v, "stderr")) o->output[0] = 0;
 		else memcpy(o->output, v, n + 1);
+	} else if (!strcmp(name, "ONLY")) {
+		size_t n = strlen(v);
+		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_ONLY", v, "longer than 255 bytes", "every program");
+		else memcpy(o->only, v, n + 1);
 	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT") || !strcmp(name, "WATCHER") ||
 		   !strncmp(name, "TEST_", 5)) {
 		/* read by the launcher; CGOSHIM_WATCHER by spawn.c; CGOSHIM_TEST_* by the test suite */
@@ -468,4 +483,61 @@ void cgs_options_parse(struct cgs_options *o, char *const *envp, bool quiet)
 		join(o->symbol_cache, sizeof(o->symbol_cache), home, "/.cache/cgoshim");
 	if (o->format == CGS_FMT_PPROF && !output_set)
 		memcpy(o->output, PPROF_DEFAULT_OUTPUT, sizeof(PPROF_DEFAULT_OUTPUT));
+}
+
+/* One bracket expression at p (after '['): whether c is in it; *end is set
+ * past the ']', or NULL when the expression is not closed (then '[' is a
+ * plain character). */
+static bool bracket(const char *p, char c, const char **end)
+{
+	bool neg = *p == '!' || *p == '^', in = false;
+	if (neg)
+		p++;
+	for (bool first = true; *p && (first || *p != ']'); first = false) {
+		char lo = *p++, hi = lo;
+		if (*p == '-' && p[1] && p[1] != ']') {
+			hi = p[1];
+			p += 2;
+		}
+		if (c >= lo && c <= hi)
+			in = true;
+	}
+	*end = *p == ']' ? p + 1 : NULL;
+	return in != neg;
+}
+
+bool cgs_glob_match(const char *pat, const char *s)
+{
+	const char *star = NULL, *resume = NULL; /* backtrack to the last '*' only */
+	while (*s) {
+		const char *end = NULL;
+		bool ok;
+		if (*pat == '*') {
+			star = ++pat;
+			resume = s;
+			continue;
+		}
+		if (*pat == '?') {
+			ok = true;
+			end = pat + 1;
+		} else if (*pat == '[' && (ok = bracket(pat + 1, *s, &end), end)) {
+			/* end is past the ']' */
+		} else {
+			const char *q = pat[0] == '\\' && pat[1] ? pat + 1 : pat;
+			ok = *q && *q == *s;
+			end = q + 1;
+		}
+		if (ok) {
+			pat = end;
+			s++;
+			continue;
+		}
+		if (!star)
+			return false;
+		pat = star;
+		s = ++resume;
+	}
+	while (*pat == '*')
+		pat++;
+	return !*pat;
 }

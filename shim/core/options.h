@@ -29,18 +29,22 @@ struct cgs_options {
 	int stack_depth;     /* CGOSHIM_STACK_DEPTH: 1..64, default 16 */
 	int unwind;          /* CGOSHIM_UNWIND: fast (default) | libunwind | compare (fastunwind.h) */
 	int top;             /* CGOSHIM_TOP: leak sites in the text report, default 20 */
+	int target_rows;     /* CGOSHIM_TARGET_ROWS: target rows per kind in a report, default 30 */
 	uint64_t min_age_ns; /* CGOSHIM_MIN_AGE: only leaks at least this old */
 	uint64_t memory;     /* CGOSHIM_MEMORY: bytes of address space for the shim's state */
 	uint64_t slow_ns;    /* CGOSHIM_SLOW_NS */
 	uint32_t ring_events; /* CGOSHIM_RING_EVENTS: records per NUMA node's ring */
 	char numa_topology[CGS_TOPOLOGY_MAX]; /* CGOSHIM_NUMA_TOPOLOGY (testing): "" = the kernel's */
 	uint64_t interval_ns; /* CGOSHIM_INTERVAL: a live dump every this long; 0 = off */
+	uint64_t exit_wait_ns; /* CGOSHIM_EXIT_WAIT: how long an exit through libc waits for
+				* the final report to be on disk; 0 = no wait; default 10 s */
 	bool interval_delta;  /* CGOSHIM_INTERVAL_MODE=delta: interval reports show what happened since the last one */
 	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr */
 	/* CGOSHIM_SYMBOL_CACHE: the watcher's symbol cache directory; by default
 	 * $XDG_CACHE_HOME/cgoshim or $HOME/.cache/cgoshim (read here: the watcher
 	 * runs with an empty environment); 0 or "" = none. */
 	char symbol_cache[CGS_OUTPUT_MAX];
+	char only[CGS_OUTPUT_MAX];   /* CGOSHIM_ONLY: glob of the executables measured; "" = all */
 	char listen[64];      /* CGOSHIM_LISTEN: "ADDR:PORT" the watcher serves HTTP on; "" = off */
 };
 
@@ -60,6 +64,9 @@ int cgs_parse_signal(const char *s, int *sig);       /* USR2, SIGUSR2, 12, RTMIN
 int cgs_parse_listen(const char *s, int *family, unsigned char addr[16], unsigned *port);
 const char *cgs_format_name(int fmt);
 const char *cgs_unwind_name(int mode);
+/* Shell-style glob: '*', '?', '[a-z]', '[!x]', '\\' quotes; no allocation
+ * (unlike fnmatch with some locales), so usable in-process. */
+bool cgs_glob_match(const char *pat, const char *s);
 const char *cgs_signal_name(int sig, char buf[16]);
 
 #endif

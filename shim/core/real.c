@@ -55,6 +55,7 @@ void cgs_real_resolve(void)
 		R(aligned_alloc); R(memalign); R(valloc); R(pvalloc); R(malloc_usable_size);
 		R(dlopen); R(dlclose);
 		R(sigaction); R(signal); R(sysv_signal); R(bsd_signal); R(fork);
+		R(ssignal); R(sigset); R(sigignore); R(siginterrupt);
 #undef R
 	}
 	t_resolving = false;

@@ -59,6 +59,10 @@ struct cgs_real {
 	sighandler_t (*signal)(int, sighandler_t);
 	sighandler_t (*sysv_signal)(int, sighandler_t);
 	sighandler_t (*bsd_signal)(int, sighandler_t);
+	sighandler_t (*ssignal)(int, sighandler_t);
+	sighandler_t (*sigset)(int, sighandler_t);
+	int (*sigignore)(int);
+	int (*siginterrupt)(int, int);
 	pid_t (*fork)(void);
 };
 

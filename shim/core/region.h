@@ -41,7 +41,9 @@ struct cgs_counters {
 	uint64_t guard_calls;        /* calls made while the shim itself was busy */
 	uint64_t orphan_calls;       /* calls after a thread's TLS destructors ran */
 	uint64_t stack_overflow;     /* stacks not stored: stack table full */
-	uint64_t dlsym_next;         /* dlsym/dlvsym(RTLD_NEXT): counted, not timed */
+	uint64_t dlopen_untimed;     /* dlopen calls counted, not timed (dl.c says when) */
+	uint64_t dlsym_untimed;      /* dlsym calls counted, not timed */
+	uint64_t dlvsym_untimed;     /* dlvsym calls counted, not timed */
 	uint64_t signals;            /* dump signals received */
 	uint64_t thread_blocks;      /* thread blocks created */
 	uint64_t ring_bind_failed;   /* flight recorder rings not bound to their node (ring.h) */
@@ -50,6 +52,18 @@ struct cgs_counters {
 	uint64_t unwind_handoffs;    /* stack walks finished by libunwind (fastunwind.c) */
 	uint64_t unwind_compared;    /* CGOSHIM_UNWIND=compare: stacks walked both ways */
 	uint64_t unwind_mismatches;  /* ... of which the two walks differed */
+	uint64_t seccomp_skipped;    /* shim system calls not made: the program's seccomp filter forbids them */
+};
+
+/* Why the shim went passive (seccomp.c): passive_why. */
+enum { CGS_PASSIVE_NONE = 0, CGS_PASSIVE_STRICT = 1, CGS_PASSIVE_NOTSC = 2, CGS_PASSIVE_NOTSC_OVER = 3 };
+
+/* Live dumps by signal (signal.c): sig_dump_state. */
+enum {
+	CGS_SIGDUMP_ON = 0,               /* the shim's handler is installed */
+	CGS_SIGDUMP_DEFAULT = 1,          /* given up: the program set SIG_DFL (or SA_RESETHAND fired) */
+	CGS_SIGDUMP_IGNORED = 2,          /* given up: the program set SIG_IGN */
+	CGS_SIGDUMP_IGNORED_AT_START = 3, /* given up: ignored from the start (inherited across exec) */
 };
 
 struct cgs_region {
@@ -67,6 +81,7 @@ struct cgs_region {
 	uint32_t fork_generation; /* 0 in an exec'd image, +1 per fork */
 	char exe[256];
 	char cmdline[512];
+	char go_status[128];     /* gostack.c: Go frames followed, or why not */
 	struct cgs_options opts;
 
 	/* Dump protocol (futex words, shared between processes). */
@@ -76,6 +91,23 @@ struct cgs_region {
 	volatile int32_t watcher_pid;
 	volatile uint32_t last_trigger; /* CGS_TRIGGER_* of the latest request */
 	volatile uint32_t fork_sync;    /* fork: 1 once the child has its copy */
+	/* Exit through libc (exitwait.c): the exiting thread sets exit_req and
+	 * waits (bounded) until the watcher sets exit_done, once the final
+	 * report is on disk. */
+	volatile uint32_t exit_req;
+	volatile uint32_t exit_done;
+	volatile uint32_t watcher_spawned; /* 1 once this image's watcher was started */
+
+	/* What the shim gave up to the program (signal.c, seccomp.c); times
+	 * in ns since start_mono_ns, 0 = never. */
+	volatile uint32_t sig_dump_state;    /* CGS_SIGDUMP_* now */
+	volatile uint32_t sig_given_up_disp; /* CGS_SIGDUMP_* when first given up */
+	volatile int64_t sig_given_up_ns;    /* first time live dumps by signal were given up */
+	volatile int64_t seccomp_ns;         /* the program's first seccomp filter (or strict mode) */
+	volatile uint32_t seccomp_filters;   /* filters it installed (through prctl or syscall) */
+	volatile uint32_t seccomp_unknown;   /* 1: one could not be read, every new kind of call is skipped */
+	volatile int64_t passive_ns;         /* the shim stopped measuring: strict mode or PR_SET_TSC (rdtsc faults) */
+	volatile uint32_t passive_why;       /* CGS_PASSIVE_* */
 
 	struct cgs_counters counters;
 

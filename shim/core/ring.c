@@ -29,6 +29,7 @@
 #include "modules.h"
 #include "ring.h"
 #include "tstate.h"
+#include "seccomp.h"
 
 #define PAGE 4096u
 #define MPOL_MF_MOVE_ (1 << 1)
@@ -444,7 +445,7 @@ static bool begin(struct cgs_tstate *t, struct cgs_event *e, int fn, uint64_t t0
 	e->t0 = t0;
 	e->dur = ticks;
 	e->fd = -1;
-	e->tid = t && t->tid > 0 ? t->tid : (int32_t)syscall(SYS_gettid);
+	e->tid = t && t->tid > 0 ? t->tid : cgs_seccomp_allows0(SYS_gettid) ? (int32_t)syscall(SYS_gettid) : 0;
 	if (caller && ticks < __atomic_load_n(&r->slow_ticks, __ATOMIC_RELAXED)) {
 		/* A loop calls dlsym from one place: the last caller's id is
 		 * kept per thread (a stack's identity is its frames and the

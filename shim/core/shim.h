@@ -48,6 +48,10 @@ int cgs_watcher_spawn(struct cgs_region *r);
 void cgs_watcher_start(struct cgs_region *r);
 bool cgs_watcher_spawning(void);
 
+/* exitwait.c: ask the watcher for the final report and wait for it,
+ * bounded by CGOSHIM_EXIT_WAIT; from the destructor and _exit/_Exit. */
+void cgs_exit_wait(void);
+
 /* fork.c */
 void cgs_fork_install(void);
 

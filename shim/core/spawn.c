@@ -277,6 +277,10 @@ int cgs_watcher_spawn(struct cgs_region *r)
 			exec_errno = errno ? errno : ENOEXEC;
 			_exit(127);
 		}
+		/* The region is shared: the program learns its watcher's pid
+		 * (exitwait.c stops waiting for a watcher that is gone). */
+		if (w > 0 && !exec_errno)
+			__atomic_store_n(&r->watcher_pid, (int32_t)w, __ATOMIC_RELEASE);
 		_exit(w < 0 ? 1 : exec_errno ? 2 : 0);
 	}
 	t_spawning = false;

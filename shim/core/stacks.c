@@ -27,10 +27,12 @@
 #include "real.h"
 #include "region.h"
 #include "tstate.h"
+#include "seccomp.h"
 
 #define CHUNK (64u << 10)
 
 static uint64_t self_lo, self_hi;
+int (*cgs_stack_fix_hook)(void **raw, int got, int cap, bool may_unwind);
 
 void cgs_stacks_set_self(uint64_t lo, uint64_t hi)
 {
@@ -192,7 +194,7 @@ bool cgs_unwind_off; /* a fork child that must not unwind */
 
 bool cgs_unwind_begin(void)
 {
-	if (cgs_unwind_off)
+	if (cgs_unwind_off || !cgs_seccomp_unwind_ok())
 		return false;
 	/* The thread's own count first and last: whenever the shared count
 	 * includes this thread, so does its own (a signal can land anywhere). */
@@ -360,6 +362,10 @@ uint32_t cgs_stack_finish(void **raw, int got, int max_depth)
 	uint64_t f[CGS_STACK_DEPTH_MAX];
 	/* The shim's frames are the innermost ones; drop those only. */
 	int i = 0;
+	/* The hook enters cgs_unwind_begin itself, only when a dl call is in
+	 * flight on this thread: no shared counter on every capture. */
+	if (cgs_stack_fix_hook)
+		got = cgs_stack_fix_hook(raw, got, max_depth + 1, true);
 	while (i < got && (uint64_t)(uintptr_t)raw[i] - self_lo < self_hi - self_lo)
 		i++;
 	int n = 0;
@@ -369,6 +375,32 @@ uint32_t cgs_stack_finish(void **raw, int got, int max_depth)
 	if (!n)
 		return 0;
 	return cgs_stack_intern(r->stacks, f, n, r->modules ? r->modules->epoch : 0);
+}
+
+int cgs_stack_unwind_from(uint64_t ip, uint64_t sp, const uint64_t regs[6], void **out, int cap)
+{
+	unw_context_t uc;
+	unw_cursor_t cur;
+	if (cap <= 0 || unw_getcontext(&uc))
+		return 0;
+	uc.uc_mcontext.gregs[REG_RIP] = (greg_t)ip;
+	uc.uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
+	uc.uc_mcontext.gregs[REG_RBX] = (greg_t)regs[0];
+	uc.uc_mcontext.gregs[REG_RBP] = (greg_t)regs[1];
+	uc.uc_mcontext.gregs[REG_R12] = (greg_t)regs[2];
+	uc.uc_mcontext.gregs[REG_R13] = (greg_t)regs[3];
+	uc.uc_mcontext.gregs[REG_R14] = (greg_t)regs[4];
+	uc.uc_mcontext.gregs[REG_R15] = (greg_t)regs[5];
+	if (unw_init_local(&cur, &uc) < 0)
+		return 0;
+	int n = 0;
+	while (n < cap && unw_step(&cur) > 0) {
+		unw_word_t pc;
+		if (unw_get_reg(&cur, UNW_REG_IP, &pc) < 0 || !pc)
+			break;
+		out[n++] = (void *)(uintptr_t)pc;
+	}
+	return n;
 }
 
 const struct cgs_stack *cgs_stack_get(const struct cgs_region *r, uint32_t id)

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 
 #include "tstate.h"
+#include "seccomp.h"
 
 CGS_TLS struct cgs_tstate *cgs_t_state;
 CGS_TLS int cgs_t_guard;
@@ -86,7 +87,7 @@ static struct cgs_tstate *tstate_acquire(struct cgs_region *r)
 		r->threads = t;
 		cgs_spin_unlock(&r->threads_lock);
 	}
-	t->tid = (int32_t)syscall(SYS_gettid);
+	t->tid = cgs_seccomp_allows0(SYS_gettid) ? (int32_t)syscall(SYS_gettid) : 0;
 	t->in_use = 1;
 	cgs_t_state = t;
 	if (key_ok) {
@@ -163,5 +164,5 @@ void cgs_tstate_after_fork(void)
 		}
 	}
 	if (self)
-		self->tid = (int32_t)syscall(SYS_gettid);
+		self->tid = cgs_seccomp_allows0(SYS_gettid) ? (int32_t)syscall(SYS_gettid) : 0;
 }

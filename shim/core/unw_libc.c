@@ -36,6 +36,7 @@
 #include "common.h"
 #include "fastunwind.h"
 #include "real.h"
+#include "seccomp.h"
 
 #define FD_RD 0x7ffffffe
 #define FD_WR 0x7fffffff
@@ -92,6 +93,8 @@ static long validate(const void *addr, size_t n)
 /* fastunwind.h: the same check for the fast unwinder; errno kept. */
 bool cgs_readable(const void *addr, size_t n)
 {
+	if (!cgs_seccomp_unwind_ok())
+		return false; /* its system calls are forbidden (counted there) */
 	int saved = errno;
 	bool ok = validate(addr, n) == (long)n;
 	errno = saved;

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 
 #include "cgoshim.h"
+#include "seccomp.h"
 #include "shim.h"
 
 CGS_EXPORT long cgoshim_dump(void)
@@ -39,6 +40,9 @@ CGS_EXPORT int cgoshim_dump_wait(int timeout_ms)
 			break;
 		long left = timeout_ms - spent;
 		struct timespec ts = { left / 1000, (left % 1000) * 1000000 };
+		long a[6] = { (long)&r->dump_done, FUTEX_WAIT, (long)done, (long)&ts, 0, 0 };
+		if (!cgs_seccomp_allows(SYS_futex, a))
+			break; /* the program's seccomp filter forbids the wait */
 		syscall(SYS_futex, &r->dump_done, FUTEX_WAIT, done, &ts, NULL, 0);
 	}
 	errno = saved;

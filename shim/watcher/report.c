@@ -254,7 +254,9 @@ static const char *base_name(const char *path)
 	X(guard_calls, "calls made while the shim itself was busy")                           \
 	X(orphan_calls, "calls after their thread's TLS destructors ran")                     \
 	X(stack_overflow, "stacks not stored: stack table full")                              \
-	X(dlsym_next, "dlsym/dlvsym(RTLD_NEXT or RTLD_DEFAULT) calls: counted, not timed")                    \
+	X(dlopen_untimed, "dlopen calls counted, not timed (in the calls row)")                \
+	X(dlsym_untimed, "dlsym calls counted, not timed (in the calls row)")                  \
+	X(dlvsym_untimed, "dlvsym calls counted, not timed (in the calls row)")                \
 	X(signals, "dump signals received")                                                   \
 	X(thread_blocks, "thread blocks created")                                             \
 	X(ring_bind_failed, "flight recorder rings whose memory could not be bound to their node") \
@@ -262,12 +264,62 @@ static const char *base_name(const char *path)
 	X(forks_unmeasured, "fork children left unmeasured: no memory for their copy of the shim's state, or its locks busy") \
 	X(unwind_handoffs, "stack walks done by libunwind: a signal frame, unusual CFI, or a full rule table") \
 	X(unwind_compared, "CGOSHIM_UNWIND=compare: stacks walked by both unwinders") \
-	X(unwind_mismatches, "CGOSHIM_UNWIND=compare: stacks where the two unwinders differed")
+	X(unwind_mismatches, "CGOSHIM_UNWIND=compare: stacks where the two unwinders differed") \
+	X(seccomp_skipped, "shim system calls not made: the program's seccomp filter forbids them")
 
 #define CGS_REPORT_ONE(name, why) +1
 _Static_assert(sizeof(struct cgs_counters) == (0 CGS_REPORT_COUNTERS(CGS_REPORT_ONE)) * sizeof(uint64_t),
 	       "struct cgs_counters changed: update CGS_REPORT_COUNTERS in report.c");
 #undef CGS_REPORT_ONE
+
+/* What the shim gave up to the program (signal.c, seccomp.c), for the
+ * header: "" when nothing. */
+static const char *const sigdump_why[] = {
+	[CGS_SIGDUMP_DEFAULT] = "the program set SIG_DFL, or its SA_RESETHAND handler ran",
+	[CGS_SIGDUMP_IGNORED] = "the program set SIG_IGN",
+	[CGS_SIGDUMP_IGNORED_AT_START] = "ignored from the start (inherited across exec)",
+};
+
+static void signal_dumps_note(const struct cgs_snapshot *s, char *buf, size_t cap)
+{
+	buf[0] = 0;
+	uint32_t d = s->sig_given_up_disp;
+	if (!s->opts.signal || !s->sig_given_up_ns || d < 1 || d > CGS_SIGDUMP_IGNORED_AT_START)
+		return;
+	if (s->sig_dump_state == CGS_SIGDUMP_ON)
+		snprintf(buf, cap, "given up at %.3f s (%s) until the program installed a handler again: "
+			 "no live dump by signal in between", (double)s->sig_given_up_ns / 1e9, sigdump_why[d]);
+	else
+		snprintf(buf, cap, "given up at %.3f s (now: %s): the signal does what the program asked, "
+			 "no live dump by signal after that", (double)s->sig_given_up_ns / 1e9,
+			 sigdump_why[s->sig_dump_state <= CGS_SIGDUMP_IGNORED_AT_START ? s->sig_dump_state : d]);
+}
+
+static void seccomp_note(const struct cgs_snapshot *s, char *buf, size_t cap)
+{
+	buf[0] = 0;
+	if (s->passive_ns && s->passive_why == CGS_PASSIVE_STRICT) {
+		snprintf(buf, cap, "strict mode at %.3f s: it allows no system call but read, write and exit, and "
+			 "makes rdtsc fault, so the shim measured nothing after (blocks freed after that still show "
+			 "as live)", (double)s->passive_ns / 1e9);
+		return;
+	}
+	if (s->passive_ns && (s->passive_why == CGS_PASSIVE_NOTSC || s->passive_why == CGS_PASSIVE_NOTSC_OVER)) {
+		snprintf(buf, cap, "the program made rdtsc fault (PR_SET_TSC) at %.3f s: the shim measured nothing "
+			 "%s (blocks freed meanwhile still show as live)", (double)s->passive_ns / 1e9,
+			 s->passive_why == CGS_PASSIVE_NOTSC ? "after" : "until it allowed rdtsc again");
+		return;
+	}
+	if (!s->seccomp_ns)
+		return;
+	snprintf(buf, cap,
+		 "filter installed at %.3f s (%" PRIu32 " in all%s): from then on the shim made no system call "
+		 "the filter%s; %" PRIu64 " skipped (thread ids, descriptors' file names, stacks and fork children "
+		 "needing them were not measured after)",
+		 (double)s->seccomp_ns / 1e9, s->seccomp_filters,
+		 s->seccomp_unknown ? ", one it could not read" : "",
+		 s->seccomp_unknown ? "s might forbid, none of a new kind" : " forbids", s->counters.seccomp_skipped);
+}
 
 /* ---- JSON -------------------------------------------------------------- */
 
@@ -337,6 +389,11 @@ static void json_double(struct out *o, const char *fmt, double v)
 	if (!isfinite(v))
 		v = 0;
 	outf(o, fmt, v);
+}
+
+static const char *target_group(int g)
+{
+	return g == CGS_TG_PATTERN ? "pattern" : g == CGS_TG_REST ? "rest" : "file";
 }
 
 /* count ... p999_ns and the buckets, shared by calls and targets. */
@@ -505,6 +562,9 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	json_str_or_empty(o, s->trigger);
 	outs(o, ", \"final\": ");
 	json_bool(o, s->final);
+	outs(o, ", \"final_at\": ");
+	json_str_or_empty(o, s->final_at);
+	outf(o, ", \"calls_after_exit\": %" PRIu64, s->calls_after_exit);
 	outf(o, ", \"seq\": %" PRIu32 ", \"duration_ns\": %" PRIu64 ", \"interval\": {\"mode\": \"%s\", "
 		"\"since_ns\": %" PRIu64 "}, \"start_unix_ns\": %" PRId64,
 	     s->seq, s->duration_ns, s->delta ? "delta" : "cumulative", s->since_ns, s->start_real_ns);
@@ -543,10 +603,22 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	memcpy(output, op->output, CGS_OUTPUT_MAX);
 	output[CGS_OUTPUT_MAX] = 0; /* never trust the terminator */
 	json_str(o, output);
+	char only[CGS_OUTPUT_MAX + 1];
+	memcpy(only, op->only, CGS_OUTPUT_MAX);
+	only[CGS_OUTPUT_MAX] = 0;
+	outs(o, ", \"only\": ");
+	json_str(o, only);
 
 	outf(o, "}, \"shim\": {\"bytes\": %" PRIu64 ", \"threads\": %" PRIu64 ", \"go\": ",
 	     s->shim_bytes, s->threads);
 	json_str(o, s->go ? s->go : "");
+	char note[400];
+	signal_dumps_note(s, note, sizeof(note));
+	outs(o, ", \"signal_dumps\": ");
+	json_str(o, note);
+	seccomp_note(s, note, sizeof(note));
+	outs(o, ", \"seccomp\": ");
+	json_str(o, note);
 	outs(o, "}, \"counters\": {");
 #define CGS_REPORT_JSON_COUNTER(name, why) outf(o, "\"" #name "\": %" PRIu64 ", ", s->counters.name);
 	CGS_REPORT_COUNTERS(CGS_REPORT_JSON_COUNTER)
@@ -557,7 +629,9 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 		const struct cgs_snap_fn *fn = &s->fns[i];
 		outs(o, i ? ", {\"fn\": " : "{\"fn\": ");
 		json_str_or_empty(o, fn->name);
-		outs(o, ", ");
+		/* count and what follows describe the timed calls; not_timed
+		 * the others (calls made = count + not_timed). */
+		outf(o, ", \"not_timed\": %" PRIu64 ", ", fn->untimed);
 		json_stat(o, s, &fn->st, fn->hist);
 		outc(o, '}');
 	}
@@ -569,22 +643,32 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 		json_str_or_empty(o, t->kind);
 		outs(o, ", \"target\": ");
 		json_str_or_empty(o, t->label);
-		outs(o, ", ");
+		outf(o, ", \"group\": \"%s\", \"paths\": %" PRIu64 ", ", target_group(t->group), t->paths);
 		json_stat(o, s, &t->st, t->hist);
 		outc(o, '}');
 	}
+	const struct cgs_snap_targets_info *ti = &s->tinfo;
+	outf(o, "], \"target_rows\": {\"limit\": %d, \"files\": %" PRIu64 ", \"pattern_rows\": %" PRIu64
+		", \"grouped\": %" PRIu64 ", \"rest_rows\": %" PRIu64 ", \"rest_paths\": %" PRIu64
+		", \"other_calls\": %" PRIu64 ", \"paths_unsure\": %" PRIu64 "}",
+	     s->opts.target_rows, ti->files, ti->pattern_rows, ti->grouped, ti->rest_rows, ti->rest_paths,
+	     ti->other_calls, ti->paths_unsure);
 
-	outs(o, "], \"leaks\": {\"enabled\": ");
+	outs(o, ", \"leaks\": {\"enabled\": ");
 	json_bool(o, s->leaks_enabled);
 	outf(o, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"shown_count\": %" PRIu64
-		", \"shown_bytes\": %" PRIu64 ", \"sites\": [",
-	     s->leak_count, s->leak_bytes, s->shown_count, s->shown_bytes);
+		", \"shown_bytes\": %" PRIu64 ", \"program_count\": %" PRIu64 ", \"program_bytes\": %" PRIu64
+		", \"runtime_count\": %" PRIu64 ", \"runtime_bytes\": %" PRIu64 ", \"sites\": [",
+	     s->leak_count, s->leak_bytes, s->shown_count, s->shown_bytes, s->shown_count - s->runtime_count,
+	     s->shown_bytes - s->runtime_bytes, s->runtime_count, s->runtime_bytes);
 	for (size_t i = 0; s->sites && i < s->nsites; i++) {
 		const struct cgs_snap_site *site = &s->sites[i];
 		outf(o, "%s{\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"oldest_ns\": %" PRIu64
 			", \"newest_ns\": %" PRIu64 ", \"cgo\": ",
 		     i ? ", " : "", site->count, site->bytes, site->oldest_ns, site->newest_ns);
 		json_str(o, site->cgo);
+		outs(o, ", \"runtime\": ");
+		json_bool(o, site->runtime);
 		outs(o, ", \"frames\": [");
 		for (int k = 0; site->frames && k < site->nframes; k++) {
 			if (k)
@@ -794,6 +878,13 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	outs(o, ", trigger ");
 	text_str(o, s->trigger && *s->trigger ? s->trigger : "?");
 	outf(o, ", %s, dump #%" PRIu32 "\n", s->final ? "final" : "live", s->seq);
+	if (s->final_at && !strcmp(s->final_at, "exit"))
+		outs(o, "final: written at exit, while the program waited (CGOSHIM_EXIT_WAIT)\n");
+	else if (s->final_at && !strcmp(s->final_at, "gone") && s->calls_after_exit)
+		outf(o, "final: rewritten after the program was gone: %" PRIu64 " %s counted after the "
+			"report written at exit\n", s->calls_after_exit, plural(s->calls_after_exit, "call", "calls"));
+	else if (s->final_at && !strcmp(s->final_at, "gone"))
+		outs(o, "final: written after the program was gone\n");
 	if (s->cmdline && *s->cmdline) {
 		outs(o, "command: ");
 		text_str(o, s->cmdline);
@@ -836,6 +927,7 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	outf(o, " CGOSHIM_SLOW_NS=%s", fmt_duration_opt(op->slow_ns, a));
 	outf(o, " CGOSHIM_RING_EVENTS=%" PRIu32, op->ring_events);
 	outf(o, " CGOSHIM_UNWIND=%s", cgs_unwind_name(op->unwind));
+	outf(o, " CGOSHIM_EXIT_WAIT=%s", fmt_duration_opt(op->exit_wait_ns, a));
 	if (op->interval_ns)
 		outf(o, " CGOSHIM_INTERVAL=%s CGOSHIM_INTERVAL_MODE=%s", fmt_duration_opt(op->interval_ns, a),
 		     op->interval_delta ? "delta" : "cumulative");
@@ -851,6 +943,13 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	output[CGS_OUTPUT_MAX] = 0;
 	outs(o, " CGOSHIM_OUTPUT=");
 	text_str(o, output[0] ? output : "stderr");
+	if (op->only[0]) {
+		char only[CGS_OUTPUT_MAX + 1];
+		memcpy(only, op->only, CGS_OUTPUT_MAX);
+		only[CGS_OUTPUT_MAX] = 0;
+		outs(o, " CGOSHIM_ONLY=");
+		text_str(o, only);
+	}
 	if (op->launcher)
 		outs(o, " CGOSHIM_LAUNCHER=1");
 	if (op->disable)
@@ -864,6 +963,13 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 		text_str(o, s->go);
 		outc(o, '\n');
 	}
+	char note[400];
+	signal_dumps_note(s, note, sizeof(note));
+	if (note[0])
+		outf(o, "dump signal: %s\n", note);
+	seccomp_note(s, note, sizeof(note));
+	if (note[0])
+		outf(o, "seccomp: %s\n", note);
 
 	bool any = s->inconsistent != 0;
 #define CGS_REPORT_ANY(name, why) any |= s->counters.name != 0;
@@ -889,6 +995,7 @@ static int text_calls(struct out *o, const struct cgs_snapshot *s)
 					    "p90", "p99", "p99.9", "max" };
 	struct table t = { .ncols = CGS_ARRAY_LEN(head), .left = 1 };
 	char (*row)[TABLE_CELL];
+	bool untimed = false;
 
 	outs(o, "\ncalls:\n");
 	if (!s->fns || !s->nfns) {
@@ -906,9 +1013,20 @@ static int text_calls(struct out *o, const struct cgs_snapshot *s)
 		if (!(row = table_row(&t)))
 			goto oom;
 		label_cell(row[0], fn->name, 40);
-		snprintf(row[1], TABLE_CELL, "%" PRIu64, sum.count);
-		snprintf(row[2], TABLE_CELL, "%" PRIu64, sum.errors);
-		fmt_ns(sum.total, row[3]);
+		snprintf(row[1], TABLE_CELL, "%" PRIu64, sum.count + fn->untimed);
+		/* Errors of calls not timed are not seen: "?" says so. */
+		if (!fn->untimed)
+			snprintf(row[2], TABLE_CELL, "%" PRIu64, sum.errors);
+		else if (sum.count)
+			snprintf(row[2], TABLE_CELL, "%" PRIu64 "+?", sum.errors);
+		else
+			snprintf(row[2], TABLE_CELL, "?");
+		if (fn->untimed)
+			untimed = true;
+		if (!sum.count)
+			snprintf(row[3], TABLE_CELL, "not timed");
+		else
+			fmt_ns(sum.total, row[3]);
 		if (sum.count) {
 			fmt_ns(sum.min, row[4]);
 			for (unsigned q = 0; q < 4; q++)
@@ -921,6 +1039,11 @@ static int text_calls(struct out *o, const struct cgs_snapshot *s)
 	}
 	table_print(o, &t, "  ");
 	free(t.cell);
+	for (size_t i = 0; untimed && i < s->nfns; i++)
+		if (s->fns[i].untimed)
+			outf(o, "  %s: %" PRIu64 " of %" PRIu64 " calls not timed (no return path through the "
+				"caller's object; their errors are not seen; README, Limits)\n",
+			     s->fns[i].name, s->fns[i].untimed, s->fns[i].untimed + s->fns[i].st.count);
 	return 0;
 oom:
 	free(t.cell);
@@ -929,7 +1052,7 @@ oom:
 
 static int text_targets(struct out *o, const struct cgs_snapshot *s)
 {
-	static const char *const head[] = { "kind", "target", "count", "total", "p50", "p99", "max" };
+	static const char *const head[] = { "kind", "target", "paths", "count", "total", "p50", "p99", "max" };
 	struct table t = { .ncols = CGS_ARRAY_LEN(head), .left = 3 };
 	char (*row)[TABLE_CELL];
 
@@ -948,18 +1071,31 @@ static int text_targets(struct out *o, const struct cgs_snapshot *s)
 			goto oom;
 		label_cell(row[0], tg->kind, 16);
 		label_cell(row[1], tg->label, 60);
-		snprintf(row[2], TABLE_CELL, "%" PRIu64, sum.count);
-		fmt_ns(sum.total, row[3]);
+		snprintf(row[2], TABLE_CELL, "%" PRIu64, tg->paths);
+		snprintf(row[3], TABLE_CELL, "%" PRIu64, sum.count);
+		fmt_ns(sum.total, row[4]);
 		if (sum.count) {
-			fmt_ns(sum.q[0], row[4]);
-			fmt_ns(sum.q[2], row[5]);
-			fmt_ns(sum.max, row[6]);
+			fmt_ns(sum.q[0], row[5]);
+			fmt_ns(sum.q[2], row[6]);
+			fmt_ns(sum.max, row[7]);
 		} else {
-			for (unsigned c = 4; c < t.ncols; c++)
+			for (unsigned c = 5; c < t.ncols; c++)
 				snprintf(row[c], TABLE_CELL, "-");
 		}
 	}
 	table_print(o, &t, "  ");
+	const struct cgs_snap_targets_info *ti = &s->tinfo;
+	if (ti->grouped || ti->rest_rows || ti->pattern_rows)
+		outf(o, "  %" PRIu64 " files and paths in all; at most %d rows per kind (CGOSHIM_TARGET_ROWS): "
+			"%" PRIu64 " %s by path pattern ('*' for runs of digits, hex or random characters), "
+			"%" PRIu64 " %s summed into (rest) (%" PRIu64 " paths)\n",
+		     ti->files, s->opts.target_rows, ti->grouped, plural(ti->grouped, "file merged", "files merged"),
+		     ti->rest_rows, plural(ti->rest_rows, "row", "rows"), ti->rest_paths);
+	if (ti->other_calls)
+		outf(o, "  %" PRIu64 " %s counted under (other): no row left in the file table\n", ti->other_calls,
+		     plural(ti->other_calls, "call", "calls"));
+	if (ti->paths_unsure)
+		outf(o, "  %" PRIu64 " paths counted as distinct without memory to check them\n", ti->paths_unsure);
 	free(t.cell);
 	return 0;
 oom:
@@ -1071,6 +1207,8 @@ static int site_cmp(const void *a, const void *b, void *sites)
 	const struct cgs_snap_site *base = sites;
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
 	const struct cgs_snap_site *x = &base[i], *y = &base[j];
+	if (x->runtime != y->runtime)
+		return x->runtime ? 1 : -1;
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
 	if (x->count != y->count)
@@ -1078,9 +1216,48 @@ static int site_cmp(const void *a, const void *b, void *sites)
 	return i < j ? -1 : i > j;
 }
 
-static int text_leaks(struct out *o, const struct cgs_snapshot *s)
+/* Sites order[0..n) of s, the top largest, then one line for the rest. */
+static void text_sites(struct out *o, const struct cgs_snapshot *s, const size_t *order, size_t n, size_t top,
+		       const char *what)
 {
 	char a[32], b[32];
+	size_t shown = n < top ? n : top;
+	outf(o, "  %s %zu %s by bytes (innermost frame first):\n", what, shown, plural(shown, "site", "sites"));
+	for (size_t k = 0; k < shown; k++) {
+		const struct cgs_snap_site *site = &s->sites[order[k]];
+		uint64_t age_old = s->duration_ns > site->oldest_ns ? s->duration_ns - site->oldest_ns : 0;
+		uint64_t age_new = s->duration_ns > site->newest_ns ? s->duration_ns - site->newest_ns : 0;
+		outf(o, "\n  #%zu %" PRIu64 " bytes in %" PRIu64 " %s", k + 1, site->bytes, site->count,
+		     plural(site->count, "allocation", "allocations"));
+		if (age_old == age_new)
+			outf(o, " (age %s)\n", fmt_ns(age_old, a));
+		else
+			outf(o, " (age %s..%s)\n", fmt_ns(age_old, a), fmt_ns(age_new, b));
+		if (!site->frames || site->nframes <= 0)
+			outs(o, "    (no stack)\n");
+		for (int f = 0; site->frames && f < site->nframes; f++)
+			text_frame(o, &site->frames[f]);
+		if (site->cgo) {
+			outs(o, "    via ");
+			text_str(o, site->cgo);
+			outc(o, '\n');
+		}
+	}
+	if (shown < n) {
+		uint64_t rest = 0, rest_count = 0;
+		for (size_t k = shown; k < n; k++) {
+			rest += s->sites[order[k]].bytes;
+			rest_count += s->sites[order[k]].count;
+		}
+		outf(o, "\n  ... %zu more %s: %" PRIu64 " bytes in %" PRIu64 " %s (CGOSHIM_TOP=%zu)\n", n - shown,
+		     plural(n - shown, "site", "sites"), rest, rest_count,
+		     plural(rest_count, "allocation", "allocations"), top);
+	}
+}
+
+static int text_leaks(struct out *o, const struct cgs_snapshot *s)
+{
+	char a[32];
 	size_t nsites = s->sites ? s->nsites : 0;
 
 	outs(o, "\nleaks:\n");
@@ -1106,38 +1283,23 @@ static int text_leaks(struct out *o, const struct cgs_snapshot *s)
 	qsort_r(order, nsites, sizeof(*order), site_cmp, (void *)s->sites);
 
 	size_t top = s->opts.top > 0 ? (size_t)s->opts.top : 20;
-	size_t shown = nsites < top ? nsites : top;
-	outf(o, "  largest %zu %s by bytes (innermost frame first):\n", shown,
-	     plural(shown, "site", "sites"));
-	for (size_t n = 0; n < shown; n++) {
-		const struct cgs_snap_site *site = &s->sites[order[n]];
-		uint64_t age_old = s->duration_ns > site->oldest_ns ? s->duration_ns - site->oldest_ns : 0;
-		uint64_t age_new = s->duration_ns > site->newest_ns ? s->duration_ns - site->newest_ns : 0;
-		outf(o, "\n  #%zu %" PRIu64 " bytes in %" PRIu64 " %s", n + 1, site->bytes, site->count,
-		     plural(site->count, "allocation", "allocations"));
-		if (age_old == age_new)
-			outf(o, " (age %s)\n", fmt_ns(age_old, a));
-		else
-			outf(o, " (age %s..%s)\n", fmt_ns(age_old, a), fmt_ns(age_new, b));
-		if (!site->frames || site->nframes <= 0)
-			outs(o, "    (no stack)\n");
-		for (int k = 0; site->frames && k < site->nframes; k++)
-			text_frame(o, &site->frames[k]);
-		if (site->cgo) {
-			outs(o, "    via ");
-			text_str(o, site->cgo);
-			outc(o, '\n');
-		}
-	}
-	if (shown < nsites) {
-		uint64_t rest = 0, rest_count = 0;
-		for (size_t n = shown; n < nsites; n++) {
-			rest += s->sites[order[n]].bytes;
-			rest_count += s->sites[order[n]].count;
-		}
-		outf(o, "\n  ... %zu more %s: %" PRIu64 " bytes in %" PRIu64 " %s (CGOSHIM_TOP=%zu)\n",
-		     nsites - shown, plural(nsites - shown, "site", "sites"), rest, rest_count,
-		     plural(rest_count, "allocation", "allocations"), top);
+	size_t nprog = 0;
+	while (nprog < nsites && !s->sites[order[nprog]].runtime)
+		nprog++;
+	if (nprog < nsites)
+		outf(o, "  the program's: %" PRIu64 " %s, %" PRIu64 " bytes in %zu %s; the loader's, for live"
+			" threads: %" PRIu64 " %s, %" PRIu64 " bytes in %zu %s (listed last)\n",
+		     s->shown_count - s->runtime_count,
+		     plural(s->shown_count - s->runtime_count, "allocation", "allocations"),
+		     s->shown_bytes - s->runtime_bytes, nprog, plural(nprog, "site", "sites"), s->runtime_count,
+		     plural(s->runtime_count, "allocation", "allocations"), s->runtime_bytes, nsites - nprog,
+		     plural(nsites - nprog, "site", "sites"));
+	if (nprog)
+		text_sites(o, s, order, nprog, top, "largest");
+	if (nprog < nsites) {
+		outs(o, "\n  held by the loader for live threads (pthread_create's thread storage, the Go runtime's Ms\n"
+			"  included); not the program's leaks, not counted by cgoshim diff:\n");
+		text_sites(o, s, order + nprog, nsites - nprog, top, "largest");
 	}
 	free(order);
 	return 0;
@@ -1421,6 +1583,8 @@ static void write_folded(struct out *o, const struct cgs_snapshot *s)
 	for (size_t i = 0; s->sites && i < s->nsites; i++) {
 		const struct cgs_snap_site *site = &s->sites[i];
 		int n = site->frames ? site->nframes : 0;
+		if (site->runtime)
+			outs(o, n > 0 ? "[runtime];" : "[runtime]");
 		if (n <= 0)
 			outs(o, "[unknown]");
 		for (int k = n - 1; k >= 0; k--) {

@@ -14,6 +14,7 @@
  *   cgoshim_call_duration_seconds{fn,program,pid}   histogram, 25 buckets
  *   cgoshim_heap_live_bytes{program,pid}            gauge (when leaks are tracked)
  *   cgoshim_heap_live_allocations{program,pid}      gauge (when leaks are tracked)
+ *   cgoshim_heap_runtime_bytes{program,pid}         gauge: of those, held by the loader for live threads
  *   cgoshim_report_timestamp_seconds{program,pid}   gauge, Unix time of the report
  *
  * The fine log-linear histogram (hist.h) is folded into fixed boundaries
@@ -235,7 +236,8 @@ static void fn_counter(struct tbuf *b, const struct cgs_snapshot *s, const struc
 		const struct cgs_snap_fn *fn = &s->fns[i];
 		tb_puts(b, name);
 		open_labels(b, l, fn->name ? fn->name : "");
-		tb_printf(b, "} %" PRIu64 "\n", errors ? fn->st.errors : fn->st.count);
+		/* Every call made, timed or not (the histogram has the timed). */
+		tb_printf(b, "} %" PRIu64 "\n", errors ? fn->st.errors : fn->st.count + fn->untimed);
 	}
 }
 
@@ -320,6 +322,10 @@ int cgs_report_om(const struct cgs_snapshot *s, FILE *out)
 		      "Bytes of C heap allocated and not yet freed.", s->leak_bytes);
 		gauge(&b, &l, "cgoshim_heap_live_allocations", NULL,
 		      "C heap allocations not yet freed.", s->leak_count);
+		gauge(&b, &l, "cgoshim_heap_runtime_bytes", "bytes",
+		      "Of the live C heap old enough to report, bytes the loader holds for live threads "
+		      "(pthread_create's thread storage, the Go runtime's Ms included): not the program's leaks.",
+		      s->runtime_bytes);
 	}
 	family(&b, "cgoshim_report_timestamp_seconds", "gauge", "seconds",
 	       "Unix time at which this report was made.");

@@ -64,18 +64,23 @@ static void take_fns(struct cgs_snapshot *s, struct cgs_tstate **ts, size_t nt)
 			struct cgs_stat copy = ts[i]->st[fn];
 			cgs_stat_merge(&st, &copy);
 		}
-		if (!st.count)
+		uint64_t untimed = fn == CGS_FN_dlopen   ? s->counters.dlopen_untimed
+				   : fn == CGS_FN_dlsym  ? s->counters.dlsym_untimed
+				   : fn == CGS_FN_dlvsym ? s->counters.dlvsym_untimed
+							 : 0;
+		if (!st.count && !untimed)
 			continue;
 		struct cgs_snap_fn *f = &s->fns[s->nfns++];
 		f->name = cgs_fn_names[fn];
 		f->family = cgs_fn_family[fn];
+		f->untimed = untimed;
 		f->hist = calloc(CGS_HIST_BUCKETS, sizeof(uint64_t));
 		if (f->hist)
 			for (size_t i = 0; i < nt; i++)
 				cgs_hist_merge(f->hist, ts[i]->hist[fn]);
 		if (f->hist) {
 			cgs_stat_fit(&st, f->hist);
-			if (!st.count) { /* counted, but no bucket written yet */
+			if (!st.count && !untimed) { /* counted, but no bucket written yet */
 				free(f->hist);
 				s->nfns--;
 				continue;
@@ -88,10 +93,107 @@ static void take_fns(struct cgs_snapshot *s, struct cgs_tstate **ts, size_t nt)
 static int by_total(const void *a, const void *b)
 {
 	const struct cgs_snap_target *x = a, *y = b;
+	if ((x->group == CGS_TG_REST) != (y->group == CGS_TG_REST))
+		return x->group == CGS_TG_REST ? 1 : -1;
 	if (x->st.total != y->st.total)
 		return x->st.total < y->st.total ? 1 : -1;
 	int c = strcmp(x->kind, y->kind);
 	return c ? c : strcmp(x->label, y->label);
+}
+
+/* Add row b into row a (a keeps its kind). */
+static void merge_target(struct cgs_snap_target *a, struct cgs_snap_target *b)
+{
+	cgs_stat_merge(&a->st, &b->st);
+	if (a->hist && b->hist)
+		cgs_hist_merge(a->hist, b->hist);
+	a->paths += b->paths;
+	a->rows += b->rows;
+	free(b->hist);
+	free((char *)b->label);
+	b->hist = NULL;
+	b->label = NULL;
+}
+
+struct keyed {
+	char *key;
+	size_t i;
+};
+
+static int by_key(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* The rows v[0..n) of one kind, made at most `limit`: past the limit, rows
+ * of the same path pattern are merged (a group of one keeps its path);
+ * still past it, the rows after the first limit - 1 by total time are
+ * summed into one "(rest)" row. Sums are kept: every call stays in a row.
+ * Returns the new number of rows (compacted at the front of v). */
+static size_t bound_kind(struct cgs_snap_target *v, size_t n, size_t limit, struct cgs_snap_targets_info *info)
+{
+	if (n > limit) {
+		struct keyed *k = calloc(n, sizeof(*k));
+		bool ok = k != NULL;
+		for (size_t i = 0; ok && i < n; i++) {
+			size_t len = strlen(v[i].label);
+			k[i].i = i;
+			if (!(k[i].key = malloc(len + 1)))
+				ok = false;
+			else
+				cgs_file_pattern(v[i].label, len, k[i].key, len + 1);
+		}
+		if (ok) {
+			qsort(k, n, sizeof(*k), by_key);
+			for (size_t a = 0; a < n;) {
+				size_t b = a + 1;
+				while (b < n && !strcmp(k[a].key, k[b].key))
+					b++;
+				struct cgs_snap_target *head = &v[k[a].i];
+				if (b - a > 1) {
+					for (size_t j = a; j < b; j++)
+						info->grouped += v[k[j].i].group == CGS_TG_FILE;
+					for (size_t j = a + 1; j < b; j++)
+						merge_target(head, &v[k[j].i]);
+					char *label = strdup(k[a].key);
+					if (label) {
+						free((char *)head->label);
+						head->label = label;
+					}
+					head->group = CGS_TG_PATTERN;
+				}
+				a = b;
+			}
+		}
+		for (size_t i = 0; k && i < n; i++)
+			free(k[i].key);
+		free(k);
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++)
+			if (v[i].label)
+				v[m++] = v[i];
+			else if (v[i].hist)
+				free(v[i].hist);
+		n = m;
+	}
+	qsort(v, n, sizeof(*v), by_total);
+	if (n > limit) {
+		struct cgs_snap_target *rest = &v[limit - 1];
+		for (size_t i = limit; i < n; i++)
+			merge_target(rest, &v[i]);
+		info->rest_rows += n - limit + 1;
+		info->rest_paths += rest->paths;
+		char *label = strdup("(rest)");
+		if (label) {
+			free((char *)rest->label);
+			rest->label = label;
+		}
+		rest->group = CGS_TG_REST;
+		n = limit;
+	}
+	return n;
 }
 
 static void take_targets(struct cgs_snapshot *s, struct cgs_region *r, struct cgs_tstate **ts, size_t nt)
@@ -102,8 +204,14 @@ static void take_targets(struct cgs_snapshot *s, struct cgs_region *r, struct cg
 		return;
 	uint32_t nfiles = fs->count < CGS_FILES_MAX ? fs->count : CGS_FILES_MAX;
 	size_t cap = 16;
+	size_t limit = r->opts.target_rows > 0 ? (size_t)r->opts.target_rows : 30;
+	s->tinfo.other_calls = fs->dropped;
+	s->tinfo.paths_unsure = fs->seen_lost;
+	for (uint32_t file = 0; file < nfiles; file++)
+		s->tinfo.files += fs->f[file].pattern ? fs->f[file].paths : 1;
 	s->targets = malloc(cap * sizeof(*s->targets));
 	for (int tf = 0; tf < CGS_TF_COUNT && s->targets; tf++) {
+		size_t first = s->ntargets;
 		for (uint32_t file = 0; file < nfiles; file++) {
 			struct cgs_stat st = { 0 };
 			uint64_t *hist = NULL;
@@ -137,10 +245,20 @@ static void take_targets(struct cgs_snapshot *s, struct cgs_region *r, struct cg
 			struct cgs_snap_target *t = &s->targets[s->ntargets++];
 			t->kind = kinds[tf];
 			t->label = strndup(fs->f[file].label, CGS_FILE_LABEL_MAX - 1);
+			t->group = fs->f[file].pattern ? CGS_TG_PATTERN : CGS_TG_FILE;
+			t->paths = fs->f[file].pattern ? fs->f[file].paths : 1;
+			t->rows = 1;
 			t->st = st;
 			t->hist = hist;
+			if (!t->label) {
+				free(hist);
+				s->ntargets--;
+			}
 		}
+		s->ntargets = first + bound_kind(s->targets + first, s->ntargets - first, limit, &s->tinfo);
 	}
+	for (size_t i = 0; i < s->ntargets; i++)
+		s->tinfo.pattern_rows += s->targets[i].group == CGS_TG_PATTERN;
 	if (s->ntargets)
 		qsort(s->targets, s->ntargets, sizeof(*s->targets), by_total);
 }
@@ -277,12 +395,20 @@ static struct cgs_frame_info *stack_frames(struct cgs_symbolizer *sym, const str
 	int depth = st->depth, cap = depth * 4, have = depth ? depth : 1;
 	struct cgs_frame_info *v = calloc((size_t)have, sizeof(*v)), chain[32];
 	*n = 0;
+	bool after_tramp = false;
 	for (int k = 0; v && k < depth; k++) {
 		int room = cap - *n - (depth - k - 1), got = 1;
 		if (room > (int)(sizeof(chain) / sizeof(chain[0])))
 			room = (int)(sizeof(chain) / sizeof(chain[0]));
+		/* Every frame is a return address (the shim's own frames were
+		 * dropped, so the innermost kept one is too): the line of the
+		 * call is that of (address - 1). Exact only for a sigreturn
+		 * trampoline and the PC the signal interrupted, just above it. */
+		bool tramp = sym && cgs_sym_is_sigreturn(sym, st->frames[k], st->epoch);
+		bool exact = tramp || after_tramp;
+		after_tramp = tramp;
 		if (sym)
-			got = cgs_sym_resolve_inline(sym, st->frames[k], st->epoch, k > 0, chain, room);
+			got = cgs_sym_resolve_inline(sym, st->frames[k], st->epoch, !exact, chain, room);
 		if (!sym || got < 1) {
 			got = 1;
 			memset(chain, 0, sizeof(chain[0]));
@@ -302,6 +428,34 @@ static struct cgs_frame_info *stack_frames(struct cgs_symbolizer *sym, const str
 		*n += got;
 	}
 	return v;
+}
+
+/* Whether path is the dynamic loader (ld-linux-x86-64.so.2, ld-2.36.so). */
+static bool is_loader(const char *path)
+{
+	const char *base = path ? strrchr(path, '/') : NULL;
+	base = base ? base + 1 : path;
+	return base && !strncmp(base, "ld-", 3) && strstr(base, ".so");
+}
+
+/* A site the loader or the Go runtime holds for live threads: allocated
+ * by ld.so's own code (allocate_dtv and _dl_allocate_tls under
+ * pthread_create, for every M of the Go runtime; dynamic TLS; link maps),
+ * or under the Go runtime's own thread creation (runtime.newm: the thread
+ * start record that the new thread frees once it runs, live when the
+ * program ends while an M starts). */
+static bool held_by_runtime(const struct cgs_snap_site *site)
+{
+	if (!site->frames || site->nframes < 1)
+		return false;
+	if (is_loader(site->frames[0].module))
+		return true;
+	for (int k = 0; k < site->nframes; k++) {
+		const char *fn = site->frames[k].function;
+		if (fn && (!strcmp(fn, "runtime.newm") || !strcmp(fn, "runtime.newm1")))
+			return true;
+	}
+	return false;
 }
 
 static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing, struct cgs_symbolizer *sym,
@@ -366,6 +520,11 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 		if (!site->frames)
 			continue;
 		site->cgo = cgo_entry(site);
+		site->runtime = held_by_runtime(site);
+		if (site->runtime) {
+			s->runtime_count += site->count;
+			s->runtime_bytes += site->bytes;
+		}
 	}
 }
 
@@ -530,6 +689,13 @@ static char *file_label(struct cgs_region *r, uint32_t file_plus1)
 	return strndup(fs->f[file_plus1 - 1].label, CGS_FILE_LABEL_MAX - 1);
 }
 
+static bool file_is_pattern(struct cgs_region *r, uint32_t file_plus1)
+{
+	struct cgs_files *fs = r->files;
+	return file_plus1 && fs && cgs_region_contains(r, fs, sizeof(*fs)) && file_plus1 <= CGS_FILES_MAX &&
+	       fs->f[file_plus1 - 1].pattern;
+}
+
 /* What a record identifies, for people: a file, path, library or symbol. */
 static char *event_target(struct cgs_region *r, const struct cgs_rings *rs, const struct cgs_event *e)
 {
@@ -545,9 +711,12 @@ static char *event_target(struct cgs_region *r, const struct cgs_rings *rs, cons
 	case CGS_FAM_CLOSE:
 		return file_label(r, e->file);
 	case CGS_FAM_OPEN:
-		/* Id 0 is "(other)": the table was full; the record's own copy
-		 * of the path (its tail) is then better. */
-		return e->file > 1 ? file_label(r, e->file) : strdup(text);
+		/* Id 0 is "(other)": the table was full; a pattern row stands
+		 * for many paths: the record's own copy of the path (its tail)
+		 * is then better. */
+		if (e->file > 1 && !file_is_pattern(r, e->file))
+			return file_label(r, e->file);
+		return strdup(text);
 	case CGS_FAM_DL: {
 		const struct cgs_dlname *d = cgs_rings_dlname(rs, e->file);
 		char lib[CGS_EVENT_TEXT + 1] = "";
@@ -761,8 +930,30 @@ static void take_recorder(struct cgs_snapshot *s, struct cgs_region *r, struct c
 	}
 }
 
-struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger, bool final, uint32_t seq,
-				       struct cgs_symbolizer *sym)
+void cgs_snapshot_activity(struct cgs_region *r, struct cgs_activity *a)
+{
+	memset(a, 0, sizeof(*a));
+	struct cgs_tstate **ts;
+	size_t nt = thread_blocks(r, &ts);
+	for (size_t i = 0; i < nt; i++)
+		for (int fn = 0; fn < CGS_FN_COUNT; fn++)
+			a->calls += __atomic_load_n(&ts[i]->st[fn].count, __ATOMIC_RELAXED);
+	free(ts);
+	struct cgs_leaks *l = r->leaks;
+	if (l && cgs_region_contains(r, l, sizeof(*l)))
+		for (int i = 0; i < CGS_LEAK_SHARDS; i++) {
+			a->blocks += __atomic_load_n(&l->shard[i].count, __ATOMIC_RELAXED);
+			a->bytes += __atomic_load_n(&l->shard[i].bytes, __ATOMIC_RELAXED);
+		}
+	const struct cgs_counters *c = &r->counters;
+	a->events = c->untracked_allocs + c->unknown_frees + c->unknown_sizes + c->region_oom + c->pool_allocs +
+		    c->guard_calls + c->orphan_calls + c->stack_overflow + c->dlopen_untimed + c->dlsym_untimed + c->dlvsym_untimed +
+		    c->thread_blocks + c->seccomp_skipped +
+		    c->forks_unmeasured;
+}
+
+struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger, bool final, bool live,
+				       uint32_t seq, struct cgs_symbolizer *sym)
 {
 	struct cgs_snapshot *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -774,6 +965,7 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	s->cmdline = strndup(r->cmdline, sizeof(r->cmdline));
 	s->trigger = trigger;
 	s->final = final;
+	s->final_at = "";
 	s->seq = seq;
 	s->tsc_flags = r->tsc_flags;
 	s->duration_ns = now_mono > r->start_mono_ns ? (uint64_t)(now_mono - r->start_mono_ns) : 0;
@@ -781,8 +973,16 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	s->start_real_ns = r->start_real_ns;
 	s->opts = r->opts;
 	s->shim_bytes = cgs_region_resident(r);
-	s->go = cgs_go_status();
+	s->go = strndup(r->go_status, sizeof(r->go_status));
 	s->counters = r->counters;
+	s->sig_dump_state = r->sig_dump_state;
+	s->sig_given_up_disp = r->sig_given_up_disp;
+	s->sig_given_up_ns = r->sig_given_up_ns;
+	s->seccomp_ns = r->seccomp_ns;
+	s->seccomp_filters = r->seccomp_filters;
+	s->seccomp_unknown = r->seccomp_unknown;
+	s->passive_ns = r->passive_ns;
+	s->passive_why = r->passive_why;
 
 	struct cgs_tstate **ts;
 	size_t nt = thread_blocks(r, &ts);
@@ -792,7 +992,7 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	take_recorder(s, r, ts, nt, sym);
 	take_heap(s, r, ts, nt, sym);
 	free(ts);
-	take_leaks(s, r, !final, sym, now_tsc);
+	take_leaks(s, r, live, sym, now_tsc);
 	return s;
 }
 
@@ -833,6 +1033,7 @@ void cgs_snapshot_free(struct cgs_snapshot *s)
 	free(s->events);
 	free((char *)s->exe);
 	free((char *)s->cmdline);
+	free((char *)s->go);
 	free(s);
 }
 

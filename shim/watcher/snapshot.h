@@ -18,15 +18,36 @@
 struct cgs_snap_fn {
 	const char *name;      /* entry point: "read", "__open_2", ... */
 	int family;            /* enum cgs_family */
-	struct cgs_stat st;
+	struct cgs_stat st;    /* the timed calls */
 	uint64_t *hist;        /* CGS_HIST_BUCKETS counts */
+	uint64_t untimed;      /* calls counted but not timed (dlopen, dlsym, dlvsym: dl.c); results unseen */
+};
+
+enum cgs_target_group {
+	CGS_TG_FILE,           /* one file (or "socket", "pipe", "(other)") */
+	CGS_TG_PATTERN,        /* paths of one pattern, label like /tmp/t/cache-*.tmp */
+	CGS_TG_REST,           /* the rows past CGOSHIM_TARGET_ROWS, summed */
 };
 
 struct cgs_snap_target {
 	const char *kind;      /* "read", "ioctl" or "open" */
-	const char *label;     /* file path, "socket", "pipe", "(other)" ... */
+	const char *label;     /* file path, pattern, "socket", "pipe", "(other)", "(rest)" ... */
+	int group;             /* enum cgs_target_group */
+	uint64_t paths;        /* distinct paths the row stands for */
+	uint64_t rows;         /* rows of the per-file table merged into it (1: none) */
 	struct cgs_stat st;
 	uint64_t *hist;
+};
+
+/* How the target table was made smaller (all zero when it was not). */
+struct cgs_snap_targets_info {
+	uint64_t files;        /* distinct files and paths seen (rows and the paths in pattern rows) */
+	uint64_t pattern_rows; /* rows of the report that stand for a pattern */
+	uint64_t grouped;      /* per-file rows merged into pattern rows by the report */
+	uint64_t rest_rows;    /* rows summed into "(rest)" rows */
+	uint64_t rest_paths;   /* the paths those stand for */
+	uint64_t other_calls;  /* calls sent to "(other)" with no row left (files.h) */
+	uint64_t paths_unsure; /* paths counted as new without memory to check */
 };
 
 struct cgs_snap_site {
@@ -36,6 +57,9 @@ struct cgs_snap_site {
 	int nframes;
 	struct cgs_frame_info *frames; /* innermost first, shim frames removed */
 	const char *cgo;               /* cgo entry ("C.CString", "C.my_func") or NULL */
+	bool runtime;                  /* held by the loader (thread storage of pthread_create, the
+					* Go runtime's Ms included; dynamic TLS; loaded objects), not
+					* by the program: its innermost frame is in ld.so */
 };
 
 /* Heap totals over the whole run (leak tracking on). */
@@ -99,6 +123,10 @@ struct cgs_snapshot {
 	const char *cmdline;
 	const char *trigger;   /* "signal", "api", "exit" */
 	bool final;
+	const char *final_at;  /* final reports: "exit" (written while the exiting thread
+				* waited), "gone" (after the process was gone); else "" */
+	uint64_t calls_after_exit; /* "gone" rewrite of an "exit" report: calls counted
+				    * after that report was taken */
 	uint32_t seq;          /* dump sequence number, 1-based */
 	double ns_per_tick;
 	uint32_t tsc_flags;
@@ -112,15 +140,24 @@ struct cgs_snapshot {
 	const char *go;        /* Go runtime found and how stacks are followed, or "not Go" */
 	struct cgs_counters counters;
 	uint32_t inconsistent; /* live reads that raced a writer too often */
+	/* Given up to the program (region.h): live dumps by signal, seccomp. */
+	uint32_t sig_dump_state, sig_given_up_disp;
+	int64_t sig_given_up_ns;
+	int64_t seccomp_ns;
+	uint32_t seccomp_filters, seccomp_unknown;
+	int64_t passive_ns;
+	uint32_t passive_why;
 
 	size_t nfns;
 	struct cgs_snap_fn *fns;       /* entry points called at least once, table order */
 	size_t ntargets;
-	struct cgs_snap_target *targets; /* sorted by total time, descending */
+	struct cgs_snap_target *targets; /* sorted by total time, descending; "(rest)" rows last */
+	struct cgs_snap_targets_info tinfo;
 
 	bool leaks_enabled;
 	uint64_t leak_count, leak_bytes;       /* all live allocations */
 	uint64_t shown_count, shown_bytes;     /* those at least min_age old */
+	uint64_t runtime_count, runtime_bytes; /* of those, in runtime sites */
 	size_t nsites;
 	struct cgs_snap_site *sites;           /* sorted by bytes, descending */
 	struct cgs_snap_heap heap;
@@ -144,8 +181,16 @@ static inline uint64_t cgs_snap_ns(const struct cgs_snapshot *s, uint64_t ticks)
 }
 
 /* snapshot.c */
-struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger, bool final,
+/* live: the process may still run (its writers race the read). */
+struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger, bool final, bool live,
 				       uint32_t seq, struct cgs_symbolizer *sym);
+/* What the process has done so far, cheaply, to tell whether anything
+ * changed between two moments: calls of every thread, live blocks and
+ * bytes, and the event counters. */
+struct cgs_activity {
+	uint64_t calls, blocks, bytes, events;
+};
+void cgs_snapshot_activity(struct cgs_region *r, struct cgs_activity *a);
 void cgs_snapshot_free(struct cgs_snapshot *s);
 
 /* Interval deltas: the cumulative numbers of one report (calls, targets,

@@ -87,6 +87,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gosyms.h"
 #include "symbols.h"
 
 enum mod_state { MOD_UNTRIED, MOD_READY, MOD_UNUSABLE };
@@ -141,6 +142,8 @@ struct sym_module {
 	bool disk_read;      /* its file in the cache directory was read (owners) */
 	int disk_fd;         /* that file, open to append; -1 when not */
 	uint64_t disk_size;  /* its size: appends stop at DISK_MAX */
+	struct cgs_gosyms *go; /* .gopclntab, opened on first need (owners only) */
+	bool go_tried;
 };
 
 /* An enclosing frame of an inline chain. */
@@ -999,8 +1002,11 @@ static void keep_chain(struct cgs_symbolizer *s, struct walk *w,
 }
 
 /* Function, file and line of pc in an owner module, and its inline chain. */
+static void describe_go(struct cgs_symbolizer *s, struct sym_module *sm,
+			uint64_t pc, uint64_t bias, struct sym_slot *out);
+
 static void describe(struct cgs_symbolizer *s, struct sym_module *sm,
-		     uint64_t pc, struct sym_slot *out)
+		     uint64_t pc, uint64_t bias, struct sym_slot *out)
 {
 	const char *symbol, *name;
 	struct cu_range *cr;
@@ -1039,6 +1045,40 @@ static void describe(struct cgs_symbolizer *s, struct sym_module *sm,
 	out->function = demangle(s, name);
 	out->file = line ? absolute_source(s, cu, dwarf_linesrc(line, NULL, NULL)) : NULL;
 	out->line = out->file && dwarf_lineno(line, &l) == 0 ? l : 0;
+	if (!out->file)
+		describe_go(s, sm, pc, bias, out);
+}
+
+/* No line from DWARF (a stripped Go binary): the Go function at pc, from
+ * the .gopclntab, with its inlined frames. C code keeps what it had. */
+static void describe_go(struct cgs_symbolizer *s, struct sym_module *sm,
+			uint64_t pc, uint64_t bias, struct sym_slot *out)
+{
+	struct cgs_gosym_frame fr[CHAIN_MAX + 1];
+	struct sym_outer *outer;
+	int k;
+
+	if (!sm->go_tried) {
+		sm->go_tried = true;
+		sm->go = sm->path ? cgs_gosyms_open(sm->path) : NULL;
+	}
+	k = sm->go ? cgs_gosyms_resolve(sm->go, pc - bias, fr, CHAIN_MAX + 1) : 0;
+	if (k < 1)
+		return;
+	out->function = fr[0].function;
+	out->file = fr[0].file;
+	out->line = fr[0].line;
+	out->outer = NULL;
+	out->nouter = 0;
+	if (k < 2 || !(outer = keep(s, calloc((size_t)k - 1, sizeof(*outer)))))
+		return;
+	for (int i = 1; i < k; i++) {
+		outer[i - 1].function = fr[i].function;
+		outer[i - 1].file = fr[i].file;
+		outer[i - 1].line = fr[i].line;
+	}
+	out->outer = outer;
+	out->nouter = (uint32_t)k - 1;
 }
 
 /* ---- cache ---- */
@@ -1279,7 +1319,7 @@ static struct sym_slot cache_get(struct cgs_symbolizer *s, uint32_t owner,
 			return *slot;
 	}
 	memset(&fresh, 0, sizeof(fresh));
-	describe(s, &s->mods[owner], pc, &fresh);
+	describe(s, &s->mods[owner], pc, s->table->mods[owner].bias, &fresh);
 	fresh.owner1 = owner1;
 	fresh.pc = pc;
 	if (s->mods[owner].disk_read)
@@ -1364,6 +1404,41 @@ int cgs_sym_resolve_inline(struct cgs_symbolizer *s, uint64_t addr,
 	return n;
 }
 
+/* The code of x86-64 sigreturn trampolines: glibc's __restore_rt
+ * (mov $15,%rax; syscall) and Go's runtime.sigreturn (mov $15,%eax;
+ * syscall). libunwind recognises signal frames by the same bytes. */
+static const unsigned char tramp_glibc[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+static const unsigned char tramp_go[] = { 0xb8, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+
+bool cgs_sym_is_sigreturn(struct cgs_symbolizer *s, uint64_t addr, uint32_t epoch)
+{
+	struct sym_module *sm;
+	Dwarf_Addr off = addr, bias = 0;
+	Elf_Scn *scn;
+	Elf_Data *d;
+	int i;
+
+	if (!s || !s->table)
+		return false;
+	i = module_index(s->table, addr, epoch);
+	if (i < 0)
+		return false;
+	sm = module_state(s, (uint32_t)i);
+	if (sm->state != MOD_READY || !sm->mod)
+		return false;
+	/* The bytes from the module's file: the process may be gone. */
+	scn = dwfl_module_address_section(sm->mod, &off, &bias);
+	if (!scn || !(d = elf_getdata(scn, NULL)) || !d->d_buf)
+		return false;
+	for (int k = 0; k < 2; k++) {
+		const unsigned char *want = k ? tramp_go : tramp_glibc;
+		size_t n = k ? sizeof(tramp_go) : sizeof(tramp_glibc);
+		if (off <= d->d_size && d->d_size - off >= n && !memcmp((const char *)d->d_buf + off, want, n))
+			return true;
+	}
+	return false;
+}
+
 void cgs_sym_free(struct cgs_symbolizer *s)
 {
 	if (!s)
@@ -1380,6 +1455,8 @@ void cgs_sym_free(struct cgs_symbolizer *s)
 		free(sm->units);
 		free(sm->cus);
 		free(sm->syms);
+		if (sm->owner == i)
+			cgs_gosyms_close(sm->go);
 		free(sm->path);
 	}
 	for (size_t i = 0; i < s->nowned; i++)

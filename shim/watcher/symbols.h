@@ -24,9 +24,12 @@ struct cgs_symbolizer;
  * symboliser). Returns NULL only when out of memory. */
 struct cgs_symbolizer *cgs_sym_new(const struct cgs_module_table *mods);
 
-/* Resolve addr as it was at `epoch`. For a return address (every frame but
- * the innermost one of a stack) pass is_return=true: the call instruction
- * before it is what gets resolved. Strings in *out stay valid until
+/* Resolve addr as it was at `epoch`. For a return address (every frame of
+ * a captured stack: the shim's own frames are dropped, so the innermost
+ * kept one is a return address too) pass is_return=true: the call
+ * instruction before it is what gets resolved (addr - 1, as valgrind, perf,
+ * pprof and addr2line do). Only a PC interrupted by a signal (the frame
+ * above a sigreturn trampoline) and the trampoline itself are exact. Strings in *out stay valid until
  * cgs_sym_free. Never fails: unknown parts are NULL/0. Malformed or missing
  * files give unknown parts, never a crash. */
 void cgs_sym_resolve(struct cgs_symbolizer *s, uint64_t addr, uint32_t epoch,
@@ -49,6 +52,12 @@ int cgs_sym_resolve_inline(struct cgs_symbolizer *s, uint64_t addr,
  * module build-id, shared by every process that uses the module: an address
  * found there needs no DWARF. Ignored when dir is not this user's. */
 void cgs_sym_set_cache(struct cgs_symbolizer *s, const char *dir);
+/* Whether addr is the start of a sigreturn trampoline (glibc's
+ * __restore_rt, Go's runtime.sigreturn), read from the module's file: a
+ * signal handler "returns" there, and the frame after it in a stack is the
+ * PC the signal interrupted. */
+bool cgs_sym_is_sigreturn(struct cgs_symbolizer *s, uint64_t addr, uint32_t epoch);
+
 void cgs_sym_free(struct cgs_symbolizer *s);
 
 #endif

@@ -27,6 +27,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,12 @@ struct watch {
 	struct cgs_symbolizer *sym;
 	bool warned;
 	uint32_t written;
+	/* The final report written while the exiting thread waited
+	 * (exitwait.c): its number and what had been counted then. */
+	bool exit_written;
+	uint32_t exit_seq;
+	char exit_path[4200];    /* the file it went to */
+	struct cgs_activity at_exit;
 	struct cgs_snap_base *base; /* CGOSHIM_INTERVAL_MODE=delta: the last interval report's numbers */
 };
 
@@ -169,8 +176,11 @@ static int write_all(int fd, const char *buf, size_t len)
  * openmetrics format: a scraper reads one fixed file name), rename it over
  * the file that is there, so a reader sees the old file or the new one,
  * never a part. A symbolic link is refused either way. */
-static int write_file(struct watch *w, const char *path, const char *buf, size_t len, bool replace)
+static int write_file(struct watch *w, const char *path, const char *buf, size_t len, bool replace,
+		      char *written, size_t cap)
 {
+	if (written && cap)
+		snprintf(written, cap, "%s", path);
 	struct stat st;
 	if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
 		errno = ELOOP;
@@ -213,12 +223,17 @@ static int write_file(struct watch *w, const char *path, const char *buf, size_t
 	char dst[4200];
 	snprintf(dst, sizeof(dst), "%s", path);
 	for (int i = 1; i < 1000; i++) {
-		if (!syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, dst, 1 /* RENAME_NOREPLACE */))
+		if (!syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, dst, 1 /* RENAME_NOREPLACE */)) {
+			if (written && cap)
+				snprintf(written, cap, "%s", dst);
 			return 0;
+		}
 		if (errno == EINVAL || errno == ENOSYS) {
 			/* No renameat2 here: link() also refuses to replace. */
 			if (!link(tmp, dst)) {
 				unlink(tmp);
+				if (written && cap)
+					snprintf(written, cap, "%s", dst);
 				return 0;
 			}
 		}
@@ -245,7 +260,7 @@ static int render_now(void *ctx, int format, char **buf, size_t *len)
 	*buf = NULL;
 	*len = 0;
 	pthread_mutex_lock(&render_lock);
-	struct cgs_snapshot *s = cgs_snapshot_take(w->r, "http", false, 0, w->sym);
+	struct cgs_snapshot *s = cgs_snapshot_take(w->r, "http", false, true, 0, w->sym);
 	FILE *m = s ? open_memstream(buf, len) : NULL;
 	int rc = -1;
 	if (m) {
@@ -262,22 +277,36 @@ static int render_now(void *ctx, int format, char **buf, size_t *len)
 	return rc ? -1 : 0;
 }
 
-static void emit_locked(struct watch *w, const char *trigger, bool final);
+/* How a report is written. */
+struct emit_how {
+	bool final;
+	bool live;             /* the process may still run */
+	const char *final_at;  /* "exit", "gone" or NULL */
+	uint32_t seq;          /* 0: the next number */
+	bool replace;          /* over the file of that number (a rewrite) */
+	uint64_t calls_after_exit;
+};
 
-static void emit(struct watch *w, const char *trigger, bool final)
+static void emit_how_locked(struct watch *w, const char *trigger, const struct emit_how *how);
+
+static void emit_how(struct watch *w, const char *trigger, const struct emit_how *how)
 {
 	pthread_mutex_lock(&render_lock);
-	emit_locked(w, trigger, final);
+	emit_how_locked(w, trigger, how);
 	pthread_mutex_unlock(&render_lock);
 }
 
-static void emit_locked(struct watch *w, const char *trigger, bool final)
+static void emit_how_locked(struct watch *w, const char *trigger, const struct emit_how *how)
 {
 	struct cgs_region *r = w->r;
-	uint32_t seq = w->written + 1;
-	struct cgs_snapshot *s = cgs_snapshot_take(r, trigger, final, seq, w->sym);
+	uint32_t seq = how->seq ? how->seq : w->written + 1;
+	struct cgs_snapshot *s = cgs_snapshot_take(r, trigger, how->final, how->live, seq, w->sym);
 	if (!s)
 		return;
+	bool final = how->final;
+	if (how->final_at)
+		s->final_at = how->final_at;
+	s->calls_after_exit = how->calls_after_exit;
 	if (!final && r->opts.interval_delta && !strcmp(trigger, "interval")) {
 		/* Delta mode: this interval report shows what happened since
 		 * the last one (the first: since the start). Other reports, and
@@ -303,8 +332,14 @@ static void emit_locked(struct watch *w, const char *trigger, bool final)
 		rc = write_all(2, buf, len);
 		path[0] = 0;
 	} else {
-		expand(r->opts.output, w->pid, seq, path, sizeof(path));
-		rc = write_file(w, path, buf, len, r->opts.format == CGS_FMT_OPENMETRICS);
+		/* A rewrite goes over the file the first version went to (which
+		 * may have a .N suffix), not over another one. */
+		if (how->replace && w->exit_path[0])
+			snprintf(path, sizeof(path), "%s", w->exit_path);
+		else
+			expand(r->opts.output, w->pid, seq, path, sizeof(path));
+		rc = write_file(w, path, buf, len, how->replace || r->opts.format == CGS_FMT_OPENMETRICS,
+				how->final_at && !how->replace ? w->exit_path : NULL, sizeof(w->exit_path));
 	}
 	if (rc && !w->warned) {
 		char msg[600];
@@ -315,7 +350,56 @@ static void emit_locked(struct watch *w, const char *trigger, bool final)
 		w->warned = true;
 	}
 	free(buf);
-	w->written++;
+	if (!how->seq)
+		w->written++;
+}
+
+static void emit(struct watch *w, const char *trigger, bool final)
+{
+	struct emit_how how = { .final = final, .live = !final };
+	emit_how(w, trigger, &how);
+}
+
+/* The program exits through libc and waits (exitwait.c): write the final
+ * report now, from the state it left, answer every request pending, and
+ * let it go. */
+static void emit_at_exit(struct watch *w)
+{
+	struct cgs_region *r = w->r;
+	cgs_snapshot_activity(r, &w->at_exit);
+	w->exit_seq = w->written + 1;
+	struct emit_how how = { .final = true, .live = true, .final_at = "exit" };
+	emit_how(w, "exit", &how);
+	w->exit_written = true;
+	__atomic_store_n(&r->exit_done, 1, __ATOMIC_RELEASE);
+	wake(&r->exit_done);
+}
+
+/* The process is gone after a report written at its exit: if anything was
+ * counted since (other threads, stdio's last frees), the final report is
+ * rewritten in place (an atomic rename over it) and says how many calls
+ * came after; with output on stderr (or a device), one line says so
+ * instead. */
+static void after_exit(struct watch *w)
+{
+	struct cgs_activity now;
+	cgs_snapshot_activity(w->r, &now);
+	if (!memcmp(&now, &w->at_exit, sizeof(now)))
+		return;
+	uint64_t calls = now.calls - w->at_exit.calls;
+	struct stat st;
+	if (!w->r->opts.output[0] || (!stat(w->exit_path, &st) && S_ISCHR(st.st_mode))) {
+		char msg[200];
+		snprintf(msg, sizeof(msg),
+			 "pid %d: %llu calls (and %lld live blocks) were counted after its final report was "
+			 "written at exit; they are not in it",
+			 (int)w->pid, (unsigned long long)calls, (long long)(now.blocks - w->at_exit.blocks));
+		cgs_log(msg, (const char *)NULL);
+		return;
+	}
+	struct emit_how how = { .final = true, .final_at = "gone", .seq = w->exit_seq, .replace = true,
+				.calls_after_exit = calls };
+	emit_how(w, "exit", &how);
 }
 
 static int64_t now_ns(void)
@@ -394,6 +478,28 @@ static void run(struct watch *w)
 				__atomic_add_fetch(&r->counters.dumps_coalesced, req - handled, __ATOMIC_RELAXED);
 			break;
 		}
+		/* The exit request's own bump of dump_req is not a dump
+		 * request: it and every live request pending are answered by
+		 * the final report. */
+		if (!w->exit_written && __atomic_load_n(&r->exit_req, __ATOMIC_ACQUIRE)) {
+			if (req - handled > 1)
+				__atomic_add_fetch(&r->counters.dumps_coalesced, req - handled - 1, __ATOMIC_RELAXED);
+			emit_at_exit(w);
+			handled = req;
+			__atomic_store_n(&r->dump_done, handled, __ATOMIC_RELEASE);
+			wake(&r->dump_done);
+			continue;
+		}
+		/* After the report written at exit, no live report: it would
+		 * come after the final one. Requests are answered by the final
+		 * report (counted as coalesced into it). */
+		if (w->exit_written && req != handled) {
+			__atomic_add_fetch(&r->counters.dumps_coalesced, req - handled, __ATOMIC_RELAXED);
+			handled = req;
+			__atomic_store_n(&r->dump_done, handled, __ATOMIC_RELEASE);
+			wake(&r->dump_done);
+			continue;
+		}
 		if (req != handled) {
 			/* One dump answers every request pending when it starts: a
 			 * flood of signals must not build a backlog that delays the
@@ -408,6 +514,8 @@ static void run(struct watch *w)
 			continue;
 		}
 		struct timespec ts = { 1, 0 };
+		if (w->exit_written)
+			prewarm_at = 0;
 		if (prewarm_at) {
 			int64_t left = prewarm_at - now_ns();
 			if (left <= 0) {
@@ -417,7 +525,7 @@ static void run(struct watch *w)
 			}
 			ts = (struct timespec){ 0, left };
 		}
-		if (every) {
+		if (every && !w->exit_written) {
 			int64_t left = next - now_ns();
 			if (left <= 0) {
 				emit(w, "interval", false);
@@ -433,7 +541,14 @@ static void run(struct watch *w)
 		if (!w->dead && (!alive(w) || (polling && !still_mapped(w))))
 			w->dead = 1;
 	}
-	emit(w, "exit", true);
+	if (w->exit_written) {
+		after_exit(w);
+	} else {
+		struct emit_how how = { .final = true, .final_at = "gone" };
+		emit_how(w, "exit", &how);
+	}
+	__atomic_store_n(&r->exit_done, 1, __ATOMIC_RELEASE);
+	wake(&r->exit_done);
 	__atomic_store_n(&r->dump_done, __atomic_load_n(&r->dump_req, __ATOMIC_ACQUIRE) + 1, __ATOMIC_RELEASE);
 	wake(&r->dump_done);
 }
@@ -520,6 +635,23 @@ static long arg_long(const char *s, int base, bool *ok)
 	return v;
 }
 
+/* No report will come: let a process that waits at its exit go at once
+ * (exitwait.c), through the region's first page mapped anywhere. */
+static void release_exit(int memfd)
+{
+	if (memfd < 0)
+		return;
+	struct cgs_region *head = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (head == MAP_FAILED)
+		return;
+	if (head->magic == CGS_REGION_MAGIC && head->version == CGS_REGION_VERSION &&
+	    offsetof(struct cgs_region, exit_done) + sizeof(head->exit_done) <= 4096) {
+		__atomic_store_n(&head->exit_done, 1, __ATOMIC_RELEASE);
+		wake(&head->exit_done);
+	}
+	munmap(head, 4096);
+}
+
 /* Map the region at the address the process has it. Another mapping of
  * ours may sit there (each exec lays libraries out anew): then exec this
  * program again for another layout, a few times. */
@@ -589,6 +721,7 @@ int main(int argc, char **argv)
 	struct cgs_region *r = map_region(memfd, pid, at, argv);
 	if (!r) {
 		cgs_log("the watcher cannot map the process's state; no report will be written", (const char *)NULL);
+		release_exit(memfd);
 		return 1;
 	}
 	unsetenv("CGOSHIM_WATCH_TRY");

@@ -14,24 +14,28 @@ integration tests can both run it.
 import json
 import sys
 
-TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "seq", "duration_ns",
-       "interval", "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets", "leaks",
-       "heap", "recorder", "rings", "events"]
+TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "final_at", "calls_after_exit", "seq",
+       "duration_ns", "interval", "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets",
+       "target_rows", "leaks", "heap", "recorder", "rings", "events"]
 TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
 OPTIONS = ["leaks", "targets", "children", "format", "signal", "unwind", "stack_depth", "top",
-           "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output"]
-SHIM = ["bytes", "threads", "go"]
+           "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output", "only"]
+SHIM = ["bytes", "threads", "go", "signal_dumps", "seccomp"]
 COUNTERS = ["untracked_allocs", "unknown_frees", "unknown_sizes", "region_oom", "pool_allocs",
-            "guard_calls", "orphan_calls", "stack_overflow", "dlsym_next", "signals",
+            "guard_calls", "orphan_calls", "stack_overflow", "dlopen_untimed", "dlsym_untimed",
+            "dlvsym_untimed", "signals",
             "thread_blocks", "ring_bind_failed", "dumps_coalesced", "forks_unmeasured",
             "unwind_handoffs", "unwind_compared", "unwind_mismatches",
-            "inconsistent_reads"]
+            "seccomp_skipped", "inconsistent_reads"]
 STAT = ["count", "errors", "total_ns", "min_ns", "max_ns", "p50_ns", "p90_ns", "p99_ns",
         "p999_ns", "buckets"]
-CALL = ["fn"] + STAT
-TARGET = ["kind", "target"] + STAT
-LEAKS = ["enabled", "count", "bytes", "shown_count", "shown_bytes", "sites"]
-SITE = ["count", "bytes", "oldest_ns", "newest_ns", "cgo", "frames"]
+CALL = ["fn", "not_timed"] + STAT
+TARGET = ["kind", "target", "group", "paths"] + STAT
+TARGET_ROWS = ["limit", "files", "pattern_rows", "grouped", "rest_rows", "rest_paths", "other_calls",
+               "paths_unsure"]
+LEAKS = ["enabled", "count", "bytes", "shown_count", "shown_bytes", "program_count", "program_bytes",
+         "runtime_count", "runtime_bytes", "sites"]
+SITE = ["count", "bytes", "oldest_ns", "newest_ns", "cgo", "runtime", "frames"]
 FRAME = ["function", "module", "file", "line", "addr"]
 
 
@@ -112,6 +116,9 @@ class Checker:
         if r["trigger"] not in ("signal", "api", "exit", "interval", "http", ""):
             self.fail("trigger", repr(r["trigger"]))
         self.typed("final", r["final"], (bool,))
+        if r["final_at"] not in (("", "exit", "gone") if r["final"] else ("",)):
+            self.fail("final_at", repr(r["final_at"]))
+        self.uint("calls_after_exit", r["calls_after_exit"])
         for k in ("seq", "duration_ns"):
             self.uint(k, r[k])
         self.typed("start_unix_ns", r["start_unix_ns"], (int,))
@@ -126,7 +133,7 @@ class Checker:
                 self.typed(f"options.{k}", o[k], (bool,))
             if o["format"] not in ("text", "json", "folded"):
                 self.fail("options.format", repr(o["format"]))
-            for k in ("signal", "output"):
+            for k in ("signal", "output", "only"):
                 self.typed(f"options.{k}", o[k], (str,))
             for k in ("stack_depth", "top"):
                 self.typed(f"options.{k}", o[k], (int,))
@@ -135,19 +142,27 @@ class Checker:
         if self.keys("shim", r["shim"], SHIM):
             for k in ("bytes", "threads"):
                 self.uint(f"shim.{k}", r["shim"][k])
-            self.typed("shim.go", r["shim"]["go"], (str,))
+            for k in ("go", "signal_dumps", "seccomp"):
+                self.typed(f"shim.{k}", r["shim"][k], (str,))
         if self.keys("counters", r["counters"], COUNTERS):
             for k in COUNTERS:
                 self.uint(f"counters.{k}", r["counters"][k])
         for i, c in enumerate(r["calls"] if isinstance(r["calls"], list) else [None]):
             if self.keys(f"calls[{i}]", c, CALL):
                 self.typed(f"calls[{i}].fn", c["fn"], (str,))
+                self.uint(f"calls[{i}].not_timed", c["not_timed"])
                 self.stat(f"calls[{i}] ({c['fn']})", c)
         for i, t in enumerate(r["targets"] if isinstance(r["targets"], list) else [None]):
             if self.keys(f"targets[{i}]", t, TARGET):
                 self.typed(f"targets[{i}].kind", t["kind"], (str,))
                 self.typed(f"targets[{i}].target", t["target"], (str,))
+                if t["group"] not in ("file", "pattern", "rest"):
+                    self.fail(f"targets[{i}].group", repr(t["group"]))
+                self.uint(f"targets[{i}].paths", t["paths"])
                 self.stat(f"targets[{i}]", t)
+        if self.keys("target_rows", r["target_rows"], TARGET_ROWS):
+            for k in TARGET_ROWS:
+                self.uint(f"target_rows.{k}", r["target_rows"][k])
         lk = r["leaks"]
         if not self.keys("leaks", lk, LEAKS):
             return
@@ -161,6 +176,7 @@ class Checker:
             for k in SITE[:4]:
                 self.uint(f"{w}.{k}", s[k])
             self.typed(f"{w}.cgo", s["cgo"], (str, type(None)))
+            self.typed(f"{w}.runtime", s["runtime"], (bool,))
             for j, f in enumerate(s["frames"] if isinstance(s["frames"], list) else [None]):
                 fw = f"{w}.frames[{j}]"
                 if not self.keys(fw, f, FRAME):

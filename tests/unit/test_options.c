@@ -109,6 +109,8 @@ static void assert_defaults(const struct cgs_options *o)
 	ck_assert_uint_eq(o->min_age_ns, 0);
 	ck_assert_uint_eq(o->memory, 8ULL << 30);
 	ck_assert_uint_eq(o->slow_ns, 1000000);
+	ck_assert_uint_eq(o->exit_wait_ns, 10000000000ULL);
+	ck_assert_int_eq(o->target_rows, 30);
 	ck_assert_str_eq(o->output, "");
 }
 
@@ -119,7 +121,8 @@ static void assert_same_options(const struct cgs_options *a, const struct cgs_op
 			      a->children == b->children && a->launcher == b->launcher && a->format == b->format &&
 			      a->signal == b->signal && a->stack_depth == b->stack_depth && a->top == b->top &&
 			      a->min_age_ns == b->min_age_ns && a->memory == b->memory &&
-			      a->slow_ns == b->slow_ns && !strcmp(a->output, b->output),
+			      a->slow_ns == b->slow_ns && a->exit_wait_ns == b->exit_wait_ns &&
+			      a->target_rows == b->target_rows && !strcmp(a->output, b->output),
 		      "%s changed the options", what);
 }
 
@@ -493,6 +496,7 @@ START_TEST(each_variable_good_value)
 	GOOD("CGOSHIM_STACK_DEPTH=32", o.stack_depth == 32);
 	GOOD("CGOSHIM_TOP=5", o.top == 5);
 	GOOD("CGOSHIM_TOP=100000", o.top == 100000);
+	GOOD("CGOSHIM_ONLY=*.test", !strcmp(o.only, "*.test"));
 	GOOD("CGOSHIM_MIN_AGE=10s", o.min_age_ns == 10000000000ULL);
 	GOOD("CGOSHIM_MIN_AGE=250ms", o.min_age_ns == 250000000ULL);
 	GOOD("CGOSHIM_MIN_AGE=3", o.min_age_ns == 3000000000ULL);
@@ -502,6 +506,11 @@ START_TEST(each_variable_good_value)
 	GOOD("CGOSHIM_MEMORY=2G", o.memory == 2ULL << 30);
 	GOOD("CGOSHIM_SLOW_NS=2ms", o.slow_ns == 2000000);
 	GOOD("CGOSHIM_SLOW_NS=750us", o.slow_ns == 750000);
+	GOOD("CGOSHIM_EXIT_WAIT=0", o.exit_wait_ns == 0);
+	GOOD("CGOSHIM_EXIT_WAIT=2", o.exit_wait_ns == 2000000000ULL);
+	GOOD("CGOSHIM_EXIT_WAIT=500ms", o.exit_wait_ns == 500000000ULL);
+	GOOD("CGOSHIM_TARGET_ROWS=1", o.target_rows == 1);
+	GOOD("CGOSHIM_TARGET_ROWS=500", o.target_rows == 500);
 	GOOD("CGOSHIM_OUTPUT=/tmp/cgoshim.%p.%n.json", !strcmp(o.output, "/tmp/cgoshim.%p.%n.json"));
 	GOOD("CGOSHIM_OUTPUT=stderr", !strcmp(o.output, ""));
 	GOOD("CGOSHIM_OUTPUT=-", !strcmp(o.output, ""));
@@ -561,6 +570,8 @@ START_TEST(bad_value_keeps_default_and_logs_one_line)
 		{ "CGOSHIM_MEMORY", "8X" }, { "CGOSHIM_MEMORY", "-8G" }, { "CGOSHIM_MEMORY", "" },
 		{ "CGOSHIM_SLOW_NS", "fast" }, { "CGOSHIM_SLOW_NS", "-5" },
 		{ "CGOSHIM_SLOW_NS", "99999999999999999999999" },
+		{ "CGOSHIM_EXIT_WAIT", "forever" }, { "CGOSHIM_EXIT_WAIT", "2h" }, { "CGOSHIM_EXIT_WAIT", "-1" },
+		{ "CGOSHIM_TARGET_ROWS", "0" }, { "CGOSHIM_TARGET_ROWS", "100001" }, { "CGOSHIM_TARGET_ROWS", "many" },
 	};
 	struct cgs_options dflt;
 	cgs_options_parse(&dflt, NULL, true);
@@ -717,10 +728,44 @@ START_TEST(quiet_logs_nothing)
 }
 END_TEST
 
+/* CGOSHIM_ONLY's glob, as shells match names. */
+START_TEST(glob_matches)
+{
+	static const struct { const char *pat, *s; bool want; } cases[] = {
+		{ "*.test", "pkg.test", true },
+		{ "*.test", "/tmp/go-build1/b001/pkg.test", true },
+		{ "*.test", "pkg.test.go", false },
+		{ "*.test", "gcc", false },
+		{ "*", "", true },
+		{ "", "", true },
+		{ "", "a", false },
+		{ "a*b*c", "aXXbYYc", true },
+		{ "a*b*c", "aXXbYY", false },
+		{ "a?c", "abc", true },
+		{ "a?c", "ac", false },
+		{ "[a-c]x", "bx", true },
+		{ "[a-c]x", "dx", false },
+		{ "[!a-c]x", "dx", true },
+		{ "[!a-c]x", "ax", false },
+		{ "[]]x", "]x", true },
+		{ "\\*x", "*x", true },
+		{ "\\*x", "ax", false },
+		{ "[ab", "[ab", true },
+		{ "/usr/bin/*", "/usr/bin/go", true },
+		{ "*/go", "/usr/lib/go-1.23/bin/go", true },
+		{ "**a", "bbba", true },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(cgs_glob_match(cases[i].pat, cases[i].s) == cases[i].want, "'%s' ~ '%s': want %d",
+			      cases[i].pat, cases[i].s, cases[i].want);
+}
+END_TEST
+
 static Suite *options_suite(void)
 {
 	Suite *s = suite_create("options");
 	TCase *tc = tcase_create("parsers");
+	tcase_add_test(tc, glob_matches);
 	tcase_add_test(tc, bool_good);
 	tcase_add_test(tc, bool_bad);
 	tcase_add_test(tc, u64_good);

@@ -1014,9 +1014,10 @@ START_TEST(om_matches_json)
 	ck_assert_uint_eq(mu64(&m, "cgoshim_call_errors_total", "read", NULL), 100);
 	ck_assert_uint_eq(mu64(&m, "cgoshim_heap_live_bytes", NULL, NULL), 4406);
 	ck_assert_uint_eq(mu64(&m, "cgoshim_heap_live_allocations", NULL, NULL), 5);
+	ck_assert_uint_eq(mu64(&m, "cgoshim_heap_runtime_bytes", NULL, NULL), 0);
 	ck_assert_str_eq(mvalue(&m, "cgoshim_report_timestamp_seconds", NULL, NULL), "1700000005.123456789");
-	/* 5 functions x (2 counters + 25 buckets + Inf + sum + count), 3 gauges. */
-	ck_assert_uint_eq(m.n, 5 * 30 + 3);
+	/* 5 functions x (2 counters + 25 buckets + Inf + sum + count), 4 gauges. */
+	ck_assert_uint_eq(m.n, 5 * 30 + 4);
 	ck_assert(promtool_ok(om));
 
 	metrics_free(&m);

@@ -440,7 +440,7 @@ START_TEST(json_valid)
 	assert_json_doc(doc);
 	assert_json_schema(path);
 	ck_assert_ptr_nonnull(strstr(doc, "{\"schema\": \"cgoshim/1\", \"pid\": 4242, "));
-	ck_assert_ptr_nonnull(strstr(doc, "\"trigger\": \"signal\", \"final\": true, \"seq\": 7"));
+	ck_assert_ptr_nonnull(strstr(doc, "\"trigger\": \"signal\", \"final\": true, \"final_at\": \"\", \"calls_after_exit\": 0, \"seq\": 7"));
 	ck_assert_ptr_nonnull(strstr(doc, "\"signal\": \"SIGUSR2\""));
 	ck_assert_ptr_nonnull(strstr(doc, "\"format\": \"text\""));
 	ck_assert_ptr_nonnull(strstr(doc, "\"memory\": 8589934592"));
@@ -529,7 +529,7 @@ START_TEST(json_values)
 	ck_assert_uint_eq(json_u64(doc, lk, "bytes"), 4406);
 	ck_assert_ptr_nonnull(strstr(doc, "\"enabled\": true"));
 	ck_assert_ptr_nonnull(strstr(doc, "{\"count\": 1, \"bytes\": 4096, \"oldest_ns\": 1000000000, "
-					  "\"newest_ns\": 1000000000, \"cgo\": null, \"frames\": [{\"function\": "
+					  "\"newest_ns\": 1000000000, \"cgo\": null, \"runtime\": false, \"frames\": [{\"function\": "
 					  "\"malloc\", \"module\": \"/lib/x86_64-linux-gnu/libc.so.6\", "
 					  "\"file\": null, \"line\": 0, \"addr\": \"0x7f0000001000\"}"));
 	ck_assert_ptr_nonnull(strstr(doc, "{\"function\": \"leak_loop\", \"module\": \"/usr/local/bin/leaky\", "
@@ -538,7 +538,7 @@ START_TEST(json_values)
 	ck_assert_ptr_nonnull(strstr(doc, "{\"function\": null, \"module\": null, \"file\": null, "
 					  "\"line\": 0, \"addr\": \"0xdeadbeef\"}"));
 	ck_assert_ptr_nonnull(strstr(doc, "{\"count\": 1, \"bytes\": 10, \"oldest_ns\": 3000000000, "
-					  "\"newest_ns\": 3000000000, \"cgo\": null, \"frames\": []}"));
+					  "\"newest_ns\": 3000000000, \"cgo\": null, \"runtime\": false, \"frames\": []}"));
 	free(doc);
 	free_snapshot(s);
 }
@@ -579,7 +579,8 @@ START_TEST(json_degenerate)
 	assert_no_nan(doc);
 	ck_assert_ptr_nonnull(strstr(doc, "\"exe\": \"\""));
 	ck_assert_ptr_nonnull(strstr(doc, "\"ns_per_tick\": 0, \"ghz\": 0"));
-	ck_assert_ptr_nonnull(strstr(doc, "\"calls\": [], \"targets\": [], \"leaks\": {\"enabled\": false"));
+	ck_assert_ptr_nonnull(strstr(doc, "\"calls\": [], \"targets\": [], \"target_rows\": {\"limit\": "));
+	ck_assert_ptr_nonnull(strstr(doc, "\"paths_unsure\": 0}, \"leaks\": {\"enabled\": false"));
 	ck_assert_ptr_nonnull(strstr(doc, "\"sites\": []}"));
 	ck_assert_int_eq(doc[strlen(doc) - 1], '\n');
 	unlink(path);

@@ -317,7 +317,7 @@ START_TEST(ring_on_missing_node_degrades)
 	ck_assert_uint_eq(back.cpu, 1);
 
 	/* The report says so. */
-	struct cgs_snapshot *s = cgs_snapshot_take(r, "api", true, 1, NULL);
+	struct cgs_snapshot *s = cgs_snapshot_take(r, "api", true, false, 1, NULL);
 	ck_assert_uint_eq(s->nrings, 2);
 	ck_assert_int_eq(s->rings[1].node, 5);
 	ck_assert_int_eq(s->rings[1].bound_node, -1);
@@ -615,7 +615,7 @@ START_TEST(fork_child_starts_empty)
 	ck_assert_uint_eq(cgs_ring_written(ring), 0);
 	ck_assert_uint_eq(cgs_ring_overwritten(ring), 0);
 	ck_assert_int_eq(ring->bound_node, ring->node);
-	struct cgs_snapshot *s = cgs_snapshot_take(r, "api", true, 1, NULL);
+	struct cgs_snapshot *s = cgs_snapshot_take(r, "api", true, false, 1, NULL);
 	ck_assert_uint_eq(s->nevents, 0);
 	ck_assert_uint_eq(s->rings[0].written, 0);
 	cgs_snapshot_free(s);
@@ -625,7 +625,7 @@ START_TEST(fork_child_starts_empty)
 	ck_assert_uint_eq(cgs_ring_written(ring), 20);
 	ck_assert_uint_eq(cgs_ring_overwritten(ring), 4);
 	r->opts.slow_ns = 0;
-	s = cgs_snapshot_take(r, "api", true, 1, NULL);
+	s = cgs_snapshot_take(r, "api", true, false, 1, NULL);
 	ck_assert_uint_eq(s->nevents, 16); /* the child's last 16, none of the parent's */
 	for (size_t i = 0; i < s->nevents; i++)
 		ck_assert_uint_eq(s->events[i].arg >> 32, 2);
@@ -676,7 +676,7 @@ static void check_choice(int nodes)
 	ck_assert_int_eq(cgs_rings_thread_node(rs, 2000), nodes - 2);
 
 	/* The JSON report lists every node, each ring's own CPUs. */
-	struct cgs_snapshot *s = cgs_snapshot_take(r, "api", true, 1, NULL);
+	struct cgs_snapshot *s = cgs_snapshot_take(r, "api", true, false, 1, NULL);
 	ck_assert_uint_eq(s->nrings, (size_t)nodes);
 	ck_assert_str_eq(s->topology, "override");
 	char *doc = NULL;

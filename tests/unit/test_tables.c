@@ -808,30 +808,78 @@ START_TEST(file_table_overflow_maps_to_other)
 {
 	struct cgs_region *r = region_new(256 * MiB);
 	struct cgs_files *fs = files_new(r);
+	const uint32_t plain = CGS_FILES_MAX - CGS_FILES_PATTERNS;
 	uint32_t ids[CGS_FILES_MAX];
 	char label[64];
-	/* Id 0 is "(other)": CGS_FILES_MAX - 1 more labels fit. */
-	for (uint32_t i = 1; i < CGS_FILES_MAX; i++) {
+	/* Id 0 is "(other)": plain - 1 more labels get rows of their own. */
+	for (uint32_t i = 1; i < plain; i++) {
 		snprintf(label, sizeof(label), "/data/file-%u", i);
 		ids[i] = intern_str(fs, label);
 		ck_assert_msg(ids[i] == i, "label %u got id %u", i, ids[i]);
 	}
-	ck_assert_uint_eq(fs->count, CGS_FILES_MAX);
+	ck_assert_uint_eq(fs->count, plain);
+	/* Past them: one pattern row per pattern, counting distinct paths. */
+	uint32_t pat = intern_str(fs, "/data/more-00001.tmp");
+	ck_assert_uint_eq(pat, plain);
+	ck_assert(fs->f[pat].pattern);
+	ck_assert_str_eq(fs->f[pat].label, "/data/more-*.tmp");
+	for (uint32_t i = 1; i <= 5000; i++) {
+		snprintf(label, sizeof(label), "/data/more-%05u.tmp", i);
+		ck_assert_uint_eq(intern_str(fs, label), pat);
+		ck_assert_uint_eq(intern_str(fs, label), pat); /* seen twice: one path */
+	}
+	ck_assert_uint_eq(fs->f[pat].paths, 5000);
 	ck_assert_uint_eq(fs->dropped, 0);
+	/* The pattern rows fill up too: then "(other)", counted. */
+	for (uint32_t i = 1; i < CGS_FILES_PATTERNS; i++) {
+		snprintf(label, sizeof(label), "/data/kind%c%c/x-%u", 'a' + i % 26, 'a' + i / 26, i);
+		ck_assert_uint_eq(intern_str(fs, label), plain + i);
+	}
+	ck_assert_uint_eq(fs->count, CGS_FILES_MAX);
 	for (uint32_t i = 0; i < 10; i++) {
-		snprintf(label, sizeof(label), "/data/one-too-many-%u", i);
+		snprintf(label, sizeof(label), "/other/one-too-many-%u", i);
 		ck_assert_uint_eq(intern_str(fs, label), 0);
 		ck_assert_uint_eq(fs->dropped, i + 1);
 	}
 	/* Known labels keep their ids, and are not counted as dropped. */
-	for (uint32_t i = 1; i < CGS_FILES_MAX; i += 7) {
+	for (uint32_t i = 1; i < plain; i += 7) {
 		snprintf(label, sizeof(label), "/data/file-%u", i);
 		ck_assert_uint_eq(intern_str(fs, label), ids[i]);
 		ck_assert_str_eq(fs->f[ids[i]].label, label);
 	}
 	ck_assert_uint_eq(fs->dropped, 10);
-	ck_assert_uint_eq(fs->count, CGS_FILES_MAX);
 	region_drop(r);
+}
+END_TEST
+
+START_TEST(file_pattern)
+{
+	static const char *const cases[][2] = {
+		{ "/tmp/t/cache-00042.tmp", "/tmp/t/cache-*.tmp" },
+		{ "/tmp/go-build123456/b001/x.a", "/tmp/go-*/*/x.a" },
+		{ "/var/tmp/tmpaBcDeF", "/var/tmp/*" },
+		{ "/srv/blob-9e3779b97f4a7c15.dat", "/srv/blob-*.dat" },
+		{ "/dev/zero", "/dev/zero" },
+		{ "socket", "socket" },
+		{ "/etc/CamelCase.conf", "/etc/CamelCase.conf" },
+		{ "/data/cafe/face.bin", "/data/cafe/face.bin" },
+		{ "/proc/4242/stat", "/proc/*/stat" },
+		{ "123e4567-e89b-12d3-a456-426614174000", "*-*-*-*-*" },
+	};
+	char out[CGS_FILE_LABEL_MAX];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = cgs_file_pattern(cases[i][0], strlen(cases[i][0]), out, sizeof(out));
+		ck_assert_str_eq(out, cases[i][1]);
+		ck_assert_uint_eq(n, strlen(cases[i][1]));
+		/* A pattern is its own pattern. */
+		char again[CGS_FILE_LABEL_MAX];
+		cgs_file_pattern(out, n, again, sizeof(again));
+		ck_assert_str_eq(again, out);
+	}
+	/* A small buffer is never overrun. */
+	char small[8];
+	cgs_file_pattern("/tmp/t/cache-00042.tmp", 22, small, sizeof(small));
+	ck_assert_uint_eq(strlen(small), 7);
 }
 END_TEST
 
@@ -941,6 +989,7 @@ static Suite *tables_suite(void)
 	tcase_add_test(tc, file_intern_idempotent);
 	tcase_add_test(tc, file_table_overflow_maps_to_other);
 	tcase_add_test(tc, fd_map_set_dup_clear);
+	tcase_add_test(tc, file_pattern);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -789,6 +789,33 @@ START_TEST(html)
 	ck_assert_msg(strstr(json_string_value(json_object_get(p, "text")), "no slow-call events"), "no note");
 	json_decref(p);
 
+	/* A report with 100 targets of one kind and no "target_rows" (older,
+	 * or merged): 30 rows drawn, the other 70 summed into one row. */
+	json_t *many = json_deep_copy(report);
+	json_t *ts = json_object_get(many, "targets");
+	json_array_clear(ts);
+	for (int k = 0; k < 100; k++) {
+		json_t *t = json_deep_copy(json_array_get(json_object_get(many, "calls"), 0));
+		char name[64];
+		snprintf(name, sizeof(name), "/tmp/many/f-%03d", k);
+		json_object_del(t, "fn");
+		json_object_set_new(t, "kind", json_string("read"));
+		json_object_set_new(t, "target", json_string(name));
+		json_array_append_new(ts, t);
+	}
+	json_object_del(many, "target_rows");
+	save(many, tpath("many.json"));
+	json_decref(many);
+	x = CLI("html", tpath("many.json"));
+	ck_assert_int_eq(x.status, 0);
+	spit(tpath("many.html"), x.out);
+	ck_assert_msg(strstr(x.out, "(rest: 70 rows)"), "no (rest) row for the 70 targets past 30");
+	res_free(&x);
+	p = checker("html", tpath("many.html"));
+	ck_assert_int_eq(json_array_size(json_object_get(p, "problems")), 0);
+	ck_assert_int_eq(num(p, "target_hists"), 30);
+	json_decref(p);
+
 	/* Names that are markup are escaped. */
 	json_object_set_new(json_array_get(json_object_get(report, "calls"), 0), "fn",
 			    json_string("<script>alert(1)</script>"));

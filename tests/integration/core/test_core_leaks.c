@@ -16,6 +16,9 @@
 #include "core_util.h"
 
 /* valgrind's path, or NULL. */
+static json_t *site_sized(json_t *report, long long count, long long bytes);
+static json_t *frame_of(json_t *site, const char *fn);
+
 static char *find_valgrind(void)
 {
 	const char *path = getenv("PATH");
@@ -96,6 +99,142 @@ START_TEST(leaks_equal_valgrind)
 	hrun_free(&shim);
 	hrun_free(&plain);
 	free(vg);
+}
+END_TEST
+
+/* One frame of a valgrind loss record: "by 0x...: fn (file.c:42)". */
+struct vframe {
+	char fn[128], file[128];
+	int line;
+};
+
+/* The loss record of valgrind's log for a block of `bytes` bytes: its
+ * frames after the allocator's own (those in valgrind's preload). */
+static int valgrind_record(const char *log, long long bytes, struct vframe *v, int max)
+{
+	FILE *f = fopen(log, "r");
+	char line[1024];
+	int n = -1;
+	bool in = false;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *at = strstr(line, " bytes in 1 blocks are ");
+		if (at) {
+			if (in)
+				break;
+			char *p = at;
+			while (p > line && p[-1] != ' ')
+				p--;
+			long long b = 0;
+			for (; p < at; p++)
+				if (*p >= '0' && *p <= '9')
+					b = b * 10 + (*p - '0');
+			in = b == bytes;
+			if (in)
+				n = 0;
+			continue;
+		}
+		if (!in)
+			continue;
+		char *by = strstr(line, ": ");
+		if (!by || (!strstr(line, " at 0x") && !strstr(line, " by 0x"))) {
+			if (n > 0)
+				break;
+			continue;
+		}
+		if (strstr(line, "vgpreload") || n >= max)
+			continue;
+		struct vframe *fr = &v[n];
+		if (sscanf(by + 2, "%127s (%127[^:]:%d)", fr->fn, fr->file, &fr->line) == 3)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* Every frame valgrind names for each leak of leak_lines (built -O2, where
+ * the instruction after a call belongs to the next line) has the same
+ * file and line in cgoshim's site: the line of the call, looked up at
+ * (return address - 1), the innermost frame too. */
+START_TEST(lines_equal_valgrind)
+{
+	char *vg = find_valgrind();
+	ck_assert(vg);
+	const char *prog = hbin("leak_lines");
+	struct hrun shim, plain;
+	const char *argv[] = { prog, NULL };
+	ck_assert_int_eq(hrun(argv, NULL, &shim), 0);
+	ck_assert_msg(shim.final, "no final report; stderr: %s", shim.err);
+	char log[300];
+	snprintf(log, sizeof(log), "--log-file=%s/valgrind.log", shim.dir);
+	const char *vargv[] = { vg, "--leak-check=full", "--show-leak-kinds=all", "--run-libc-freeres=no",
+				log, prog, NULL };
+	struct hopts o = { .no_preload = true, .timeout_s = 120 };
+	ck_assert_int_eq(hrun(vargv, &o, &plain), 0);
+	ck_assert_msg(hexited(&plain, 0), "leak_lines under valgrind failed: %s", plain.err);
+	static const long long sizes[] = { 1002, 2003, 3004, 4004, 5005, 6006, 34 };
+	int bad = 0, compared = 0;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct vframe v[16];
+		int nv = valgrind_record(log + strlen("--log-file="), sizes[i], v, 16);
+		ck_assert_msg(nv > 0, "no loss record of %lld bytes in valgrind's log", sizes[i]);
+		json_t *site = site_sized(shim.final, 1, sizes[i]);
+		ck_assert_msg(site, "no site of 1 block of %lld bytes", sizes[i]);
+		json_t *frames = json_object_get(site, "frames");
+		for (int k = 0; k < nv; k++) {
+			json_t *f = json_array_get(frames, (size_t)k);
+			const char *file = f ? base_name(jstr(f, "file")) : "(none)";
+			long long line = f ? jint(f, "line") : -1;
+			/* Frames valgrind cannot place (libc without line
+			 * information) are not compared. */
+			if (!v[k].line)
+				continue;
+			compared++;
+			if (strcmp(file, v[k].file) || line != v[k].line) {
+				printf("%lld bytes, frame %d: valgrind %s (%s:%d), cgoshim %s (%s:%lld)\n", sizes[i], k,
+				       v[k].fn, v[k].file, v[k].line, f ? jstr(f, "function") : "-", file, line);
+				bad++;
+			}
+		}
+	}
+	unlink(log + strlen("--log-file="));
+	printf("%d frames compared with valgrind\n", compared);
+	ck_assert_int_ge(compared, 9);
+	ck_assert_msg(bad == 0, "%d frames name another line than valgrind (see above)", bad);
+	hrun_free(&shim);
+	hrun_free(&plain);
+	free(vg);
+}
+END_TEST
+
+/* A leak made in a signal handler: the frame the signal interrupted is an
+ * exact PC (a ud2 that starts its line), and keeps its own line, while the
+ * frames around it are return addresses (the call lines). */
+START_TEST(lines_signal_frame)
+{
+	struct hrun r;
+	const char *argv[] = { hbin("leak_lines"), "trap", NULL };
+	ck_assert_int_eq(hrun(argv, NULL, &r), 0);
+	ck_assert(hexited(&r, 0));
+	ck_assert_msg(r.final, "no final report; stderr: %s", r.err);
+	int want = 0;
+	const char *p = strstr(r.out, "trap line ");
+	ck_assert(p && sscanf(p, "trap line %d", &want) == 1);
+	json_t *s = site_sized(r.final, 1, 7007);
+	ck_assert_msg(s, "no site of the handler's 7007 bytes");
+	json_t *f = frame_of(s, "trap");
+	ck_assert_msg(f, "no frame of trap() in the handler's site");
+	ck_assert_int_eq(jint(f, "line"), want);
+	f = json_array_get(json_object_get(s, "frames"), 0);
+	ck_assert_str_eq(jstr(f, "function"), "on_ill");
+	hrun_free(&r);
 }
 END_TEST
 
@@ -289,6 +428,8 @@ int main(int argc, char **argv)
 {
 	const struct core_case cases[] = {
 		{ "valgrind", leaks_equal_valgrind, need_valgrind },
+		{ "lines-valgrind", lines_equal_valgrind, need_valgrind },
+		{ "lines-signal", lines_signal_frame, NULL },
 		{ "calls", calls_exact, NULL },
 		{ "sites", leak_sites_symbolised, NULL },
 		{ "threads", threads_exact, NULL },

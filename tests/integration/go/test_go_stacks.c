@@ -2,8 +2,9 @@
  *
  * libunwind walks the C stack up to runtime.asmcgocall, where cgo switched
  * from the goroutine's stack to the thread's (PITFALLS item 17); the shim
- * names the cgo entry in the site's "cgo" field and (shim/gostack.c, Go
- * 1.19 layout) continues into the goroutine's frames up to the Go caller.
+ * names the cgo entry in the site's "cgo" field and (shim/core/gostack.c,
+ * layout read from asmcgocall's code) continues into the goroutine's frames
+ * up to the Go caller.
  * tests/integration/go/stackprog leaks through C.CString (7 x 77 bytes),
  * through C.my_func, a C function of the preamble that mallocs (5 x 55
  * bytes), and through C.my_func_noinline, the same kept out of line (3 x 33
@@ -97,6 +98,50 @@ START_TEST(compare)
 }
 END_TEST
 
+/* The frame of site named fn, or NULL. */
+static json_t *frame_named(json_t *site, const char *fn)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(site, "frames"), i, f)
+		if (!strcmp(jstr(f, "function"), fn))
+			return f;
+	return NULL;
+}
+
+/* The Go frames of a leak site name the lines of the calls, as Go's own
+ * runtime.Callers does: stackprog prints the line of its C.my_func_noinline
+ * call and of main's call of leakNoinline, and the C function it calls the
+ * line of its malloc call (__LINE__). Every frame is a return
+ * address, looked up at (address - 1). */
+START_TEST(callers_lines)
+{
+	struct hrun r;
+	json_t *rep = final_report(&r);
+	int at = 0, main_line = 0;
+	const char *p = strstr(r.out, "runtime.Callers: leakNoinline ");
+	ck_assert_msg(p && sscanf(p, "runtime.Callers: leakNoinline %d main.main %d", &at, &main_line) == 2,
+		      "stackprog printed no runtime.Callers line: %s", r.out);
+	int c_line = 0;
+	p = strstr(r.out, "C: my_func_noinline malloc at ");
+	ck_assert(p && sscanf(p, "C: my_func_noinline malloc at %d", &c_line) == 1);
+	json_t *site = site_sized(rep, 3, 3 * 33);
+	ck_assert_msg(site, "no leak site of 3 x 33 bytes");
+	print_site("C.my_func_noinline", site);
+	/* The innermost frame too: the C function's malloc call (-O2). */
+	json_t *f = json_array_get(json_object_get(site, "frames"), 0);
+	ck_assert_str_eq(jstr(f, "function"), "my_func_noinline");
+	ck_assert_int_eq(jint(f, "line"), c_line);
+	f = frame_named(site, "main.leakNoinline");
+	ck_assert_msg(f, "no frame main.leakNoinline");
+	ck_assert_int_eq(jint(f, "line"), at);
+	f = frame_named(site, "main.main");
+	ck_assert_msg(f, "no frame main.main");
+	ck_assert_int_eq(jint(f, "line"), main_line);
+	hrun_free(&r);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	const struct go_case cases[] = {
@@ -104,6 +149,7 @@ int main(int argc, char **argv)
 		{ "my_func", my_func },
 		{ "noinline", my_func_noinline },
 		{ "compare", compare },
+		{ "callers", callers_lines },
 	};
 	return go_main(argc, argv, "go-stacks", cases, sizeof(cases) / sizeof(cases[0]));
 }

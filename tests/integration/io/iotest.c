@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include "harness.h"
 #include "iotest.h"
 
 char *io_capture(const char *const argv[], bool with_stderr, int *status)
@@ -251,4 +252,16 @@ const char *io_diff(const char *a, const char *b)
 	if (differing > shown && used < sizeof(msg) - 1)
 		snprintf(msg + used, sizeof(msg) - used, "\n  ... %d differing lines in all", differing);
 	return msg;
+}
+
+long long io_untimed(json_t *report, const char *fn)
+{
+	json_t *c = hcall(report, fn);
+	return c ? io_int(c, "not_timed") : 0;
+}
+
+long long io_calls(json_t *report, const char *fn)
+{
+	json_t *c = hcall(report, fn);
+	return c ? io_int(c, "count") + io_int(c, "not_timed") : 0;
 }

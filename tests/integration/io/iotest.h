@@ -32,6 +32,10 @@ long long io_tcount(json_t *report, const char *kind, const char *target);
 long long io_tcount_kind(json_t *report, const char *kind);
 /* An integer member of a JSON object, -1 when absent. */
 long long io_int(json_t *obj, const char *key);
+/* Calls of fn in the report's calls table, timed or not (count + not_timed),
+ * and of those the ones not timed; 0 when there is no row. */
+long long io_calls(json_t *report, const char *fn);
+long long io_untimed(json_t *report, const char *fn);
 
 /* A fresh directory under /tmp; removed (with its files, one level) by
  * io_rmdir, or at exit if a failed assertion ended the test first. */

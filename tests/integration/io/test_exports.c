@@ -12,6 +12,9 @@
  *    leaked out would be neither;
  *  - every_entry_point_exported: every entry point of shim/fns.h is
  *    exported (a missing one would silently not be measured);
+ *  - transparency_entry_points_exported: every way glibc offers to set a
+ *    signal's disposition (the dump signal's semantics, issue 13 item 1)
+ *    and to install a seccomp filter (prctl, syscall: item 9) is exported;
  *  - no_tls_get_addr: no reference to __tls_get_addr (dynamic TLS may call
  *    malloc on a thread's first touch), and no TLS symbol exported;
  *  - needs_libc_only: NEEDED is libc.so.6 alone, no RPATH/RUNPATH, and no
@@ -130,6 +133,18 @@ START_TEST(every_entry_point_exported)
 }
 END_TEST
 
+START_TEST(transparency_entry_points_exported)
+{
+	static const char *const names[] = { "sigaction", "__sigaction", "signal", "bsd_signal", "ssignal",
+		"sysv_signal", "__sysv_signal", "sigset", "sigignore", "siginterrupt", "prctl", "syscall" };
+	char **exp = exported();
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		ck_assert_msg(io_strv_has(exp, names[i]), "%s does not export %s: a call to it would bypass the shim",
+			      lib(), names[i]);
+	io_strv_free(exp);
+}
+END_TEST
+
 START_TEST(no_tls_get_addr)
 {
 	char **all = io_nm(lib(), NULL);
@@ -200,6 +215,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, exports_match_map);
 	tcase_add_test(tc, exports_are_libc_or_api);
 	tcase_add_test(tc, every_entry_point_exported);
+	tcase_add_test(tc, transparency_entry_points_exported);
 	tcase_add_test(tc, no_tls_get_addr);
 	tcase_add_test(tc, needs_libc_only);
 	suite_add_tcase(s, tc);

@@ -8,7 +8,13 @@
  * the pipe's (c), and a file opened behind the shim's back by a raw system
  * call (d). Each read must go to the file its descriptor referred to at the
  * time, and the targets of a kind must add up to the calls of that kind.
- * With CGOSHIM_TARGETS=0 there are no targets and the calls are the same. */
+ * With CGOSHIM_TARGETS=0 there are no targets and the calls are the same.
+ *
+ * many_files (issue 15): 5,000 files (4,000 cache-NNNNN.tmp, 1,000
+ * blob-<16 hex>.dat), each opened and read once by io_manyfiles: the text
+ * report stays a few hundred lines, the JSON rows are grouped by pattern
+ * with the exact number of distinct paths, at most CGOSHIM_TARGET_ROWS per
+ * kind, and still add up to every call. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -111,12 +117,134 @@ START_TEST(targets_off)
 }
 END_TEST
 
+static char *make_many(int cache, int blobs)
+{
+	char *dir = io_mkdtemp();
+	ck_assert_msg(dir != NULL, "cannot make a temporary directory");
+	char name[64];
+	for (int i = 0; i < cache; i++) {
+		snprintf(name, sizeof(name), "cache-%05d.tmp", i);
+		ck_assert(io_write_file(dir, name, "x") == 0);
+	}
+	for (int i = 0; i < blobs; i++) {
+		snprintf(name, sizeof(name), "blob-%016llx.dat", (unsigned long long)(i + 1) * 0x9e3779b97f4a7c15ULL);
+		ck_assert(io_write_file(dir, name, "y") == 0);
+	}
+	return dir;
+}
+
+static long long sum_kind(json_t *rep, const char *kind, const char *field, size_t *rows)
+{
+	size_t i;
+	json_t *t;
+	long long n = 0;
+	*rows = 0;
+	json_array_foreach(json_object_get(rep, "targets"), i, t)
+		if (!strcmp(json_string_value(json_object_get(t, "kind")), kind)) {
+			n += io_int(t, field);
+			(*rows)++;
+		}
+	return n;
+}
+
+/* The row of kind whose target ends with tail, or NULL. */
+static json_t *row_ending(json_t *rep, const char *kind, const char *tail)
+{
+	size_t i, n = strlen(tail);
+	json_t *t;
+	json_array_foreach(json_object_get(rep, "targets"), i, t) {
+		const char *k = json_string_value(json_object_get(t, "kind"));
+		const char *s = json_string_value(json_object_get(t, "target"));
+		if (k && s && !strcmp(k, kind) && strlen(s) >= n && !strcmp(s + strlen(s) - n, tail))
+			return t;
+	}
+	return NULL;
+}
+
+START_TEST(many_files)
+{
+	char *dir = make_many(4000, 1000);
+	const char *argv[] = { hbin("io_manyfiles"), dir, NULL };
+	struct hrun r;
+	ck_assert_int_eq(hrun(argv, NULL, &r), 0);
+	ck_assert_msg(hexited(&r, 0), "io_manyfiles failed (%#x): %s", r.status, r.err);
+	ck_assert_str_eq(r.out, "manyfiles: read 5000 files\n");
+	ck_assert_msg(r.final, "no final report");
+	json_t *rep = r.final;
+	long long reads = hcount(rep, "read"), opens = open_calls(rep);
+	ck_assert_int_eq(reads, 5000);
+	ck_assert_int_eq(opens, 5000);
+	size_t nread, nopen;
+	ck_assert_int_eq(sum_kind(rep, "read", "count", &nread), reads);
+	ck_assert_int_eq(sum_kind(rep, "open", "count", &nopen), opens);
+	/* Every distinct path is accounted for, in few rows. */
+	ck_assert_int_eq(sum_kind(rep, "read", "paths", &nread), 5000);
+	ck_assert_int_eq(sum_kind(rep, "open", "paths", &nopen), 5000);
+	printf("read rows %zu, open rows %zu\n", nread, nopen);
+	ck_assert_int_le(nread, 30);
+	ck_assert_int_le(nopen, 30);
+	/* The directory's own random name may be a pattern too. */
+	json_t *t = row_ending(rep, "read", "/cache-*.tmp");
+	ck_assert_msg(t, "no read row .../cache-*.tmp");
+	ck_assert_int_eq(io_int(t, "count"), 4000);
+	ck_assert_int_eq(io_int(t, "paths"), 4000);
+	ck_assert_str_eq(json_string_value(json_object_get(t, "group")), "pattern");
+	t = row_ending(rep, "open", "/blob-*.dat");
+	ck_assert_msg(t, "no open row .../blob-*.dat");
+	ck_assert_int_eq(io_int(t, "paths"), 1000);
+	json_t *tr = json_object_get(rep, "target_rows");
+	ck_assert_int_eq(io_int(tr, "limit"), 30);
+	ck_assert_int_gt(io_int(tr, "grouped") + io_int(tr, "pattern_rows"), 0);
+	hrun_free(&r);
+
+	/* The text report of the same run: a few hundred lines at most. */
+	const char *env[] = { "CGOSHIM_FORMAT=text", NULL };
+	struct hopts o = { .env = env };
+	ck_assert_int_eq(hrun(argv, &o, &r), 0);
+	ck_assert(hexited(&r, 0));
+	size_t n;
+	char **names = NULL;
+	for (int tries = 0; tries < 100 && !(names = hreport_names(r.dir, &n), n); tries++) {
+		hnames_free(names, n);
+		names = NULL;
+		hmsleep(100);
+	}
+	ck_assert_msg(names && n == 1, "no text report");
+	FILE *f = fopen(names[0], "r");
+	ck_assert(f);
+	int lines = 0, c;
+	while ((c = fgetc(f)) != EOF)
+		lines += c == '\n';
+	fclose(f);
+	printf("text report: %d lines\n", lines);
+	ck_assert_int_le(lines, 300);
+	hnames_free(names, n);
+	hrun_free(&r);
+
+	/* A smaller limit: the rest is summed into one "(rest)" row per kind,
+	 * and the sums still hold. */
+	const char *env2[] = { "CGOSHIM_TARGET_ROWS=1", NULL };
+	o.env = env2;
+	ck_assert_int_eq(hrun(argv, &o, &r), 0);
+	ck_assert(r.final);
+	ck_assert_int_eq(sum_kind(r.final, "read", "count", &nread), 5000);
+	ck_assert_int_eq(nread, 1);
+	ck_assert_int_eq(sum_kind(r.final, "read", "paths", &nread), 5000);
+	t = io_target(r.final, "read", "(rest)");
+	ck_assert_msg(t, "no (rest) row with CGOSHIM_TARGET_ROWS=1");
+	ck_assert_int_eq(io_int(json_object_get(r.final, "target_rows"), "rest_rows"), 2 * 2);
+	hrun_free(&r);
+	io_rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("io-targets");
 	TCase *tc = tcase_create("targets");
 	tcase_add_test(tc, split);
 	tcase_add_test(tc, targets_off);
+	tcase_add_test(tc, many_files);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,3 @@
+module example.com/gotestpkg
+
+go 1.19
