@@ -493,6 +493,7 @@ struct site {
 	const json_t *obj;     /* the first site with this key */
 	uint64_t count, bytes;
 	uint64_t oldest, newest;
+	uint64_t inh_count, inh_bytes; /* of count and bytes, inherited at a fork */
 	const char *cgo;
 	int from;              /* merge: index of its report */
 };
@@ -587,6 +588,8 @@ static struct site *collect_sites(json_t *const *v, size_t n, size_t *out_n)
 			s[m].obj = site;
 			s[m].count = cgs_cli_u64(site, "count");
 			s[m].bytes = cgs_cli_u64(site, "bytes");
+			s[m].inh_count = cgs_cli_u64(site, "inherited_count");
+			s[m].inh_bytes = cgs_cli_u64(site, "inherited_bytes");
 			s[m].oldest = cgs_cli_u64(site, "oldest_ns");
 			s[m].newest = cgs_cli_u64(site, "newest_ns");
 			s[m].cgo = json_string_value(json_object_get(site, "cgo"));
@@ -601,6 +604,8 @@ static struct site *collect_sites(json_t *const *v, size_t n, size_t *out_n)
 			struct site *d = &s[k - 1];
 			d->count += s[i].count;
 			d->bytes += s[i].bytes;
+			d->inh_count += s[i].inh_count;
+			d->inh_bytes += s[i].inh_bytes;
 			if (s[i].oldest < d->oldest)
 				d->oldest = s[i].oldest;
 			if (s[i].newest > d->newest)
@@ -1444,12 +1449,14 @@ static json_t *merge_leaks(json_t *const *v, size_t n)
 {
 	json_t *out = json_deep_copy(json_object_get(v[0], "leaks"));
 	bool enabled = false;
-	uint64_t count = 0, bytes = 0;
+	uint64_t count = 0, bytes = 0, inh_count = 0, inh_bytes = 0;
 	for (size_t r = 0; r < n; r++) {
 		const json_t *l = json_object_get(v[r], "leaks");
 		enabled |= !json_is_false(json_object_get(l, "enabled"));
 		count += cgs_cli_u64(l, "count");
 		bytes += cgs_cli_u64(l, "bytes");
+		inh_count += cgs_cli_u64(l, "inherited_count");
+		inh_bytes += cgs_cli_u64(l, "inherited_bytes");
 	}
 	size_t ns;
 	struct site *s = collect_sites(v, n, &ns);
@@ -1467,6 +1474,10 @@ static json_t *merge_leaks(json_t *const *v, size_t n)
 		json_t *site = json_deep_copy(s[i].obj);
 		json_object_set_new(site, "count", json_integer((json_int_t)s[i].count));
 		json_object_set_new(site, "bytes", json_integer((json_int_t)s[i].bytes));
+		if (json_object_get(site, "inherited_count"))
+			json_object_set_new(site, "inherited_count", json_integer((json_int_t)s[i].inh_count));
+		if (json_object_get(site, "inherited_bytes"))
+			json_object_set_new(site, "inherited_bytes", json_integer((json_int_t)s[i].inh_bytes));
 		if (json_object_get(site, "oldest_ns"))
 			json_object_set_new(site, "oldest_ns", json_integer((json_int_t)s[i].oldest));
 		if (json_object_get(site, "newest_ns"))
@@ -1482,6 +1493,10 @@ static json_t *merge_leaks(json_t *const *v, size_t n)
 		json_object_set_new(out, "enabled", json_boolean(enabled));
 	json_object_set_new(out, "count", json_integer((json_int_t)count));
 	json_object_set_new(out, "bytes", json_integer((json_int_t)bytes));
+	if (json_object_get(out, "inherited_count"))
+		json_object_set_new(out, "inherited_count", json_integer((json_int_t)inh_count));
+	if (json_object_get(out, "inherited_bytes"))
+		json_object_set_new(out, "inherited_bytes", json_integer((json_int_t)inh_bytes));
 	if (json_object_get(out, "shown_count"))
 		json_object_set_new(out, "shown_count", json_integer((json_int_t)shown_count));
 	if (json_object_get(out, "shown_bytes"))
@@ -1549,6 +1564,54 @@ static const char merge_usage[] =
 	"header gets \"pid\": 0 and \"merged\": [the pids]. Of several dumps of one\n"
 	"process only the last counts.\n";
 
+static bool has_pid(json_t *const *v, size_t n, json_int_t pid)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (json_integer_value(json_object_get(v[k], "pid")) == pid)
+			return true;
+		size_t i;
+		json_t *p;
+		json_array_foreach(json_object_get(v[k], "merged"), i, p)
+			if (json_integer_value(p) == pid)
+				return true;
+	}
+	return false;
+}
+
+/* A fork child's blocks inherited from a parent that is merged too are the
+ * parent's (its report has them, or they were freed there): take them out
+ * of the child's report, so no block counts twice. */
+static void drop_inherited(json_t *const *v, size_t n)
+{
+	for (size_t r = 0; r < n; r++) {
+		json_int_t parent = json_integer_value(json_object_get(v[r], "parent_pid"));
+		json_t *l = json_object_get(v[r], "leaks");
+		if (parent <= 0 || !json_is_object(l) || !has_pid(v, n, parent))
+			continue;
+		uint64_t ic = cgs_cli_u64(l, "inherited_count"), ib = cgs_cli_u64(l, "inherited_bytes");
+		uint64_t c = cgs_cli_u64(l, "count"), b = cgs_cli_u64(l, "bytes");
+		json_object_set_new(l, "count", json_integer((json_int_t)(c > ic ? c - ic : 0)));
+		json_object_set_new(l, "bytes", json_integer((json_int_t)(b > ib ? b - ib : 0)));
+		json_object_set_new(l, "inherited_count", json_integer(0));
+		json_object_set_new(l, "inherited_bytes", json_integer(0));
+		json_t *sites = json_object_get(l, "sites");
+		for (size_t i = 0; i < json_array_size(sites);) {
+			json_t *site = json_array_get(sites, i);
+			uint64_t sc = cgs_cli_u64(site, "count"), sb = cgs_cli_u64(site, "bytes");
+			uint64_t sic = cgs_cli_u64(site, "inherited_count"), sib = cgs_cli_u64(site, "inherited_bytes");
+			if (sic >= sc) {
+				json_array_remove(sites, i);
+				continue;
+			}
+			json_object_set_new(site, "count", json_integer((json_int_t)(sc - sic)));
+			json_object_set_new(site, "bytes", json_integer((json_int_t)(sb > sib ? sb - sib : 0)));
+			json_object_set_new(site, "inherited_count", json_integer(0));
+			json_object_set_new(site, "inherited_bytes", json_integer(0));
+			i++;
+		}
+	}
+}
+
 int cgs_cli_merge(int argc, char **argv)
 {
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -1595,6 +1658,7 @@ int cgs_cli_merge(int argc, char **argv)
 		}
 	}
 	n = m;
+	drop_inherited(v, n);
 
 	int64_t t0 = start_ns(v[0]), t1 = start_ns(v[0]) + (int64_t)cgs_cli_u64(v[0], "duration_ns");
 	for (size_t r = 1; r < n; r++) {

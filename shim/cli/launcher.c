@@ -14,8 +14,9 @@
  *    executable, then CGOSHIM_LIBDIR), made absolute and put first in
  *    LD_PRELOAD. CGOSHIM_LAUNCHER=1 tells the library who started it.
  *
- * 2. The library forks, in every traced process image, a watcher named
- *    "cgoshim-watch" by a double fork. The watcher is an orphan, so it is
+ * 2. The library starts, in every traced process image, a watcher named
+ *    "cgoshim-watch" through an intermediate process that exits at once
+ *    (shim/core/spawn.c; as PID 1 it stays). The watcher is an orphan, so it is
  *    adopted by the nearest child subreaper: we become one before forking
  *    the program, which makes every watcher of every descendant our child.
  *    Contract with the library: a watcher bears its name from its first
@@ -86,6 +87,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "options.h"
 
 #define LIB_NAME "libcgoshim.so"
 #define WATCHER_COMM "cgoshim-watch"
@@ -160,7 +162,8 @@ static const char usage_text[] =
 	"are written, with PROGRAM's exit status.\n"
 	"\n"
 	"Options (each sets a variable in PROGRAM's environment):\n"
-	"  -o, --output=TEMPLATE   report file name template       CGOSHIM_OUTPUT\n"
+	"  -o, --output=TEMPLATE   report file name template, or - CGOSHIM_OUTPUT\n"
+	"                          for cgoshim's stdout (see below)\n"
 	"  -f, --format=FMT        text, json, folded, pprof,      CGOSHIM_FORMAT\n"
 	"                          openmetrics or chrome\n"
 	"      --interval=T        also report every T (e.g. 10s)  CGOSHIM_INTERVAL\n"
@@ -184,8 +187,10 @@ static const char usage_text[] =
 	"      --version           print the version and exit\n"
 	"\n"
 	"Variables read by the library:\n"
-	"  CGOSHIM_DISABLE=1      pass every call through, measure nothing\n"
-	"  CGOSHIM_OUTPUT=T       report file name template (empty, - or stderr: stderr)\n"
+	"  CGOSHIM_DISABLE=0|1    1: pass every call through, measure nothing\n"
+	"  CGOSHIM_OUTPUT=T       report file name template: %p pid, %n dump number,\n"
+	"                         %% a %; empty or stderr: stderr; -: stdout\n"
+	"  CGOSHIM_OUTPUT_MODE=M  mode of report files, octal (default 0600)\n"
 	"  CGOSHIM_FORMAT=F       report format: text (default), json, folded, pprof,\n"
 	"                         openmetrics or chrome\n"
 	"  CGOSHIM_INTERVAL=T     also write a report every T, e.g. 10s (default 0: off)\n"
@@ -201,17 +206,33 @@ static const char usage_text[] =
 	"                         grouped by path pattern, the rest summed (default 30)\n"
 	"  CGOSHIM_EXIT_WAIT=T    an exit through libc waits this long for the final\n"
 	"                         report to be on disk (default 10s; 0: no wait)\n"
-	"  CGOSHIM_MEMORY=SIZE    address space for the shim, 16M to 1T (default 8G)\n"
+	"  CGOSHIM_MEMORY=SIZE    most memory the shim's state may use, 16M to 1T (default 8G)\n"
 	"  CGOSHIM_SLOW_NS=T      a call this long is slow: ns, or 2ms... (default 1ms)\n"
 	"  CGOSHIM_TARGETS=0|1    split I/O statistics by file (default 1)\n"
 	"  CGOSHIM_UNWIND=M       stack walker: fast (default), libunwind, or compare\n"
 	"                         (both, differences counted and printed)\n"
 	"  CGOSHIM_SYMBOL_CACHE=D symbols kept across runs in D (default\n"
 	"                         $XDG_CACHE_HOME/cgoshim or ~/.cache/cgoshim; 0: none)\n"
+	"  CGOSHIM_RING_EVENTS=N  flight recorder records per NUMA node, 16 to\n"
+	"                         16777216 (default 1024)\n"
+	"  CGOSHIM_NUMA_TOPOLOGY=S  (testing) CPUS:NODE,... instead of the kernel's\n"
+	"  CGOSHIM_WATCHER=PATH   the watcher program (default: cgoshim-watch beside\n"
+	"                         the library, or in its libexec directory)\n"
+	"Booleans take 1, yes, true, on or 0, no, false, off.\n"
 	"Variables read by cgoshim:\n"
 	"  CGOSHIM_LIB=PATH       library to preload when --lib is not given\n"
 	"  CGOSHIM_LAUNCHER_TIMEOUT=S  seconds to wait for final reports (default 60)\n"
-	"cgoshim sets CGOSHIM_LAUNCHER=1 and puts the library first in LD_PRELOAD.\n"
+	"cgoshim sets CGOSHIM_LAUNCHER=1 and CGOSHIM_MAIN_PID (the program's pid)\n"
+	"and puts the library first in LD_PRELOAD. A value cgoshim refuses is one\n"
+	"the library would warn about and replace by its default.\n"
+	"\n"
+	"Report names: with %p in TEMPLATE every process names its reports; a name\n"
+	"taken already gets .1, .2... before its extension. A fixed name (no %p)\n"
+	"is PROGRAM's final report's; every other report goes beside it as\n"
+	"NAME.PID.EXT (run.json: run.4242.json). With -o -, PROGRAM's final report\n"
+	"goes to cgoshim's stdout once PROGRAM has ended, every other report to\n"
+	"stderr, and PROGRAM's own stdout to cgoshim's stderr. An output that\n"
+	"cannot be written is reported at start; the reports then go to stderr.\n"
 	"\n"
 	"Reports of processes that outlive PROGRAM (daemons) are written when they\n"
 	"end, after cgoshim has returned. A signal sent to cgoshim (INT, TERM, HUP,\n"
@@ -261,6 +282,16 @@ static const struct option long_options[] = {
 
 static void set_var(const char *name, const char *value)
 {
+	if (!strncmp(name, "CGOSHIM_", 8) && strcmp(name, "CGOSHIM_LAUNCHER") && strcmp(name, "CGOSHIM_MAIN_PID")) {
+		/* The library's own check (options.c): what it would warn
+		 * about and replace, the launcher refuses. */
+		const char *note = NULL;
+		const char *why = cgs_option_check(name, value, &note);
+		if (!why && note)
+			why = note;
+		if (why)
+			usage_error("%s=%.80s: %s", name, value, why);
+	}
 	if (setenv(name, value, 1)) {
 		msg("cannot set %s: %s", name, strerror(errno));
 		exit(EXIT_FAILED);
@@ -306,6 +337,22 @@ static void check_format(const char *s)
 	usage_error("--format %s: expected text, json, folded, pprof, openmetrics or chrome", s);
 }
 
+/* -o: "-" is stdout; another value starting with '-' is an option taken
+ * for a value ("-o --"); an existing directory is no file name. */
+static void check_output(const char *s)
+{
+	struct stat st;
+	if (!strcmp(s, "-"))
+		return;
+	if (s[0] == '-')
+		usage_error("--output %s: not a file name template (an option? write ./%s for a file of that name)", s, s);
+	if (!*s)
+		usage_error("--output: empty value");
+	if (s[strlen(s) - 1] == '/' || (!strchr(s, '%') && !stat(s, &st) && S_ISDIR(st.st_mode)))
+		usage_error("--output %s: is a directory; give a file name template, e.g. %s%sreport.%%p.json", s, s,
+			    s[strlen(s) - 1] == '/' ? "" : "/");
+}
+
 static void check_not_empty(const char *opt, const char *s)
 {
 	if (!*s)
@@ -323,6 +370,7 @@ static int parse_args(int argc, char **argv, const char **lib_opt)
 	while ((c = getopt_long(argc, argv, "+:o:f:e:h", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'o':
+			check_output(optarg);
 			set_var("CGOSHIM_OUTPUT", optarg);
 			break;
 		case 'f':
@@ -829,6 +877,144 @@ static bool watches_live_process(pid_t w, const struct pidset *live)
 	return yes;
 }
 
+/* ---------------------------------------------------------- static programs */
+
+/* Say in one line when PROGRAM is a static ELF executable (no PT_INTERP):
+ * the loader that reads LD_PRELOAD never runs in it, so no report comes. */
+static void check_static(const char *prog)
+{
+	char path[PATH_MAX];
+	if (strchr(prog, '/')) {
+		snprintf(path, sizeof(path), "%s", prog);
+	} else {
+		const char *p = getenv("PATH");
+		bool found = false;
+		for (p = p ? p : "/usr/local/bin:/usr/bin:/bin"; !found && *p;) {
+			size_t n = strcspn(p, ":");
+			snprintf(path, sizeof(path), "%.*s%s%s", (int)n, p, n ? "/" : "", prog);
+			found = !access(path, X_OK);
+			p += n + (p[n] == ':');
+		}
+		if (!found)
+			return;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	unsigned char eh[64];
+	bool is_static = false;
+	if (pread(fd, eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) && !memcmp(eh, "\177ELF", 4) && eh[4] == 2 /* 64-bit */) {
+		uint64_t phoff;
+		uint16_t phentsize, phnum, type;
+		memcpy(&type, eh + 16, 2);
+		memcpy(&phoff, eh + 32, 8);
+		memcpy(&phentsize, eh + 54, 2);
+		memcpy(&phnum, eh + 56, 2);
+		bool interp = false, ok = phentsize >= 4 && phnum > 0;
+		for (uint16_t i = 0; ok && i < phnum && !interp; i++) {
+			uint32_t pt;
+			ok = pread(fd, &pt, 4, (off_t)(phoff + (uint64_t)i * phentsize)) == 4;
+			interp = ok && pt == 3; /* PT_INTERP */
+		}
+		is_static = ok && !interp && type == 2; /* ET_EXEC; a static-pie has ET_DYN */
+		if (ok && !interp && type == 3) {
+			/* ET_DYN without PT_INTERP: a static-pie executable, or a
+			 * shared library run as a program. */
+			is_static = true;
+		}
+	}
+	close(fd);
+	if (is_static)
+		msg("%s is statically linked (no PT_INTERP): nothing can be preloaded into it; "
+		    "it runs unmeasured and writes no report (its dynamically linked children are measured)", prog);
+}
+
+/* ------------------------------------------------------------ -o -: stdout */
+
+/* With -o - the library writes into a private directory: PROGRAM's final
+ * report as "report.EXT" (a fixed name), the others beside it; once every
+ * watcher is done, the first goes to our stdout, the rest to stderr. */
+static char *stdout_dir;
+
+static void prepare_stdout(void)
+{
+	const char *o = getenv("CGOSHIM_OUTPUT");
+	if (!o || strcmp(o, "-"))
+		return;
+	const char *tmp = getenv("TMPDIR");
+	char *dir = xmalloc(PATH_MAX);
+	snprintf(dir, PATH_MAX, "%s/cgoshim-stdout.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		msg("cannot make a directory for -o -: %s", strerror(errno));
+		exit(EXIT_FAILED);
+	}
+	const char *f = getenv("CGOSHIM_FORMAT");
+	const char *ext = !f ? ".txt" : !strcmp(f, "json") ? ".json" : !strcmp(f, "pprof") ? ".pb.gz"
+			: !strcmp(f, "openmetrics") ? ".prom" : !strcmp(f, "folded") ? ".folded"
+			: !strcmp(f, "chrome") ? ".trace.json" : ".txt";
+	char *v = xmalloc(PATH_MAX + 32);
+	snprintf(v, PATH_MAX + 32, "%s/report%s", dir, ext);
+	if (setenv("CGOSHIM_OUTPUT", v, 1)) {
+		msg("cannot set CGOSHIM_OUTPUT: %s", strerror(errno));
+		exit(EXIT_FAILED);
+	}
+	free(v);
+	stdout_dir = dir;
+}
+
+static void copy_to(const char *path, int to)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t off = 0; off < n;) {
+			ssize_t k = write(to, buf + off, (size_t)(n - off));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
+				close(fd);
+				return;
+			}
+			off += k;
+		}
+	close(fd);
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strverscmp((*a)->d_name, (*b)->d_name);
+}
+
+static void flush_stdout(void)
+{
+	if (!stdout_dir)
+		return;
+	const char *main_path = getenv("CGOSHIM_OUTPUT");
+	const char *main_name = strrchr(main_path, '/') + 1;
+	char path[PATH_MAX + 256];
+	snprintf(path, sizeof(path), "%s", main_path);
+	copy_to(path, STDOUT_FILENO);
+	unlink(path);
+	struct dirent **names;
+	int n = scandir(stdout_dir, &names, NULL, by_name);
+	for (int i = 0; i < n; i++) {
+		if (names[i]->d_name[0] != '.' && strcmp(names[i]->d_name, main_name)) {
+			snprintf(path, sizeof(path), "%s/%s", stdout_dir, names[i]->d_name);
+			copy_to(path, STDERR_FILENO);
+			unlink(path);
+		}
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
+	/* A daemon's watcher may still write here: then the directory stays. */
+	if (rmdir(stdout_dir) && errno == ENOTEMPTY)
+		msg("reports of processes still running will be written to %s", stdout_dir);
+}
+
 /* --------------------------------------------------------------------- run */
 
 static void reap_orphans(void)
@@ -863,6 +1049,14 @@ static pid_t start_program(char **argv, const sigset_t *orig_mask, bool chld_was
 		if (chld_was_ignored)
 			signal(SIGCHLD, SIG_IGN);
 		sigprocmask(SIG_SETMASK, orig_mask, NULL);
+		/* The program's final report takes a fixed output name (README,
+		 * "Output files"): the library knows it by this pid. */
+		char me[24];
+		snprintf(me, sizeof(me), "%d", (int)getpid());
+		setenv("CGOSHIM_MAIN_PID", me, 1);
+		/* -o -: our stdout carries the report alone. */
+		if (stdout_dir && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(EXIT_FAILED);
 		execvp(argv[0], argv);
 		int e = errno;
 		msg("cannot run %s: %s", argv[0], strerror(e));
@@ -999,6 +1193,8 @@ int main(int argc, char **argv)
 	free(lib);
 	set_var("CGOSHIM_LAUNCHER", "1");
 	double limit = wait_limit();
+	check_static(argv[prog]);
+	prepare_stdout();
 
 	own_pgrp = getpgrp();
 	own_session_leader = getsid(0) == getpid();
@@ -1021,5 +1217,6 @@ int main(int argc, char **argv)
 	pid_t pid = start_program(argv + prog, &orig_mask, chld_ignored);
 	int status = wait_program(pid);
 	drain_watchers(limit);
+	flush_stdout();
 	exit_like(status);
 }

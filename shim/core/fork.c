@@ -12,8 +12,10 @@
  * Lock order: leak shards, stacks, files, modules, threads, allocator.
  * Go's os/exec uses a raw clone(CLONE_VFORK|CLONE_VM) and runs none of this:
  * its child only calls execve, and the new image starts its own shim. */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "leaks.h"
@@ -136,16 +138,22 @@ static void child(void)
 		unmeasured(r, "the shim's locks were held by a thread that did not let go within 2 s");
 		return;
 	}
-	if (!r->opts.children || cgs_seccomp_active()) {
-		/* Under the program's seccomp filter the child's own region and
-		 * watcher would need system calls of new kinds: it runs with
-		 * the shim off, counted in the parent's report. */
-		if (r->opts.children) {
+	/* Unmeasured by choice: CGOSHIM_CHILDREN=0, or a low RLIMIT_NPROC
+	 * (a watcher per child would take processes the program may need;
+	 * counted in the parent's report, nothing on stderr), or the
+	 * program's seccomp filter (the child's own region and watcher would
+	 * need system calls of new kinds). The region and its locks are the
+	 * parent's: the parent releases them. */
+	bool tight = r->opts.children && cgs_nproc_tight();
+	if (!r->opts.children || tight || cgs_seccomp_active()) {
+		if (tight)
+			__atomic_add_fetch(&r->counters.forks_nproc, 1, __ATOMIC_RELAXED);
+		else if (r->opts.children) {
 			__atomic_add_fetch(&r->counters.forks_unmeasured, 1, __ATOMIC_RELAXED);
 			__atomic_add_fetch(&r->counters.seccomp_skipped, 1, __ATOMIC_RELAXED);
 		}
 		cgs_region_fork_copied(r);
-		unlock_all(r);
+		cgs_t_guard--;
 		cgs_turn_off();
 		return;
 	}
@@ -161,6 +169,16 @@ static void child(void)
 	r->parent_pid = r->pid;
 	r->pid = getpid();
 	r->fork_generation++;
+	{
+		struct timespec ts;
+		uint64_t now = cgs_rdtsc();
+		r->fork_q = (uint32_t)((now - r->start_tsc) >> CGS_TIME_SHIFT);
+		r->fork_tsc = now;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r->fork_mono_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r->fork_real_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	}
 	r->dump_req = 0;
 	r->dump_done = 0;
 	r->watcher_up = 0;
@@ -172,11 +190,14 @@ static void child(void)
 	cgs_tstate_after_fork();
 	cgs_heaptot_after_fork(r);
 	cgs_t_guard--;
+	/* No process to be had (EAGAIN: RLIMIT_NPROC, or the system's
+	 * limits): the child runs without a report, and the program's stderr
+	 * gets nothing (README, Limits). */
 	int spawned = cgs_watcher_spawn(r);
 	/* The child's exit waits for its own watcher's report (exitwait.c),
 	 * never for one that is not there. */
 	__atomic_store_n(&r->watcher_spawned, spawned == 0, __ATOMIC_RELEASE);
-	if (spawned < 0)
+	if (spawned < 0 && spawned != -EAGAIN)
 		cgs_log("cannot start the watcher process in a fork child", (const char *)NULL);
 }
 

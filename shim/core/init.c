@@ -10,7 +10,8 @@
  *
  * The shim stays off (every call passed through) when CGOSHIM_DISABLE=1, in
  * a setuid/setgid process (AT_SECURE: no environment is read and no file is
- * written), when this image's parent is traced and CGOSHIM_CHILDREN=0, or
+ * written), when this image's parent is traced and CGOSHIM_CHILDREN=0 or
+ * RLIMIT_NPROC is low (cgs_nproc_tight), or
  * when the region cannot be mapped (one line on stderr says so). */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +47,12 @@ static int64_t clock_ns(clockid_t id)
 
 uint32_t cgs_now_q(uint64_t tsc)
 {
-	return (uint32_t)((tsc - cgs_R->start_tsc) >> CGS_TIME_SHIFT);
+	uint32_t q = (uint32_t)((tsc - cgs_R->start_tsc) >> CGS_TIME_SHIFT);
+	/* In a fork child, a block of its own is never dated in the fork's
+	 * quantum: that one marks inherited blocks (region.h). */
+	if (CGS_UNLIKELY(cgs_R->fork_generation) && q <= cgs_R->fork_q)
+		q = cgs_R->fork_q + 1;
+	return q;
 }
 
 static uint32_t tsc_flags(void)
@@ -179,7 +185,7 @@ static bool start(void)
 	cgs_options_parse(&opts, environ, false);
 	if (opts.disable)
 		return false;
-	if (!opts.children && parent_traced())
+	if ((!opts.children || cgs_nproc_tight()) && parent_traced())
 		return false;
 	if (opts.only[0] && !exe_selected(opts.only))
 		return false; /* passive: every call passes through, no watcher */

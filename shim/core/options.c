@@ -322,112 +322,224 @@ static void set_defaults(struct cgs_options *o)
 	o->memory = DEFAULT_MEMORY;
 	o->slow_ns = DEFAULT_SLOW_NS;
 	o->ring_events = CGS_RING_EVENTS_DEFAULT;
+	o->output_mode = 0600;
 	o->exit_wait_ns = DEFAULT_EXIT_WAIT_NS;
 }
 
-static void parse_one(struct cgs_options *o, const char *name, const char *v, bool quiet)
+#define BOOL_WHY "not a boolean (1, yes, true, on; 0, no, false, off)"
+
+/* The placeholders CGOSHIM_OUTPUT knows (watcher.c expands them). */
+static bool known_placeholder(char c)
+{
+	return c == 'p' || c == 'n' || c == '%';
+}
+
+/* The first unknown placeholder of an output template ("%x", or "%" for a
+ * trailing one) into bad[3]; false when every one is known. */
+bool cgs_output_bad_placeholder(const char *v, char bad[3])
+{
+	for (const char *p = v; *p; p++) {
+		if (*p != '%')
+			continue;
+		if (!p[1] || !known_placeholder(p[1])) {
+			bad[0] = '%';
+			bad[1] = p[1];
+			bad[2] = 0;
+			return true;
+		}
+		p++;
+	}
+	return false;
+}
+
+/* Check one CGOSHIM_name=v and store it in *o. NULL when v is good; else
+ * why it is not, with *dflt the value used instead. The one table of
+ * verdicts: the library warns and keeps *dflt, the launcher refuses
+ * (cgs_option_check). *note gets a warning about a value that is used
+ * anyway (CGOSHIM_OUTPUT's unknown placeholders). */
+static const char *check_one(struct cgs_options *o, const char *name, const char *v, const char **dflt,
+			     const char **note, bool *known)
 {
 	uint64_t u;
 	bool b;
+	*known = true;
+	*note = NULL;
 	if (!strcmp(name, "DISABLE")) {
-		if (cgs_parse_bool(v, &b)) bad(quiet, "CGOSHIM_DISABLE", v, "not 0 or 1", "0"); else o->disable = b;
+		*dflt = "0";
+		if (cgs_parse_bool(v, &b)) return BOOL_WHY;
+		o->disable = b;
 	} else if (!strcmp(name, "LEAKS")) {
-		if (cgs_parse_bool(v, &b)) bad(quiet, "CGOSHIM_LEAKS", v, "not 0 or 1", "1"); else o->leaks = b;
+		*dflt = "1";
+		if (cgs_parse_bool(v, &b)) return BOOL_WHY;
+		o->leaks = b;
 	} else if (!strcmp(name, "TARGETS")) {
-		if (cgs_parse_bool(v, &b)) bad(quiet, "CGOSHIM_TARGETS", v, "not 0 or 1", "1"); else o->targets = b;
+		*dflt = "1";
+		if (cgs_parse_bool(v, &b)) return BOOL_WHY;
+		o->targets = b;
 	} else if (!strcmp(name, "CHILDREN")) {
-		if (cgs_parse_bool(v, &b)) bad(quiet, "CGOSHIM_CHILDREN", v, "not 0 or 1", "1"); else o->children = b;
+		*dflt = "1";
+		if (cgs_parse_bool(v, &b)) return BOOL_WHY;
+		o->children = b;
 	} else if (!strcmp(name, "LAUNCHER")) {
-		if (!cgs_parse_bool(v, &b)) o->launcher = b;
+		*dflt = "0";
+		if (cgs_parse_bool(v, &b)) return BOOL_WHY;
+		o->launcher = b;
 	} else if (!strcmp(name, "FORMAT")) {
+		*dflt = "text";
 		if (!strcmp(v, "text")) o->format = CGS_FMT_TEXT;
 		else if (!strcmp(v, "json")) o->format = CGS_FMT_JSON;
 		else if (!strcmp(v, "folded")) o->format = CGS_FMT_FOLDED;
 		else if (!strcmp(v, "pprof")) o->format = CGS_FMT_PPROF;
 		else if (!strcmp(v, "openmetrics")) o->format = CGS_FMT_OPENMETRICS;
 		else if (!strcmp(v, "chrome")) o->format = CGS_FMT_CHROME;
-		else bad(quiet, "CGOSHIM_FORMAT", v, "not text, json, folded, pprof, openmetrics or chrome", "text");
+		else return "not text, json, folded, pprof, openmetrics or chrome";
 	} else if (!strcmp(name, "SIGNAL")) {
 		int sig;
-		if (cgs_parse_signal(v, &sig)) bad(quiet, "CGOSHIM_SIGNAL", v, "not a usable signal", "SIGUSR2");
-		else o->signal = sig;
+		*dflt = "SIGUSR2";
+		if (cgs_parse_signal(v, &sig)) return "not a usable signal (USR1, USR2, HUP, WINCH, PWR, URG, PROF, TTIN, RTMIN+N, a number, or none)";
+		o->signal = sig;
 	} else if (!strcmp(name, "STACK_DEPTH")) {
-		if (cgs_parse_u64(v, &u) || u < 1 || u > 64) bad(quiet, "CGOSHIM_STACK_DEPTH", v, "not 1 to 64", "16");
-		else o->stack_depth = (int)u;
+		*dflt = "16";
+		if (cgs_parse_u64(v, &u) || u < 1 || u > 64) return "not 1 to 64";
+		o->stack_depth = (int)u;
 	} else if (!strcmp(name, "TOP")) {
-		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) bad(quiet, "CGOSHIM_TOP", v, "not 1 to 100000", "20");
-		else o->top = (int)u;
+		*dflt = "20";
+		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) return "not 1 to 100000";
+		o->top = (int)u;
 	} else if (!strcmp(name, "TARGET_ROWS")) {
-		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) bad(quiet, "CGOSHIM_TARGET_ROWS", v, "not 1 to 100000", "30");
-		else o->target_rows = (int)u;
+		*dflt = "30";
+		if (cgs_parse_u64(v, &u) || u < 1 || u > 100000) return "not 1 to 100000";
+		o->target_rows = (int)u;
 	} else if (!strcmp(name, "MIN_AGE")) {
-		if (cgs_parse_duration(v, &u)) bad(quiet, "CGOSHIM_MIN_AGE", v, "not a duration like 30s", "0");
-		else o->min_age_ns = u;
+		*dflt = "0";
+		if (cgs_parse_duration(v, &u)) return "not a duration like 30s";
+		o->min_age_ns = u;
 	} else if (!strcmp(name, "MEMORY")) {
-		if (cgs_parse_size(v, &u) || u < MIN_MEMORY || u > MAX_MEMORY)
-			bad(quiet, "CGOSHIM_MEMORY", v, "not a size from 16M to 1T", "8G");
-		else o->memory = u;
+		*dflt = "8G";
+		if (cgs_parse_size(v, &u) || u < MIN_MEMORY || u > MAX_MEMORY) return "not a size from 16M to 1T";
+		o->memory = u;
 	} else if (!strcmp(name, "SLOW_NS")) {
+		*dflt = "1ms";
 		/* A plain number is nanoseconds here (the variable's name says so). */
-		if (cgs_parse_u64(v, &u) && cgs_parse_duration(v, &u)) bad(quiet, "CGOSHIM_SLOW_NS", v, "not a duration", "1ms");
-		else o->slow_ns = u;
+		if (cgs_parse_u64(v, &u) && cgs_parse_duration(v, &u)) return "not a duration (ns, or like 2ms)";
+		o->slow_ns = u;
 	} else if (!strcmp(name, "UNWIND")) {
+		*dflt = "fast";
 		if (!strcmp(v, "fast")) o->unwind = 0;
 		else if (!strcmp(v, "libunwind")) o->unwind = 1;
 		else if (!strcmp(v, "compare")) o->unwind = 2;
-		else bad(quiet, "CGOSHIM_UNWIND", v, "not fast, libunwind or compare", "fast");
+		else return "not fast, libunwind or compare";
 	} else if (!strcmp(name, "SYMBOL_CACHE")) {
+		*dflt = "none";
 		if (!strcmp(v, "0") || !*v) o->symbol_cache[0] = 0;
-		else if (v[0] != '/' || strlen(v) >= sizeof(o->symbol_cache))
-			bad(quiet, "CGOSHIM_SYMBOL_CACHE", v, "not 0 or an absolute path", "none");
+		else if (v[0] != '/' || strlen(v) >= sizeof(o->symbol_cache)) return "not 0 or an absolute path";
 		else memcpy(o->symbol_cache, v, strlen(v) + 1);
 	} else if (!strcmp(name, "RING_EVENTS")) {
+		*dflt = "1024";
 		if (cgs_parse_u64(v, &u) || u < CGS_RING_EVENTS_MIN || u > CGS_RING_EVENTS_MAX)
-			bad(quiet, "CGOSHIM_RING_EVENTS", v, "not 16 to 16777216", "1024");
-		else o->ring_events = (uint32_t)u;
+			return "not 16 to 16777216";
+		o->ring_events = (uint32_t)u;
 	} else if (!strcmp(name, "NUMA_TOPOLOGY")) {
+		*dflt = "the kernel's";
 		if (strlen(v) >= CGS_TOPOLOGY_MAX || cgs_topology_parse(v, NULL))
-			bad(quiet, "CGOSHIM_NUMA_TOPOLOGY", v, "not like 0-1:0,2-3:1 (CPUS:NODE,...)", "the kernel's");
-		else memcpy(o->numa_topology, v, strlen(v) + 1);
+			return "not like 0-1:0,2-3:1 (CPUS:NODE,...)";
+		memcpy(o->numa_topology, v, strlen(v) + 1);
 	} else if (!strcmp(name, "INTERVAL")) {
+		*dflt = "0 (off)";
 		if (cgs_parse_duration(v, &u) || (u && u < CGS_INTERVAL_MIN_NS))
-			bad(quiet, "CGOSHIM_INTERVAL", v, "not 0 or a duration of at least 10ms", "0 (off)");
-		else o->interval_ns = u;
+			return "not 0 or a duration of at least 10ms";
+		o->interval_ns = u;
+	} else if (!strcmp(name, "OUTPUT_MODE")) {
+		*dflt = "0600";
+		/* Octal permission bits, owner-writable: the watcher writes the
+		 * file and a later run replaces it. */
+		u = 0;
+		const char *p = v;
+		for (; *p >= '0' && *p <= '7' && u <= 0777; p++)
+			u = u * 8 + (uint64_t)(*p - '0');
+		if (!*v || *p || u > 0777 || !(u & 0200)) return "not an octal mode from 0200 to 0777 with the owner's write bit";
+		o->output_mode = (uint32_t)u;
+	} else if (!strcmp(name, "MAIN_PID")) {
+		*dflt = "none";
+		if (cgs_parse_u64(v, &u) || u < 1 || u > 0x7fffffff) return "not a process id";
+		o->main_pid = (int32_t)u;
 	} else if (!strcmp(name, "EXIT_WAIT")) {
+		*dflt = "10s";
 		if (cgs_parse_duration(v, &u) || u > MAX_EXIT_WAIT_NS)
-			bad(quiet, "CGOSHIM_EXIT_WAIT", v, "not 0 or a duration up to 1h", "10s");
-		else o->exit_wait_ns = u;
+			return "not 0 or a duration up to 1h";
+		o->exit_wait_ns = u;
 	} else if (!strcmp(name, "INTERVAL_MODE")) {
+		*dflt = "cumulative";
 		if (!strcmp(v, "delta")) o->interval_delta = true;
 		else if (!strcmp(v, "cumulative")) o->interval_delta = false;
-		else bad(quiet, "CGOSHIM_INTERVAL_MODE", v, "not cumulative or delta", "cumulative");
+		else return "not cumulative or delta";
 	} else if (!strcmp(name, "LISTEN")) {
 		int fam;
 		unsigned char a[16];
 		unsigned port;
+		*dflt = "off";
 		if (strlen(v) >= sizeof(o->listen) || cgs_parse_listen(v, &fam, a, &port))
-			bad(quiet, "CGOSHIM_LISTEN", v, "not PORT, :PORT, IPV4:PORT or [IPV6]:PORT", "off");
-		else
-			memcpy(o->listen, v, strlen(v) + 1);
+			return "not PORT, :PORT, IPV4:PORT or [IPV6]:PORT";
+		memcpy(o->listen, v, strlen(v) + 1);
 	} else if (!strcmp(name, "OUTPUT")) {
 		size_t n = strlen(v);
-		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_OUTPUT", v, "longer than 255 bytes", "stderr");
-		else if (!strcmp(v, "-") || !strcmp(v, "stderr")) o->output[0] = 0;
+		char bad[3];
+		*dflt = "stderr";
+		if (n >= CGS_OUTPUT_MAX) return "longer than 255 bytes";
+		if (!strcmp(v, "stderr")) o->output[0] = 0;
 		else memcpy(o->output, v, n + 1);
+		if (cgs_output_bad_placeholder(v, bad))
+			*note = bad[1] ? "unknown placeholder (known: %p, %n, %%)"
+				       : "a trailing % is no placeholder (known: %p, %n, %%)";
 	} else if (!strcmp(name, "ONLY")) {
 		size_t n = strlen(v);
-		if (n >= CGS_OUTPUT_MAX) bad(quiet, "CGOSHIM_ONLY", v, "longer than 255 bytes", "every program");
-		else memcpy(o->only, v, n + 1);
+		*dflt = "every program";
+		if (n >= CGS_OUTPUT_MAX) return "longer than 255 bytes";
+		memcpy(o->only, v, n + 1);
 	} else if (!strcmp(name, "LIB") || !strcmp(name, "LAUNCHER_TIMEOUT") || !strcmp(name, "WATCHER") ||
 		   !strncmp(name, "TEST_", 5)) {
 		/* read by the launcher; CGOSHIM_WATCHER by spawn.c; CGOSHIM_TEST_* by the test suite */
 	} else {
-		if (!quiet) {
-			char shown[40];
-			printable(name, shown, sizeof(shown));
-			cgs_log("CGOSHIM_", shown, ": unknown option, ignored", (const char *)NULL);
-		}
+		*known = false;
 	}
+	return NULL;
+}
+
+static void parse_one(struct cgs_options *o, const char *name, const char *v, bool quiet)
+{
+	const char *dflt = "", *note;
+	bool known;
+	char full[48] = "CGOSHIM_";
+	const char *why = check_one(o, name, v, &dflt, &note, &known);
+	if (quiet)
+		return;
+	if (!known) {
+		char shown[40];
+		printable(name, shown, sizeof(shown));
+		cgs_log("CGOSHIM_", shown, ": unknown option, ignored", (const char *)NULL);
+		return;
+	}
+	size_t n = strlen(name);
+	memcpy(full + 8, name, n < sizeof(full) - 9 ? n + 1 : 0);
+	if (why)
+		bad(quiet, full, v, why, dflt);
+	else if (note) {
+		char shown[64];
+		printable(v, shown, sizeof(shown));
+		cgs_log(full, "=", shown, ": ", note, "; kept as written", (const char *)NULL);
+	}
+}
+
+const char *cgs_option_check(const char *var, const char *value, const char **note)
+{
+	struct cgs_options scratch;
+	const char *dflt, *dummy;
+	bool known;
+	set_defaults(&scratch);
+	if (strncmp(var, "CGOSHIM_", 8))
+		return "not a CGOSHIM_ variable";
+	const char *why = check_one(&scratch, var + 8, value, &dflt, note ? note : &dummy, &known);
+	return known ? why : "unknown option";
 }
 
 /* Where a pprof profile goes when CGOSHIM_OUTPUT is not set: a gzipped

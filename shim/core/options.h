@@ -39,11 +39,13 @@ struct cgs_options {
 	uint64_t exit_wait_ns; /* CGOSHIM_EXIT_WAIT: how long an exit through libc waits for
 				* the final report to be on disk; 0 = no wait; default 10 s */
 	bool interval_delta;  /* CGOSHIM_INTERVAL_MODE=delta: interval reports show what happened since the last one */
-	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr */
+	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr, "-" = stdout */
 	/* CGOSHIM_SYMBOL_CACHE: the watcher's symbol cache directory; by default
 	 * $XDG_CACHE_HOME/cgoshim or $HOME/.cache/cgoshim (read here: the watcher
 	 * runs with an empty environment); 0 or "" = none. */
 	char symbol_cache[CGS_OUTPUT_MAX];
+	uint32_t output_mode; /* CGOSHIM_OUTPUT_MODE: report files' mode, default 0600 */
+	int32_t main_pid;     /* CGOSHIM_MAIN_PID (set by the launcher): the program it started */
 	char only[CGS_OUTPUT_MAX];   /* CGOSHIM_ONLY: glob of the executables measured; "" = all */
 	char listen[64];      /* CGOSHIM_LISTEN: "ADDR:PORT" the watcher serves HTTP on; "" = off */
 };
@@ -64,6 +66,16 @@ int cgs_parse_signal(const char *s, int *sig);       /* USR2, SIGUSR2, 12, RTMIN
 int cgs_parse_listen(const char *s, int *family, unsigned char addr[16], unsigned *port);
 const char *cgs_format_name(int fmt);
 const char *cgs_unwind_name(int mode);
+
+/* The one validation of a CGOSHIM_* variable, shared by the library and
+ * the launcher: NULL when value is good for var ("CGOSHIM_SIGNAL"), else
+ * why not, in the words the library's warning uses (the library then keeps
+ * the default; the launcher refuses the value). *note, when note is not
+ * NULL, gets a warning about a value that is used anyway, or NULL. */
+const char *cgs_option_check(const char *var, const char *value, const char **note);
+/* Whether an output template has an unknown placeholder (or a trailing %):
+ * then bad holds it ("%x", or "%"). */
+bool cgs_output_bad_placeholder(const char *tmpl, char bad[3]);
 /* Shell-style glob: '*', '?', '[a-z]', '[!x]', '\\' quotes; no allocation
  * (unlike fnmatch with some locales), so usable in-process. */
 bool cgs_glob_match(const char *pat, const char *s);

@@ -18,45 +18,136 @@
 
 #define PAGE 4096ULL
 #define MIN_RESERVE (16ULL << 20) /* the smallest CGOSHIM_MEMORY accepts */
+#define FIRST_MAP (2ULL << 20)    /* mapped at start; grows as needed */
+#define GROW_STEP (1ULL << 20)
 
 struct cgs_region *cgs_R;
+uint64_t cgs_region_view;
 
 /* The memfd of the region made last, until the watcher takes it. */
 static int region_fd = -1;
 
-/* A new memfd mapped shared. The process maps it through a second open
- * file (reopened through /proc/self/fd) and keeps the memfd's own
- * descriptor for the watcher, which maps that one instead: then the
- * process's mapping is the only user of its open file, and when the
- * process execs or exits the file is closed, which the watcher sees with
- * inotify (watcher.c) without the process holding any descriptor. */
-static void *map_memfd(uint64_t size, void *at)
+/* An address for the region with room above it to grow into: a random
+ * 2 MiB-aligned spot between 16 and 64 TiB, far from the executable and
+ * its heap (below 1 TiB, or at 85 TiB for PIE), the libraries and the
+ * mmap area (near 128 TiB), and Go's heap arenas (at 0xc000000000 in each
+ * TiB, we stay below +512 GiB). 0 when no randomness is to be had. */
+static uint64_t roomy_spot(void)
+{
+	uint64_t x = 0;
+	if (syscall(SYS_getrandom, &x, sizeof(x), 1 /* GRND_NONBLOCK */) != (long)sizeof(x))
+		x = cgs_rdtsc() * 0x9e3779b97f4a7c15ULL;
+	uint64_t tib = 16 + (x % 48);
+	uint64_t off = ((x >> 8) % 256) << 31; /* 0 .. 510 GiB, 2 GiB steps */
+	return (tib << 40) + off;
+}
+
+/* Map `len` bytes of fd (or shared anonymous memory when fd < 0) at a
+ * roomy spot, a few tries, else wherever the kernel puts it. */
+static void *map_at_room(uint64_t len, int fd)
+{
+	int flags = MAP_SHARED | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0);
+	for (int i = 0; i < 4; i++) {
+		uint64_t at = roomy_spot();
+		void *p = mmap((void *)(uintptr_t)at, len, PROT_READ | PROT_WRITE, flags | MAP_FIXED_NOREPLACE, fd, 0);
+		if (p == (void *)(uintptr_t)at)
+			return p;
+		if (p != MAP_FAILED)
+			munmap(p, len); /* an old kernel took the flag as a hint */
+	}
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* A new memfd of `cap` bytes, its first `len` mapped shared (at a roomy
+ * spot, or at `at` when given: MAP_FIXED_NOREPLACE is not used there, the
+ * caller moves it). The process maps it through a second open file
+ * (reopened through /proc/self/fd) and keeps the memfd's own descriptor
+ * for the watcher, which maps that one instead: then the process's
+ * mapping is the only user of its open file, and when the process execs
+ * or exits the file is closed, which the watcher sees with inotify
+ * (watcher.c) without the process holding any descriptor. *cap_out is
+ * what the region may grow to. */
+static void *map_memfd(uint64_t cap, uint64_t len, bool anywhere, uint64_t *cap_out)
 {
 	int fd = (int)syscall(SYS_memfd_create, "cgoshim", MFD_CLOEXEC);
 	if (fd < 0) {
 		/* No descriptor to be had (EMFILE: a program that uses up its
 		 * descriptors, then forks): shared anonymous memory needs none,
-		 * and the watcher, forked after, shares it just the same. */
-		void *p = mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		 * and the watcher, forked after, shares it just the same. It
+		 * cannot grow: as much as can be had, mapped at once. */
 		cgs_region_drop_fd();
-		return p == MAP_FAILED ? NULL : p;
+		if (anywhere) { /* a fork child's copy: as much as the parent has */
+			void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
+				       -1, 0);
+			*cap_out = len;
+			return p == MAP_FAILED ? NULL : p;
+		}
+		for (uint64_t c = cap; c >= len && c >= MIN_RESERVE; c /= 2) {
+			void *p = map_at_room(c, -1);
+			if (p) {
+				*cap_out = c;
+				return p;
+			}
+		}
+		return NULL;
 	}
-	void *p = MAP_FAILED;
-	if (syscall(SYS_ftruncate, fd, (off_t)size) == 0) {
+	void *p = NULL;
+	if (syscall(SYS_ftruncate, fd, (off_t)cap) == 0) {
 		char path[40] = "/proc/self/fd/";
 		cgs_u64_str((uint64_t)fd, path + 14);
 		int own = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
-		p = mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, own >= 0 ? own : fd, 0);
+		int use = own >= 0 ? own : fd;
+		if (anywhere) {
+			p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, use, 0);
+			if (p == MAP_FAILED)
+				p = NULL;
+		} else {
+			p = map_at_room(len, use);
+		}
 		if (own >= 0)
 			syscall(SYS_close, own);
 	}
-	if (p == MAP_FAILED) {
+	if (!p) {
 		syscall(SYS_close, fd);
 		return NULL;
 	}
 	cgs_region_drop_fd();
 	region_fd = fd;
+	*cap_out = cap;
 	return p;
+}
+
+/* Grow the process's mapping in place to hold `need` bytes (under the
+ * allocator's lock). False when the room above is taken, RLIMIT_AS says
+ * no, or the region is at its size. */
+static bool grow(struct cgs_region *r, uint64_t need)
+{
+	uint64_t have = r->mapped;
+	if (need <= have)
+		return true;
+	if (need > r->size)
+		return false;
+	uint64_t want = have + have / 4;
+	if (want < need)
+		want = need;
+	want = (want + GROW_STEP - 1) & ~(GROW_STEP - 1);
+	if (want > r->size)
+		want = r->size;
+	/* Grow the last page's area: the region may be several areas by now
+	 * (the rings' NUMA policies split it, ring.c), and mremap grows in
+	 * place only a range that ends where its area ends. */
+	char *tail = (char *)r + have - PAGE;
+	for (;;) {
+		void *p = mremap(tail, PAGE, want - have + PAGE, 0);
+		if (p == (void *)tail) {
+			__atomic_store_n(&r->mapped, want, __ATOMIC_RELEASE);
+			return true;
+		}
+		if (want == need)
+			return false;
+		want = need; /* no room for the step: just what is needed */
+	}
 }
 
 int cgs_region_take_fd(void)
@@ -75,20 +166,18 @@ void cgs_region_drop_fd(void)
 
 struct cgs_region *cgs_region_create(const struct cgs_options *opts)
 {
-	uint64_t size = opts->memory;
-	void *p = NULL;
-	while (!p && size >= MIN_RESERVE) {
-		p = map_memfd(size, NULL);
-		if (!p)
-			size /= 2;
-	}
+	uint64_t cap = opts->memory, len = cap < FIRST_MAP ? cap : FIRST_MAP;
+	void *p = map_memfd(cap, len, false, &cap);
 	if (!p)
 		return NULL;
 	struct cgs_region *r = p;
 	r->magic = CGS_REGION_MAGIC;
 	r->version = CGS_REGION_VERSION;
 	r->header_size = sizeof(*r);
-	r->size = size;
+	r->size = cap;
+	r->mapped = len > cap ? cap : len;
+	if (region_fd < 0)
+		r->mapped = cap; /* shared anonymous: all of it is mapped */
 	r->brk = (sizeof(*r) + PAGE - 1) & ~(PAGE - 1);
 	r->opts = *opts;
 	return r;
@@ -97,7 +186,10 @@ struct cgs_region *cgs_region_create(const struct cgs_options *opts)
 bool cgs_region_contains(const struct cgs_region *r, const void *p, size_t n)
 {
 	uintptr_t a = (uintptr_t)p, base = (uintptr_t)r;
-	return a >= base && n <= r->size && a - base <= r->size - n;
+	uint64_t lim = r->size;
+	if (cgs_region_view && cgs_region_view < lim)
+		lim = cgs_region_view;
+	return a >= base && n <= lim && a - base <= lim - n;
 }
 
 uint64_t cgs_region_used(const struct cgs_region *r)
@@ -148,7 +240,7 @@ void *cgs_ralloc(struct cgs_region *r, size_t n)
 	} else {
 		uint64_t align = sz < PAGE ? 64 : PAGE;
 		uint64_t off = (r->brk + align - 1) & ~(align - 1);
-		if (off <= r->size && sz <= r->size - off) {
+		if (off <= r->size && sz <= r->size - off && grow(r, off + sz)) {
 			p = (char *)r + off;
 			__atomic_store_n(&r->brk, off + sz, __ATOMIC_RELAXED);
 			cgs_spin_unlock(&r->alloc_lock);
@@ -180,9 +272,9 @@ void cgs_rfree(struct cgs_region *r, void *p, size_t n)
 
 int cgs_region_privatize(struct cgs_region *r)
 {
-	uint64_t size = r->size, used = cgs_region_used(r);
+	uint64_t size = r->mapped, used = cgs_region_used(r), cap = r->size;
 	char *src = (char *)r;
-	char *dst = map_memfd(size, NULL);
+	char *dst = map_memfd(cap, size, true, &cap);
 	if (!dst) {
 		cgs_region_fork_copied(r);
 		return -ENOMEM;
@@ -210,6 +302,7 @@ int cgs_region_privatize(struct cgs_region *r)
 		munmap(dst, size);
 		return -errno;
 	}
+	r->size = cap; /* shared anonymous memory (no memfd) does not grow */
 	return 0;
 }
 

@@ -2,11 +2,15 @@
  *
  * Why: a Go program ends with a raw exit_group (no atexit, no destructors),
  * and any program can be killed. So nothing a report needs lives in the
- * process's private memory. At start-up the shim maps one large memfd
- * MAP_SHARED|MAP_NORESERVE (address space only; pages are allocated when
- * touched) and forks a watcher process that shares the mapping at the same
- * address. The watcher writes live reports on request and the final report
- * once the process is gone, reading this region (watcher.c).
+ * process's private memory. At start-up the shim makes one memfd of
+ * CGOSHIM_MEMORY bytes (its length only: pages are allocated when touched)
+ * and maps a small first part of it MAP_SHARED|MAP_NORESERVE; the mapping
+ * grows in place (mremap, never moved) as the allocator needs more, so the
+ * process's address space (RLIMIT_AS, mlockall's total) holds only what
+ * the shim uses. It is placed where nothing else is above it, so it can
+ * grow. A watcher process maps the memfd at the same address and writes
+ * live reports on request and the final report once the process is gone,
+ * reading this region (watcher.c).
  *
  * Everything in the region is reached from the header below, by plain
  * pointers (the watcher maps it at the same address). Memory inside it comes
@@ -52,6 +56,7 @@ struct cgs_counters {
 	uint64_t unwind_handoffs;    /* stack walks finished by libunwind (fastunwind.c) */
 	uint64_t unwind_compared;    /* CGOSHIM_UNWIND=compare: stacks walked both ways */
 	uint64_t unwind_mismatches;  /* ... of which the two walks differed */
+	uint64_t forks_nproc;        /* fork children unmeasured: RLIMIT_NPROC low (fork.c) */
 	uint64_t seccomp_skipped;    /* shim system calls not made: the program's seccomp filter forbids them */
 };
 
@@ -70,7 +75,8 @@ struct cgs_region {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t header_size;
-	uint64_t size;            /* bytes reserved */
+	uint64_t size;            /* bytes the region may grow to (the memfd's length) */
+	uint64_t mapped;          /* bytes mapped in the process (grows; atomic) */
 	uint64_t brk;             /* bump offset (atomic) */
 	int32_t pid;
 	int32_t parent_pid;       /* pid of the traced parent image, 0 if none */
@@ -79,6 +85,14 @@ struct cgs_region {
 	int64_t start_real_ns;    /* CLOCK_REALTIME at start */
 	uint32_t tsc_flags;       /* CGS_TSC_* */
 	uint32_t fork_generation; /* 0 in an exec'd image, +1 per fork */
+	/* A fork child's own start (its report's start and duration), and the
+	 * time quantum of the fork: a live block whose time is at most fork_q
+	 * was inherited from the parent (cgs_now_q gives the child's own
+	 * allocations later quanta). */
+	uint32_t fork_q;
+	uint64_t fork_tsc;
+	int64_t fork_mono_ns;
+	int64_t fork_real_ns;
 	char exe[256];
 	char cmdline[512];
 	char go_status[128];     /* gostack.c: Go frames followed, or why not */
@@ -91,6 +105,7 @@ struct cgs_region {
 	volatile int32_t watcher_pid;
 	volatile uint32_t last_trigger; /* CGS_TRIGGER_* of the latest request */
 	volatile uint32_t fork_sync;    /* fork: 1 once the child has its copy */
+	volatile uint32_t spawn_state;  /* spawn.c, PID 1: 1 watcher running, 2 no fork, 3 no exec */
 	/* Exit through libc (exitwait.c): the exiting thread sets exit_req and
 	 * waits (bounded) until the watcher sets exit_done, once the final
 	 * report is on disk. */
@@ -139,8 +154,8 @@ struct cgs_region {
 extern struct cgs_region *cgs_R;
 
 /* region.c */
-/* Map a new region of opts->memory bytes (halving down to 64 MiB if the
- * kernel refuses). NULL on failure. */
+/* Make a new region that may grow to opts->memory bytes, a small part of
+ * it mapped. NULL on failure. */
 struct cgs_region *cgs_region_create(const struct cgs_options *opts);
 /* In a fork child: give the child its own copy of the region at the same
  * address, so the parent's watcher no longer sees the child's writes.
@@ -155,7 +170,9 @@ void cgs_region_drop_fd(void);
  * NULL when the region is full. Never calls malloc. */
 void *cgs_ralloc(struct cgs_region *r, size_t n);
 void cgs_rfree(struct cgs_region *r, void *p, size_t n);
-/* Whether [p, p+n) lies in the region (report side checks every pointer). */
+/* Whether [p, p+n) lies in the region (report side checks every pointer),
+ * and below cgs_region_view when that is set (the watcher's mapping). */
+extern uint64_t cgs_region_view;
 bool cgs_region_contains(const struct cgs_region *r, const void *p, size_t n);
 /* Bytes of the region handed out so far (high-water mark). */
 uint64_t cgs_region_used(const struct cgs_region *r);

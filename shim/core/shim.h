@@ -40,13 +40,17 @@ enum { CGS_TRIGGER_SIGNAL = 1, CGS_TRIGGER_API = 2 };
 
 /* spawn.c: find the watcher executable (at start-up; override: a path from
  * CGOSHIM_WATCHER); start it for this image: 0, -ENOENT (not found),
- * -ENOEXEC (found, would not run), -1 (no process). */
+ * -ENOEXEC (found, would not run), -EAGAIN (no process: RLIMIT_NPROC),
+ * -1 (no process). Leaves errno as it was. */
 void cgs_spawn_prepare(const char *override);
 const char *cgs_watcher_path(void);
 int cgs_watcher_spawn(struct cgs_region *r);
 /* init.c: spawn, or one line on stderr saying why no report will come. */
 void cgs_watcher_start(struct cgs_region *r);
 bool cgs_watcher_spawning(void);
+/* A low RLIMIT_NPROC that applies to this process: fork children and the
+ * images they exec go unmeasured (no watcher process each). */
+bool cgs_nproc_tight(void);
 
 /* exitwait.c: ask the watcher for the final report and wait for it,
  * bounded by CGOSHIM_EXIT_WAIT; from the destructor and _exit/_Exit. */

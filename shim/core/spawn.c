@@ -6,14 +6,32 @@
  * never live in the traced program's address space.
  *
  * Spawning runs inside the traced process, possibly in a fork child's
- * first moments: raw system calls only, nothing allocated. A raw clone
- * (not libc's fork: no pthread_atfork handler of the program may run)
- * makes an intermediate process, which clones the watcher's process and
- * exits, so the watcher is not the program's child (a program that waits
- * for all its children must not wait for it). The watcher's process
- * execs cgoshim-watch at once with the pid, a pidfd and the region's memfd
- * on its command line and an empty environment (no LD_PRELOAD: the watcher
- * is never measured).
+ * first moments: raw system calls only, nothing allocated. The program
+ * must not be able to tell: no SIGCHLD it did not cause, no child that
+ * its wait() returns or waits for, no pthread_atfork handler run.
+ *
+ * A raw clone (not libc's fork: no handler of the program runs) with no
+ * exit signal makes an intermediate process: its end sends the program
+ * no signal, and wait()/waitpid() without __WALL/__WCLONE never see it
+ * (the kernel waits only for children whose exit signal is SIGCHLD; an
+ * exec would make it SIGCHLD again, so it is not the one that execs). The
+ * intermediate vforks the watcher's process, which execs cgoshim-watch at
+ * once with the pid, a pidfd and the region's memfd on its command line
+ * and an empty environment (no LD_PRELOAD: the watcher is never measured),
+ * and exits; the program reaps it (waitpid with __WALL). The watcher, an
+ * orphan, is adopted by the nearest child subreaper (the launcher) or
+ * init: never by the program.
+ *
+ *  - A program that is a child subreaper itself (the flag survives exec)
+ *    would adopt it: the flag is off from the clone until the
+ *    intermediate is reaped.
+ *  - A program that is PID 1 of a pid namespace adopts every orphan in
+ *    it: there the intermediate stays, idle, with every signal ignored,
+ *    as the watcher's parent (it says whether the exec worked through the
+ *    region and a futex). It never execs and never exits before the
+ *    program, so the program never sees it.
+ * The watchers of a subreaper's or PID 1's traced descendants are adopted
+ * by it (README, Limits).
  *
  * The path is found once, at start-up (cgs_spawn_prepare): CGOSHIM_WATCHER
  * if set, else cgoshim-watch in the library's own folder (the build tree),
@@ -23,10 +41,13 @@
 #include <fcntl.h>
 #include <link.h>
 #include <string.h>
+#include <sched.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/futex.h>
 
 #include "config.h"
 #include "log.h"
@@ -111,19 +132,50 @@ void cgs_spawn_prepare(const char *override)
 	watcher_path[0] = 0;
 }
 
+/* Whether RLIMIT_NPROC is low enough that a watcher per process would
+ * take processes the program needs (below 4096), and applies to us (not
+ * to root, nor to CAP_SYS_RESOURCE or CAP_SYS_ADMIN). */
+bool cgs_nproc_tight(void)
+{
+	struct rlimit rl;
+	if (syscall(SYS_prlimit64, 0, RLIMIT_NPROC, NULL, &rl) || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= 4096)
+		return false;
+	if (syscall(SYS_getuid) == 0)
+		return false;
+	struct { uint32_t version; int pid; } hdr = { 0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0 };
+	struct { uint32_t effective, permitted, inheritable; } caps[2] = { { 0, 0, 0 }, { 0, 0, 0 } };
+	if (syscall(SYS_capget, &hdr, caps))
+		return true;
+	return !(caps[0].effective & ((1u << 24) | (1u << 21))); /* CAP_SYS_RESOURCE, CAP_SYS_ADMIN */
+}
+
 const char *cgs_watcher_path(void)
 {
 	return watcher_path;
 }
 
-/* fork(2) without libc's fork(): libc's runs every pthread_atfork handler
- * of the program, and spawning the watcher must not look like a fork to the
- * program (its handlers would run more often than it forks; called from a
- * fork child's handler, its prepare handler would take a lock the child
- * already holds, and hang). */
-static pid_t raw_fork(void)
+/* The intermediate: fork(2) semantics, no exit signal. */
+static pid_t clone_quiet(void)
 {
-	return (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+	return (pid_t)syscall(SYS_clone, 0, 0, NULL, NULL, 0);
+}
+
+/* The intermediate of a PID 1: ignore every signal, reap the watcher
+ * when it ends, then wait for the end of the namespace. Raw calls only
+ * (a copy of a process that may have been anywhere). */
+static __attribute__((noreturn)) void stay(void)
+{
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		uint64_t mask;
+	} ign = { SIG_IGN, 0, NULL, 0 };
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			syscall(SYS_rt_sigaction, sig, &ign, NULL, 8);
+	for (;;)
+		syscall(SYS_pause);
 }
 
 static char *hex(uint64_t v, char *buf)
@@ -156,18 +208,18 @@ static void close_range_raw(unsigned lo, unsigned hi)
 			syscall(SYS_close, fd);
 }
 
-static void keep_only(int a, int b)
+static void keep_only(int a, int b, bool keep_stdout)
 {
-	int keep[3] = { 2, a, b };
-	for (int i = 0; i < 3; i++)
-		for (int j = i + 1; j < 3; j++)
+	int keep[4] = { 2, a, b, keep_stdout ? 1 : -1 };
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
 			if (keep[j] < keep[i]) {
 				int t = keep[i];
 				keep[i] = keep[j];
 				keep[j] = t;
 			}
 	unsigned lo = 0;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		if (keep[i] < 0 || (unsigned)keep[i] < lo)
 			continue;
 		if ((unsigned)keep[i] > lo)
@@ -226,7 +278,17 @@ static int open_own_mapping(const struct cgs_region *r)
 	return (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
 }
 
+static int spawn(struct cgs_region *r);
+
 int cgs_watcher_spawn(struct cgs_region *r)
+{
+	int saved = errno;
+	int rc = spawn(r);
+	errno = saved;
+	return rc;
+}
+
+static int spawn(struct cgs_region *r)
 {
 	/* A fork child (one thread, its own region now): its flight recorder
 	 * rings start empty and are bound again (ring.h). */
@@ -251,8 +313,14 @@ int cgs_watcher_spawn(struct cgs_region *r)
 	static char a_mapped[24];
 	char *const argv[] = { (char *)WATCHER_NAME, (char *)"--pid", a_pid, (char *)"--pidfd", a_pidfd,
 			       (char *)"--memfd", a_memfd, (char *)"--region", a_region, NULL };
+	/* PID 1 keeps the intermediate; a subreaper lets the watcher go. */
+	bool init = syscall(SYS_getpid) == 1;
+	int reaper = 0;
+	if (!init && !prctl(PR_GET_CHILD_SUBREAPER, &reaper, 0, 0, 0) && reaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+	__atomic_store_n(&r->spawn_state, 0, __ATOMIC_RELAXED);
 	t_spawning = true;
-	pid_t mid = raw_fork();
+	pid_t mid = clone_quiet();
 	if (mid == 0) {
 		/* Named before the watcher exists: the launcher waits for every
 		 * process of this name (shim/cli/launcher.c). */
@@ -264,7 +332,8 @@ int cgs_watcher_spawn(struct cgs_region *r)
 		volatile int exec_errno = 0;
 		pid_t w = vfork();
 		if (w == 0) {
-			keep_only(pidfd, memfd);
+			/* CGOSHIM_OUTPUT=-: reports to the program's stdout. */
+			keep_only(pidfd, memfd, r->opts.output[0] == '-' && !r->opts.output[1]);
 			if (memfd < 0) {
 				int m = open_own_mapping(r);
 				if (m >= 0) {
@@ -281,21 +350,46 @@ int cgs_watcher_spawn(struct cgs_region *r)
 		 * (exitwait.c stops waiting for a watcher that is gone). */
 		if (w > 0 && !exec_errno)
 			__atomic_store_n(&r->watcher_pid, (int32_t)w, __ATOMIC_RELEASE);
-		_exit(w < 0 ? 1 : exec_errno ? 2 : 0);
+		int verdict = w < 0 ? 1 : exec_errno ? 2 : 0;
+		if (init) {
+			__atomic_store_n(&r->spawn_state, (uint32_t)verdict + 1, __ATOMIC_RELEASE);
+			syscall(SYS_futex, &r->spawn_state, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+			if (!verdict)
+				stay();
+		}
+		_exit(verdict);
 	}
+	int clone_errno = errno;
 	t_spawning = false;
 	int status = 1;
-	if (mid > 0) {
+	if (mid > 0 && init) {
+		/* Bounded: an intermediate that died before saying must not
+		 * hang the program. */
+		for (int i = 0; i < 100 && !__atomic_load_n(&r->spawn_state, __ATOMIC_ACQUIRE); i++) {
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+			syscall(SYS_futex, &r->spawn_state, FUTEX_WAIT, 0, &ts, NULL, 0);
+		}
+		uint32_t st = __atomic_load_n(&r->spawn_state, __ATOMIC_ACQUIRE);
+		status = st == 1 ? 0 : st == 3 ? 2 << 8 : 1 << 8;
+		if (st != 1)
+			while (waitpid(mid, NULL, __WALL) < 0 && errno == EINTR)
+				;
+	} else if (mid > 0) {
+		errno = 0;
 		while (waitpid(mid, &status, __WALL) < 0 && errno == EINTR)
 			;
 	}
+	if (reaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	if (pidfd >= 0)
 		syscall(SYS_close, pidfd);
 	if (memfd >= 0)
 		syscall(SYS_close, memfd);
-	if (mid < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		if (mid > 0 && errno == ECHILD)
-			return 0; /* the program reaped our helper itself: it ran */
+	if (mid < 0)
+		return clone_errno == EAGAIN ? -EAGAIN : -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		if (errno == ECHILD)
+			return 0; /* the program reaped our helper itself (__WALL): it ran */
 		return WIFEXITED(status) && WEXITSTATUS(status) == 2 ? -ENOEXEC : -1;
 	}
 	return 0;

@@ -360,17 +360,18 @@ uint32_t cgs_stack_finish(void **raw, int got, int max_depth)
 {
 	struct cgs_region *r = cgs_R;
 	uint64_t f[CGS_STACK_DEPTH_MAX];
-	/* The shim's frames are the innermost ones; drop those only. */
-	int i = 0;
 	/* The hook enters cgs_unwind_begin itself, only when a dl call is in
 	 * flight on this thread: no shared counter on every capture. */
 	if (cgs_stack_fix_hook)
 		got = cgs_stack_fix_hook(raw, got, max_depth + 1, true);
-	while (i < got && (uint64_t)(uintptr_t)raw[i] - self_lo < self_hi - self_lo)
-		i++;
+	/* No frame of the shim is kept: the innermost ones (the interposer
+	 * that captures), and any further out (a library constructor that
+	 * allocates inside the program's dlopen runs below the shim's dlopen
+	 * interposer). */
 	int n = 0;
-	for (; i < got && n < max_depth; i++)
-		f[n++] = (uint64_t)(uintptr_t)raw[i];
+	for (int i = 0; i < got && n < max_depth; i++)
+		if ((uint64_t)(uintptr_t)raw[i] - self_lo >= self_hi - self_lo)
+			f[n++] = (uint64_t)(uintptr_t)raw[i];
 	n = cgs_go_extend(f, n, max_depth);
 	if (!n)
 		return 0;

@@ -265,6 +265,7 @@ static const char *base_name(const char *path)
 	X(unwind_handoffs, "stack walks done by libunwind: a signal frame, unusual CFI, or a full rule table") \
 	X(unwind_compared, "CGOSHIM_UNWIND=compare: stacks walked by both unwinders") \
 	X(unwind_mismatches, "CGOSHIM_UNWIND=compare: stacks where the two unwinders differed") \
+	X(forks_nproc, "fork children left unmeasured: RLIMIT_NPROC below 4096, no watcher process for each") \
 	X(seccomp_skipped, "shim system calls not made: the program's seccomp filter forbids them")
 
 #define CGS_REPORT_ONE(name, why) +1
@@ -554,7 +555,7 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	double rate = tick_rate(s);
 	double ghz = rate > 0 ? 1.0 / rate : 0;
 
-	outf(o, "{\"schema\": \"cgoshim/1\", \"pid\": %d, \"exe\": ", s->pid);
+	outf(o, "{\"schema\": \"cgoshim/1\", \"pid\": %d, \"parent_pid\": %d, \"exe\": ", s->pid, s->parent_pid);
 	json_str_or_empty(o, s->exe);
 	outs(o, ", \"cmdline\": ");
 	json_str_or_empty(o, s->cmdline);
@@ -658,14 +659,18 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	json_bool(o, s->leaks_enabled);
 	outf(o, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"shown_count\": %" PRIu64
 		", \"shown_bytes\": %" PRIu64 ", \"program_count\": %" PRIu64 ", \"program_bytes\": %" PRIu64
-		", \"runtime_count\": %" PRIu64 ", \"runtime_bytes\": %" PRIu64 ", \"sites\": [",
+		", \"runtime_count\": %" PRIu64 ", \"runtime_bytes\": %" PRIu64 ", \"inherited_count\": %" PRIu64
+		", \"inherited_bytes\": %" PRIu64 ", \"sites\": [",
 	     s->leak_count, s->leak_bytes, s->shown_count, s->shown_bytes, s->shown_count - s->runtime_count,
-	     s->shown_bytes - s->runtime_bytes, s->runtime_count, s->runtime_bytes);
+	     s->shown_bytes - s->runtime_bytes, s->runtime_count, s->runtime_bytes, s->inherited_count,
+	     s->inherited_bytes);
 	for (size_t i = 0; s->sites && i < s->nsites; i++) {
 		const struct cgs_snap_site *site = &s->sites[i];
-		outf(o, "%s{\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"oldest_ns\": %" PRIu64
-			", \"newest_ns\": %" PRIu64 ", \"cgo\": ",
-		     i ? ", " : "", site->count, site->bytes, site->oldest_ns, site->newest_ns);
+		outf(o, "%s{\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"inherited_count\": %" PRIu64
+			", \"inherited_bytes\": %" PRIu64 ", \"oldest_ns\": %" PRIu64 ", \"newest_ns\": %" PRIu64
+			", \"cgo\": ",
+		     i ? ", " : "", site->count, site->bytes, site->inherited_count, site->inherited_bytes,
+		     site->oldest_ns, site->newest_ns);
 		json_str(o, site->cgo);
 		outs(o, ", \"runtime\": ");
 		json_bool(o, site->runtime);
@@ -874,6 +879,8 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	double rate = tick_rate(s);
 
 	outf(o, "cgoshim report: pid %d, ", s->pid);
+	if (s->parent_pid)
+		outf(o, "fork child of %d, ", s->parent_pid);
 	text_str(o, s->exe && *s->exe ? s->exe : "?");
 	outs(o, ", trigger ");
 	text_str(o, s->trigger && *s->trigger ? s->trigger : "?");
@@ -1230,9 +1237,12 @@ static void text_sites(struct out *o, const struct cgs_snapshot *s, const size_t
 		outf(o, "\n  #%zu %" PRIu64 " bytes in %" PRIu64 " %s", k + 1, site->bytes, site->count,
 		     plural(site->count, "allocation", "allocations"));
 		if (age_old == age_new)
-			outf(o, " (age %s)\n", fmt_ns(age_old, a));
+			outf(o, " (age %s", fmt_ns(age_old, a));
 		else
-			outf(o, " (age %s..%s)\n", fmt_ns(age_old, a), fmt_ns(age_new, b));
+			outf(o, " (age %s..%s", fmt_ns(age_old, a), fmt_ns(age_new, b));
+		if (site->inherited_count)
+			outf(o, "; %" PRIu64 " inherited at fork", site->inherited_count);
+		outs(o, ")\n");
 		if (!site->frames || site->nframes <= 0)
 			outs(o, "    (no stack)\n");
 		for (int f = 0; site->frames && f < site->nframes; f++)

@@ -268,6 +268,7 @@ static void take_targets(struct cgs_snapshot *s, struct cgs_region *r, struct cg
 struct agg {
 	uint32_t stack; /* key; slot used when count > 0 */
 	uint64_t count, bytes;
+	uint64_t inh_count, inh_bytes;
 	uint32_t oldest, newest; /* time quanta */
 };
 
@@ -390,6 +391,19 @@ static const char *cgo_entry(const struct cgs_snap_site *site)
 /* The frames of a stack, innermost first, each address expanded into its
  * inline chain (symbols.h), at most 4 * depth in all: every address keeps
  * at least its own frame. Without a symboliser, addresses only. */
+/* Whether a frame lies in the shim's own library. The library drops its
+ * frames when it records a stack (stacks.c); this catches any left (an
+ * older library, a frame of the shim reached through another path). No
+ * frame of the shim is ever shown. */
+static bool shim_frame(const struct cgs_frame_info *f)
+{
+	if (!f->module)
+		return false;
+	const char *base = strrchr(f->module, '/');
+	base = base ? base + 1 : f->module;
+	return !strncmp(base, "libcgoshim.so", 13);
+}
+
 static struct cgs_frame_info *stack_frames(struct cgs_symbolizer *sym, const struct cgs_stack *st, int *n)
 {
 	int depth = st->depth, cap = depth * 4, have = depth ? depth : 1;
@@ -414,6 +428,8 @@ static struct cgs_frame_info *stack_frames(struct cgs_symbolizer *sym, const str
 			memset(chain, 0, sizeof(chain[0]));
 			chain[0].addr = st->frames[k];
 		}
+		if (shim_frame(&chain[0]))
+			continue;
 		if (*n + got > have) {
 			int ncap = have * 2 < *n + got ? *n + got : have * 2;
 			struct cgs_frame_info *w = realloc(v, (size_t)ncap * sizeof(*v));
@@ -468,6 +484,11 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 	double ns_per_q = s->ns_per_tick * (double)(1u << CGS_TIME_SHIFT);
 	uint64_t now_q = (now_tsc - r->start_tsc) >> CGS_TIME_SHIFT;
 	uint64_t min_age_q = ns_per_q > 0 ? (uint64_t)((double)r->opts.min_age_ns / ns_per_q) : 0;
+	/* A fork child: blocks dated up to the fork's quantum were inherited
+	 * (region.h); times are given from the fork on. */
+	bool forked = r->fork_generation != 0;
+	uint32_t fork_q = r->fork_q & CGS_TIME_MASK;
+	double offset_ns = forked ? (double)(r->fork_mono_ns - r->start_mono_ns) : 0;
 	struct aggmap m = { 0 };
 	struct cgs_lrec *buf = NULL;
 	size_t bufcap = 0;
@@ -479,8 +500,13 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 				continue;
 			uint64_t size = cgs_lrec_size(rec);
 			uint32_t t_q = cgs_lrec_time(rec);
+			bool inherited = forked && t_q <= fork_q;
 			s->leak_count++;
 			s->leak_bytes += size;
+			if (inherited) {
+				s->inherited_count++;
+				s->inherited_bytes += size;
+			}
 			if (min_age_q && ((now_q - t_q) & CGS_TIME_MASK) < min_age_q)
 				continue;
 			s->shown_count++;
@@ -494,6 +520,10 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 				a->newest = t_q;
 			a->count++;
 			a->bytes += size;
+			if (inherited) {
+				a->inh_count++;
+				a->inh_bytes += size;
+			}
 		}
 	}
 	free(buf);
@@ -506,8 +536,11 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 		site->count = a->count;
 		site->bytes = a->bytes;
 		site->stack_id = a->stack;
-		site->oldest_ns = (uint64_t)((double)a->oldest * ns_per_q);
-		site->newest_ns = (uint64_t)((double)a->newest * ns_per_q);
+		site->inherited_count = a->inh_count;
+		site->inherited_bytes = a->inh_bytes;
+		double o = (double)a->oldest * ns_per_q - offset_ns, nw = (double)a->newest * ns_per_q - offset_ns;
+		site->oldest_ns = o > 0 ? (uint64_t)o : 0;
+		site->newest_ns = nw > 0 ? (uint64_t)nw : 0;
 	}
 	free(m.v);
 	qsort(s->sites, s->nsites, sizeof(*s->sites), by_bytes);
@@ -837,9 +870,12 @@ static void take_ring_events(struct cgs_snapshot *s, struct cgs_region *r, const
 			s->events = v;
 			*cap = ncap;
 		}
+		/* A fork child's events are timed from its fork, its report's
+		 * start (ring->first already leaves out its parent's). */
+		uint64_t base = r->fork_generation ? r->fork_tsc : r->start_tsc;
 		struct cgs_snap_event *se = &s->events[s->nevents++];
 		memset(se, 0, sizeof(*se));
-		se->t_ticks = e.t0 > r->start_tsc ? e.t0 - r->start_tsc : 0;
+		se->t_ticks = e.t0 > base ? e.t0 - base : 0;
 		se->dur = e.dur;
 		se->fn = e.fn < CGS_FN_COUNT ? e.fn : 0;
 		se->tid = e.tid;
@@ -968,9 +1004,14 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	s->final_at = "";
 	s->seq = seq;
 	s->tsc_flags = r->tsc_flags;
-	s->duration_ns = now_mono > r->start_mono_ns ? (uint64_t)(now_mono - r->start_mono_ns) : 0;
-	s->ns_per_tick = now_tsc > r->start_tsc ? (double)s->duration_ns / (double)(now_tsc - r->start_tsc) : 0;
-	s->start_real_ns = r->start_real_ns;
+	/* The TSC rate over the whole run of the image (a fork child's too);
+	 * the start and duration shown are a fork child's own. */
+	uint64_t since_start = now_mono > r->start_mono_ns ? (uint64_t)(now_mono - r->start_mono_ns) : 0;
+	s->ns_per_tick = now_tsc > r->start_tsc ? (double)since_start / (double)(now_tsc - r->start_tsc) : 0;
+	int64_t t0 = r->fork_generation ? r->fork_mono_ns : r->start_mono_ns;
+	s->duration_ns = now_mono > t0 ? (uint64_t)(now_mono - t0) : 0;
+	s->start_real_ns = r->fork_generation ? r->fork_real_ns : r->start_real_ns;
+	s->parent_pid = r->fork_generation ? r->parent_pid : 0;
 	s->opts = r->opts;
 	s->shim_bytes = cgs_region_resident(r);
 	s->go = strndup(r->go_status, sizeof(r->go_status));

@@ -52,7 +52,10 @@ struct cgs_snap_targets_info {
 
 struct cgs_snap_site {
 	uint64_t count, bytes;
-	uint64_t oldest_ns, newest_ns; /* allocation times, ns since start */
+	uint64_t inherited_count, inherited_bytes; /* of those, a fork child's inherited blocks */
+	/* Allocation times of the oldest and newest block, ns after the
+	 * report's start (a fork child's: its fork; inherited blocks: 0). */
+	uint64_t oldest_ns, newest_ns;
 	uint32_t stack_id;
 	int nframes;
 	struct cgs_frame_info *frames; /* innermost first, shim frames removed */
@@ -119,6 +122,7 @@ struct cgs_snap_event {
 struct cgs_snapshot {
 	/* header */
 	int pid;
+	int parent_pid;        /* a fork child's parent, else 0 */
 	const char *exe;
 	const char *cmdline;
 	const char *trigger;   /* "signal", "api", "exit" */
@@ -157,6 +161,7 @@ struct cgs_snapshot {
 	bool leaks_enabled;
 	uint64_t leak_count, leak_bytes;       /* all live allocations */
 	uint64_t shown_count, shown_bytes;     /* those at least min_age old */
+	uint64_t inherited_count, inherited_bytes; /* live blocks a fork child inherited */
 	uint64_t runtime_count, runtime_bytes; /* of those, in runtime sites */
 	size_t nsites;
 	struct cgs_snap_site *sites;           /* sorted by bytes, descending */

@@ -295,13 +295,39 @@ static bool same_file(const struct cgs_module *m, Dwfl_Module *dm)
 	return end == m->hi;
 }
 
+static int held_exe_fd = -1;
+static char held_exe_path[4096];
+
+void cgs_sym_hold_exe(int pid)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/%d/exe", pid);
+	ssize_t n = readlink(proc, held_exe_path, sizeof(held_exe_path) - 1);
+	if (n <= 0)
+		return;
+	held_exe_path[n] = 0;
+	held_exe_fd = open(proc, O_RDONLY | O_CLOEXEC);
+}
+
+/* The file to read for a module: its path, or the held executable's
+ * descriptor when that path is gone (a deleted test binary). */
+static const char *readable(const char *path, char alt[64])
+{
+	if (held_exe_fd < 0 || !path || strcmp(path, held_exe_path) || !access(path, R_OK))
+		return path;
+	snprintf(alt, 64, "/proc/self/fd/%d", held_exe_fd);
+	return alt;
+}
+
 static void open_module(struct sym_module *sm, const struct cgs_module *m)
 {
 	Dwfl_Module *dm;
 	Dwfl *dwfl;
 	uint64_t size;
+	char alt[64];
+	const char *file = readable(sm->path, alt);
 
-	if (!file_is_elf(sm->path, &size))
+	if (!file_is_elf(file, &size))
 		return;
 	dwfl = dwfl_begin(&dwfl_callbacks);
 	if (!dwfl)
@@ -309,7 +335,7 @@ static void open_module(struct sym_module *sm, const struct cgs_module *m)
 	dwfl_report_begin(dwfl);
 	/* add_p_vaddr=true: base is the load bias, as dl_iterate_phdr gives
 	 * it, also for objects whose first PT_LOAD is not at vaddr 0. */
-	dm = dwfl_report_elf(dwfl, sm->path, sm->path, -1, m->bias, true);
+	dm = dwfl_report_elf(dwfl, sm->path, file, -1, m->bias, true);
 	if (dwfl_report_end(dwfl, NULL, NULL) != 0 || !dm ||
 	    !file_complete(dm, size) || !same_file(m, dm)) {
 		dwfl_end(dwfl);
@@ -1060,7 +1086,8 @@ static void describe_go(struct cgs_symbolizer *s, struct sym_module *sm,
 
 	if (!sm->go_tried) {
 		sm->go_tried = true;
-		sm->go = sm->path ? cgs_gosyms_open(sm->path) : NULL;
+		char alt[64];
+		sm->go = sm->path ? cgs_gosyms_open(readable(sm->path, alt)) : NULL;
 	}
 	k = sm->go ? cgs_gosyms_resolve(sm->go, pc - bias, fr, CHAIN_MAX + 1) : 0;
 	if (k < 1)

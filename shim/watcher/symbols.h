@@ -20,6 +20,11 @@ struct cgs_frame_info {
 
 struct cgs_symbolizer;
 
+/* Keep the traced program's executable open (/proc/PID/exe, at the
+ * watcher's start), so its symbols can still be read once the file is
+ * gone: `go test` deletes its test binary as soon as it has run. */
+void cgs_sym_hold_exe(int pid);
+
 /* A symboliser over the given table (not copied: it must outlive the
  * symboliser). Returns NULL only when out of memory. */
 struct cgs_symbolizer *cgs_sym_new(const struct cgs_module_table *mods);

@@ -3,7 +3,7 @@
  *	cgoshim-watch --pid PID --pidfd FD --memfd FD --region ADDR
  *
  * Each traced process image starts one at start-up (shim/core/spawn.c: a
- * raw clone that execs this program at once, not the program's child). It
+ * double fork: never the program's child, see spawn.c). It
  * maps the region's memfd at the address the process has it (the region
  * holds plain pointers), closes every descriptor but stderr, leaves the
  * terminal's process group
@@ -18,6 +18,15 @@
  * the process's open file of the region is closed (inotify) and the region
  * is no longer in its maps (an exec). The process holds no descriptor of
  * the shim's, so a program that lists or closes its descriptors sees none.
+ *
+ * Descriptors: the watcher holds none of the program's but its stderr
+ * (where reports go without CGOSHIM_OUTPUT, and where a report that cannot
+ * be written is said), and a pipe or socket there only while the process
+ * itself has the same one on its descriptor 2 (checked every 100 ms: a
+ * daemon that points its stderr at /dev/null must not keep the pipe of a
+ * `$(prog 2>&1)` open). With CGOSHIM_OUTPUT set it checks at start that
+ * the report can be written (one line on stderr if not); reports to a
+ * device (/dev/null) cannot fail later, so it then holds no stderr.
  *
  * The watcher is never measured: it runs without LD_PRELOAD (an empty
  * environment), and malloc, stdio and libdw work as usual. */
@@ -38,6 +47,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -54,10 +64,27 @@ struct watch {
 	pid_t pid;
 	int pidfd;
 	int ino; /* inotify on the region's memfd, or -1 */
+	bool hold_err; /* our stderr is the process's pipe or socket: follow it */
+	bool err_dropped; /* our stderr is /dev/null (reports go to a device) */
 	volatile int dead;
 	struct cgs_symbolizer *sym;
 	bool warned;
 	uint32_t written;
+	/* The process the launcher started (or, under plain LD_PRELOAD, one
+	 * whose parent is not traced): its final report takes a fixed name. */
+	bool main_image;
+	/* The output was found unusable at start: reports go to stderr. */
+	bool fallback;
+	/* The image ended by an exec (the process runs on): seen when the
+	 * end is seen, since the next image may map its own region at the
+	 * same address moments later. */
+	volatile int execd;
+	/* When the process (its first image) started, wall clock, ns: a
+	 * fixed-name file newer than that is this process's own. */
+	int64_t process_start_ns;
+	/* Inode of the region's memfd (0 when unknown): the next image may
+	 * map its own region at the same address. */
+	unsigned long region_ino;
 	/* The final report written while the exiting thread waited
 	 * (exitwait.c): its number and what had been counted then. */
 	bool exit_written;
@@ -83,11 +110,49 @@ static bool still_mapped(struct watch *w)
 		return false;
 	char line[512];
 	bool found = false;
-	while (!found && fgets(line, sizeof(line), f))
+	while (!found && fgets(line, sizeof(line), f)) {
 		found = !strncmp(line, want, strlen(want)) &&
 			(strstr(line, "memfd:cgoshim") || strstr(line, "/dev/zero")); /* region.c */
+		unsigned long ino = 0;
+		if (found && w->region_ino && strstr(line, "memfd:cgoshim") &&
+		    sscanf(line, "%*s %*s %*s %*s %lu", &ino) == 1 && ino != w->region_ino)
+			found = false; /* the next image's region at the same address */
+	}
 	fclose(f);
 	return found;
+}
+
+/* Whether the process has a memory map at all: an exiting process has
+ * none once its memory is released, a moment before its pidfd says it has
+ * exited; an exec installs the new image's before it drops the old. */
+static bool has_maps(struct watch *w)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)w->pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	bool any = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	return any;
+}
+
+static bool alive(struct watch *w);
+
+/* The region is gone from the process: an exec (the process runs on, with
+ * the next image's maps) or an exit (its memory is released a moment
+ * before its pidfd says so). Maps can also be unreadable while an exec is
+ * under way; so look until one answer is clear (at most about 200 ms). */
+static bool ended_by_exec(struct watch *w)
+{
+	for (int i = 0; i < 200; i++) {
+		if (!alive(w))
+			return false;
+		if (has_maps(w))
+			return true;
+		usleep(1000);
+	}
+	return false;
 }
 
 static bool alive(struct watch *w)
@@ -99,15 +164,47 @@ static bool alive(struct watch *w)
 	return kill(w->pid, 0) == 0 || errno == EPERM;
 }
 
+static bool is_channel(mode_t m)
+{
+	return S_ISFIFO(m) || S_ISSOCK(m);
+}
+
+/* Reports go to stderr and ours is a pipe or socket (a reader waits for
+ * its end): keep it only while the process has that same file on its
+ * descriptor 2. When it has another one, take that (reopened through
+ * /proc, appending), or /dev/null. */
+static void follow_stderr(struct watch *w)
+{
+	struct stat mine, theirs;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)w->pid);
+	if (fstat(2, &mine) == 0 && stat(path, &theirs) == 0 && mine.st_dev == theirs.st_dev &&
+	    mine.st_ino == theirs.st_ino)
+		return;
+	int fd = open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	else
+		fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
+	if (fd < 0)
+		return;
+	dup2(fd, 2);
+	close(fd);
+	w->hold_err = fstat(2, &mine) == 0 && is_channel(mine.st_mode);
+}
+
 /* Waits for the end of the image: the pidfd for an exit; for an exec, the
  * close of the process's open file of the region (inotify on the memfd:
  * the process's mapping is its only user, see region.c), confirmed with
  * the process's maps. The maps are also read every 2 s (every 250 ms
  * without inotify): a raw fork child that never copied the region keeps
  * that file open after its parent's exec. */
+static int64_t now_ns(void);
+
 static void *death_watch(void *arg)
 {
 	struct watch *w = arg;
+	int64_t maps_at = 0;
 	for (;;) {
 		struct pollfd p[2];
 		int n = 0;
@@ -115,20 +212,30 @@ static void *death_watch(void *arg)
 			p[n++] = (struct pollfd){ w->pidfd, POLLIN, 0 };
 		if (w->ino >= 0)
 			p[n++] = (struct pollfd){ w->ino, POLLIN, 0 };
-		int k = poll(p, (nfds_t)n, w->ino >= 0 ? 2000 : 250);
+		int64_t every = w->ino >= 0 ? 2000 : 250;
+		int k = poll(p, (nfds_t)n, w->hold_err ? 100 : (int)every);
 		if (k < 0 && errno != EINTR)
 			break;
 		if (!alive(w))
 			break;
+		if (w->hold_err)
+			follow_stderr(w);
+		bool check = now_ns() >= maps_at;
 		if (w->ino >= 0 && (p[n - 1].revents & POLLIN)) {
 			char buf[4096];
+			check = true;
 			if (read(w->ino, buf, sizeof(buf)) < 0 && errno != EAGAIN && errno != EINTR) {
 				close(w->ino);
 				w->ino = -1;
 			}
 		}
-		if (!still_mapped(w))
-			break;
+		if (check) {
+			if (!still_mapped(w)) {
+				w->execd = ended_by_exec(w);
+				break;
+			}
+			maps_at = now_ns() + every * 1000000;
+		}
 	}
 	w->dead = 1;
 	__atomic_add_fetch(&w->r->dump_req, 0, __ATOMIC_SEQ_CST);
@@ -136,7 +243,8 @@ static void *death_watch(void *arg)
 	return NULL;
 }
 
-/* Expand %p (pid), %n (sequence number), %% in the output template. */
+/* Expand %p (pid), %n (sequence number), %% in the output template. An
+ * unknown placeholder is kept as written (options.c warned about it). */
 static void expand(const char *tmpl, pid_t pid, uint32_t seq, char *out, size_t cap)
 {
 	size_t n = 0;
@@ -155,6 +263,53 @@ static void expand(const char *tmpl, pid_t pid, uint32_t seq, char *out, size_t 
 		}
 	}
 	out[n] = 0;
+}
+
+/* Whether the template names each process's reports itself (has %p). */
+static bool per_process(const char *tmpl)
+{
+	for (const char *p = tmpl; *p; p++)
+		if (p[0] == '%' && p[1]) {
+			if (p[1] == 'p')
+				return true;
+			p++;
+		}
+	return false;
+}
+
+/* Where a file name's extension starts: its last dot, or the dot before
+ * that for a compressed ".X.gz"; the end of the name when it has none (a
+ * leading dot is no extension). */
+static size_t ext_at(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t len = strlen(path);
+	const char *dot = strrchr(base, '.');
+	if (!dot || dot == base)
+		return len;
+	if (!strcmp(dot, ".gz")) {
+		const char *d2 = dot - 1;
+		while (d2 > base && *d2 != '.')
+			d2--;
+		if (d2 > base && *d2 == '.')
+			dot = d2;
+	}
+	return (size_t)(dot - path);
+}
+
+/* path with ".tag" put before its extension: base.json -> base.TAG.json. */
+static void insert_tag(const char *path, const char *tag, char *out, size_t cap)
+{
+	size_t at = ext_at(path);
+	snprintf(out, cap, "%.*s.%s%s", (int)at, path, tag, path + at);
+}
+
+/* The mode of report files: CGOSHIM_OUTPUT_MODE, 0600 unless set. */
+static mode_t out_mode(struct watch *w)
+{
+	uint32_t m = w->r->opts.output_mode;
+	return m ? (mode_t)(m & 0777) : 0600;
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -205,7 +360,7 @@ static int write_file(struct watch *w, const char *path, const char *buf, size_t
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	fchmod(fd, 0600);
+	fchmod(fd, out_mode(w));
 	if (write_all(fd, buf, len) || close(fd)) {
 		int e = errno;
 		unlink(tmp);
@@ -239,14 +394,234 @@ static int write_file(struct watch *w, const char *path, const char *buf, size_t
 		}
 		if (errno != EEXIST)
 			break;
-		/* same pid, another image: the path was checked to fit when expanded */
-		if (snprintf(dst, sizeof(dst), "%.4000s.%d", path, i) >= (int)sizeof(dst))
-			break;
+		/* Same pid, another image (or a live dump): a number before
+		 * the extension, so that "run.*.json" still matches it. */
+		char num[16];
+		snprintf(num, sizeof(num), "%d", i);
+		insert_tag(path, num, dst, sizeof(dst));
 	}
 	int e = errno;
 	unlink(tmp);
 	errno = e;
 	return -1;
+}
+
+/* The name of a report (README, "Output files"):
+ * - a template with %p names every report itself; a name taken already (an
+ *   exec'd image has its parent's pid) gets .1, .2... before its extension;
+ * - a fixed name (no %p) is the main program's final report's, replacing a
+ *   file of that name; every other report (other processes, exec'd images,
+ *   live dumps) goes beside it as BASE.PID.EXT, then BASE.PID.1.EXT...
+ *   The openmetrics format, read by a scraper from one file, writes the
+ *   main program's live dumps over the fixed name too.
+ * - a character device (/dev/null) takes every report as it is. */
+static void report_path(struct watch *w, uint32_t seq, bool final, char *path, size_t cap, bool *replace)
+{
+	struct cgs_region *r = w->r;
+	bool om = r->opts.format == CGS_FMT_OPENMETRICS;
+	char exact[4200];
+	struct stat st;
+	expand(r->opts.output, w->pid, seq, exact, sizeof(exact));
+	*replace = om;
+	if (per_process(r->opts.output) || (!lstat(exact, &st) && S_ISCHR(st.st_mode))) {
+		snprintf(path, cap, "%s", exact);
+		return;
+	}
+	/* An exec'd image's final report: the name is the next image's. */
+	bool execd = final && w->execd;
+	if (w->main_image && !execd && (final || om)) {
+		/* Replace a file of an earlier run, never one this process
+		 * wrote (an earlier image whose exec went unseen on a busy
+		 * machine): no report is ever lost; the later one goes beside. */
+		if (!(final && !om && !lstat(exact, &st) && S_ISREG(st.st_mode) &&
+		      (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec >= w->process_start_ns)) {
+			snprintf(path, cap, "%s", exact);
+			*replace = true;
+			return;
+		}
+	}
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)w->pid);
+	insert_tag(exact, pid, path, cap);
+}
+
+/* The process's start (its first image's: exec keeps it), wall clock ns,
+ * from /proc/PID/stat (clock ticks since boot) and the boot time. Rounded
+ * down by a tick; the region's start when it cannot be read. */
+static int64_t process_start(struct watch *w)
+{
+	char path[64], line[1024];
+	int64_t fallback = w->r->start_real_ns;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)w->pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return fallback;
+	unsigned long long ticks = 0;
+	bool ok = fgets(line, sizeof(line), f) && strrchr(line, ')') &&
+		  sscanf(strrchr(line, ')') + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			 &ticks) == 1;
+	fclose(f);
+	struct timespec mono, real;
+	long hz = sysconf(_SC_CLK_TCK);
+	if (!ok || hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &mono) || clock_gettime(CLOCK_REALTIME, &real))
+		return fallback;
+	int64_t boot_real = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec -
+			    ((int64_t)mono.tv_sec * 1000000000 + mono.tv_nsec);
+	int64_t start = boot_real + (int64_t)(ticks * (1000000000ULL / (unsigned long long)hz));
+	start -= 1000000000LL / hz; /* a tick of rounding */
+	return start < fallback ? start : fallback;
+}
+
+/* Whether this image is the program's own (see struct watch): under the
+ * launcher, the pid it started (CGOSHIM_MAIN_PID, set in the program's
+ * environment) and not a fork child; else an image whose parent process
+ * does not map a region of the shim. Read once, at start: the parent may
+ * be gone by the time the final report is due. */
+static bool find_main(struct watch *w)
+{
+	struct cgs_region *r = w->r;
+	if (r->fork_generation)
+		return false;
+	if (r->opts.main_pid)
+		return r->opts.main_pid == (int32_t)w->pid;
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)w->pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	int ppid = 0;
+	bool ok = fgets(line, sizeof(line), f) && strrchr(line, ')') &&
+		  sscanf(strrchr(line, ')') + 1, " %*c %d", &ppid) == 1;
+	fclose(f);
+	if (!ok || ppid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/maps", ppid);
+	f = fopen(path, "re");
+	if (!f)
+		return true; /* not ours to read: not a traced process of this user */
+	bool traced = false;
+	while (!traced && fgets(line, sizeof(line), f))
+		traced = strstr(line, "memfd:cgoshim") != NULL;
+	fclose(f);
+	return !traced;
+}
+
+/* Check, when the process starts, that its reports can be written where
+ * CGOSHIM_OUTPUT says: a directory, a missing or read-only directory, a
+ * symbolic link, /dev/full. If not, one line says so now, and the reports
+ * go to stderr instead: a long run never ends without its report. */
+static void check_output(struct watch *w)
+{
+	struct cgs_region *r = w->r;
+	const char *why = NULL;
+	char path[4200];
+	if (!r->opts.output[0])
+		return;
+	if (!strcmp(r->opts.output, "-")) {
+		if (fcntl(1, F_GETFD) < 0)
+			why = "no standard output";
+		else
+			return;
+		snprintf(path, sizeof(path), "stdout");
+	} else {
+		bool replace;
+		struct stat st;
+		report_path(w, 1, true, path, sizeof(path), &replace);
+		if (!lstat(path, &st)) {
+			if (S_ISLNK(st.st_mode))
+				why = "it is a symbolic link, refused";
+			else if (S_ISDIR(st.st_mode))
+				why = "it is a directory";
+			else if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 7))
+				why = "the device is full";
+		}
+		if (!why && !(!lstat(path, &st) && S_ISCHR(st.st_mode))) {
+			char probe[4300];
+			const char *slash = strrchr(path, '/');
+			int dirlen = slash ? (int)(slash - path + 1) : 0;
+			snprintf(probe, sizeof(probe), "%.*s.cgoshim-tmp.%d.probe", dirlen, path, (int)getpid());
+			int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (fd < 0)
+				why = strerror(errno);
+			else {
+				close(fd);
+				unlink(probe);
+			}
+		} else if (!why) {
+			int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+			if (fd < 0)
+				why = strerror(errno);
+			else
+				close(fd);
+		}
+	}
+	if (!why)
+		return;
+	char msg[600];
+	snprintf(msg, sizeof(msg), "cannot write reports to %.400s: %s; process %d's reports go to stderr instead",
+		 path, why, (int)w->pid);
+	cgs_log(msg, (const char *)NULL);
+	w->fallback = true;
+}
+/* One line on the program's stderr. Ours is it when reports go there;
+ * else (CGOSHIM_OUTPUT set: ours is /dev/null) the process's descriptor 2
+ * as it is now, reopened through /proc while the process lives. */
+static void say(struct watch *w, const char *msg)
+{
+	int fd = -1;
+	if (w->err_dropped) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)w->pid);
+		fd = open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			return;
+		dup2(fd, 2);
+	}
+	cgs_log(msg, (const char *)NULL);
+	if (fd >= 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 2);
+			close(null);
+		}
+		close(fd);
+	}
+}
+
+/* CGOSHIM_OUTPUT set to files or a device (check_output has said whether
+ * they can be written). Reports to a device (/dev/null) cannot fail later:
+ * the program's stderr is let go (/dev/null). Reports to files may (a full
+ * disk): stderr is kept to say so, followed like the stderr of reports
+ * (follow_stderr). */
+static void stderr_policy(struct watch *w)
+{
+	char path[4200];
+	expand(w->r->opts.output, w->pid, 1, path, sizeof(path));
+	struct stat st;
+	/* Only /dev/null itself: /dev/full (check_output sends the reports
+	 * to stderr then) or a terminal still needs it. */
+	if (lstat(path, &st) || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+		w->hold_err = fstat(2, &st) == 0 && is_channel(st.st_mode);
+		return;
+	}
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 2);
+		close(null);
+		w->err_dropped = true;
+	}
+}
+
+/* Our mapping holds less than the region may grow to (RLIMIT_AS): extend
+ * it in place to what the process has mapped now, before reading. */
+static void follow_region(struct cgs_region *r)
+{
+	uint64_t have = cgs_region_view, want = __atomic_load_n(&r->mapped, __ATOMIC_ACQUIRE);
+	if (!have || want <= have)
+		return;
+	char *tail = (char *)r + have - 4096; /* see region.c, grow */
+	if (mremap(tail, 4096, want - have + 4096, 0) == (void *)tail)
+		__atomic_store_n(&cgs_region_view, want, __ATOMIC_RELEASE);
 }
 
 /* Snapshots and the symboliser serve one report at a time: the dump loop's
@@ -299,6 +674,7 @@ static void emit_how(struct watch *w, const char *trigger, const struct emit_how
 static void emit_how_locked(struct watch *w, const char *trigger, const struct emit_how *how)
 {
 	struct cgs_region *r = w->r;
+	follow_region(r);
 	uint32_t seq = how->seq ? how->seq : w->written + 1;
 	struct cgs_snapshot *s = cgs_snapshot_take(r, trigger, how->final, how->live, seq, w->sym);
 	if (!s)
@@ -328,17 +704,23 @@ static void emit_how_locked(struct watch *w, const char *trigger, const struct e
 	cgs_snapshot_free(s);
 	int rc;
 	char path[4200];
-	if (!r->opts.output[0]) {
+	if (!r->opts.output[0] || w->fallback) {
 		rc = write_all(2, buf, len);
 		path[0] = 0;
+	} else if (!strcmp(r->opts.output, "-")) {
+		rc = write_all(1, buf, len);
+		memcpy(path, "stdout", 7);
 	} else {
 		/* A rewrite goes over the file the first version went to (which
-		 * may have a .N suffix), not over another one. */
-		if (how->replace && w->exit_path[0])
+		 * may have a number), not over another one. */
+		bool replace;
+		if (how->replace && w->exit_path[0]) {
 			snprintf(path, sizeof(path), "%s", w->exit_path);
-		else
-			expand(r->opts.output, w->pid, seq, path, sizeof(path));
-		rc = write_file(w, path, buf, len, how->replace || r->opts.format == CGS_FMT_OPENMETRICS,
+			replace = true;
+		} else {
+			report_path(w, seq, final, path, sizeof(path), &replace);
+		}
+		rc = write_file(w, path, buf, len, replace || how->replace,
 				how->final_at && !how->replace ? w->exit_path : NULL, sizeof(w->exit_path));
 	}
 	if (rc && !w->warned) {
@@ -346,7 +728,7 @@ static void emit_how_locked(struct watch *w, const char *trigger, const struct e
 		snprintf(msg, sizeof(msg), "cannot write the report to %.400s: %s%s", path[0] ? path : "stderr",
 			 errno == ELOOP ? "it is a symbolic link, refused" : strerror(errno),
 			 final ? "" : " (further failures are not reported)");
-		cgs_log(msg, (const char *)NULL);
+		say(w, msg);
 		w->warned = true;
 	}
 	free(buf);
@@ -436,6 +818,10 @@ static void run(struct watch *w)
 {
 	struct cgs_region *r = w->r;
 	pthread_t th;
+	cgs_sym_hold_exe((int)w->pid);
+	w->main_image = find_main(w);
+	w->process_start_ns = process_start(w);
+	check_output(w);
 	w->sym = cgs_sym_new(r->modules);
 	if (w->sym && r->opts.symbol_cache[0]) {
 		char dir[CGS_OUTPUT_MAX + 1];
@@ -445,18 +831,26 @@ static void run(struct watch *w)
 	}
 	/* The flight recorder's helper: refines slow_ticks once the TSC rate
 	 * is known, notes which node each thread runs on (ring.h). */
-	cgs_rings_watch(r, (int)w->pid);
-	/* The live heap's peak, sampled (heappeak.c). */
-	cgs_heap_peak_start(r);
-	/* CGOSHIM_LISTEN: live numbers over HTTP (httpd.c). */
-	if (r->opts.listen[0]) {
-		char where[sizeof(r->opts.listen) + 1];
-		memcpy(where, r->opts.listen, sizeof(r->opts.listen));
-		where[sizeof(r->opts.listen)] = 0;
-		cgs_httpd_start(where, render_now, w);
+	/* Under a low RLIMIT_NPROC (inherited from the program: threads count
+	 * there too) the watcher is one thread, so it takes one process of
+	 * the program's limit, no more (README, Limits): no recorder helper,
+	 * no peak sampler, no HTTP server, no death watch thread. */
+	bool lean = cgs_nproc_tight();
+	if (!lean) {
+		cgs_rings_watch(r, (int)w->pid);
+		/* The live heap's peak, sampled (heappeak.c). */
+		cgs_heap_peak_start(r);
+		/* CGOSHIM_LISTEN: live numbers over HTTP (httpd.c). */
+		if (r->opts.listen[0]) {
+			char where[sizeof(r->opts.listen) + 1];
+			memcpy(where, r->opts.listen, sizeof(r->opts.listen));
+			where[sizeof(r->opts.listen)] = 0;
+			cgs_httpd_start(where, render_now, w);
+		}
 	}
-	/* Without the thread, the loop below checks for the end every second. */
-	bool polling = pthread_create(&th, NULL, death_watch, w) != 0;
+	/* Without the thread, the loop below checks for the end every second
+	 * (every 100 ms while it follows the program's stderr). */
+	bool polling = lean || pthread_create(&th, NULL, death_watch, w) != 0;
 	r->watcher_up = 1;
 	uint32_t handled = 0;
 	/* CGOSHIM_INTERVAL: a live dump every `every` ns, on a fixed schedule
@@ -537,9 +931,18 @@ static void run(struct watch *w)
 			if (left < 1000000000)
 				ts = (struct timespec){ 0, left };
 		}
+		if (polling && w->hold_err) {
+			follow_stderr(w);
+			if (ts.tv_sec || ts.tv_nsec > 100000000)
+				ts = (struct timespec){ 0, 100000000 };
+		}
 		syscall(SYS_futex, &r->dump_req, FUTEX_WAIT, req, &ts, NULL, 0);
-		if (!w->dead && (!alive(w) || (polling && !still_mapped(w))))
+		if (!w->dead && !alive(w))
 			w->dead = 1;
+		if (!w->dead && polling && !still_mapped(w)) {
+			w->execd = ended_by_exec(w);
+			w->dead = 1;
+		}
 	}
 	if (w->exit_written) {
 		after_exit(w);
@@ -553,19 +956,19 @@ static void run(struct watch *w)
 	wake(&r->dump_done);
 }
 
-static void close_others(int keep1, int keep2)
+static void close_others(int keep1, int keep2, bool keep_stdout)
 {
-	int keep[3] = { 2, keep1, keep2 };
+	int keep[4] = { 2, keep1, keep2, keep_stdout ? 1 : -1 };
 	/* sort */
-	for (int i = 0; i < 3; i++)
-		for (int j = i + 1; j < 3; j++)
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
 			if (keep[j] < keep[i]) {
 				int t = keep[i];
 				keep[i] = keep[j];
 				keep[j] = t;
 			}
 	unsigned lo = 0;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		if (keep[i] < 0)
 			continue;
 		if ((unsigned)keep[i] > lo && syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0))
@@ -601,8 +1004,16 @@ static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	close_others(pidfd, memfd);
-	struct watch w = { .r = r, .pid = pid, .pidfd = pidfd, .ino = watch_memfd(memfd) };
+	/* CGOSHIM_OUTPUT=-: the reports go to the program's stdout. */
+	close_others(pidfd, memfd, !strcmp(r->opts.output, "-"));
+	struct stat mst;
+	unsigned long region_ino = memfd >= 0 && !fstat(memfd, &mst) ? (unsigned long)mst.st_ino : 0;
+	struct watch w = { .r = r, .pid = pid, .pidfd = pidfd, .ino = watch_memfd(memfd), .region_ino = region_ino };
+	struct stat err;
+	if (r->opts.output[0] && strcmp(r->opts.output, "-"))
+		stderr_policy(&w);
+	else
+		w.hold_err = fstat(2, &err) == 0 && is_channel(err.st_mode);
 	run(&w);
 	_exit(0);
 }
@@ -667,13 +1078,30 @@ static struct cgs_region *map_region(int memfd, pid_t pid, uintptr_t at, char **
 			munmap(head, 4096);
 		return NULL;
 	}
-	uint64_t size = head->size;
+	uint64_t size = head->size, mapped = __atomic_load_n(&head->mapped, __ATOMIC_ACQUIRE);
 	munmap(head, 4096);
-	void *p = mmap((void *)at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0);
-	if (p == (void *)at)
-		return p;
-	if (p != MAP_FAILED)
-		munmap(p, size); /* an old kernel that took the flag as a hint */
+	/* All it may grow to, if our RLIMIT_AS allows (raised to the hard
+	 * limit); else what the process has now, followed as it grows
+	 * (follow_region). */
+	struct rlimit as;
+	if (!getrlimit(RLIMIT_AS, &as) && as.rlim_cur != as.rlim_max) {
+		as.rlim_cur = as.rlim_max;
+		setrlimit(RLIMIT_AS, &as);
+	}
+	for (int i = 0; i < 2; i++) {
+		uint64_t len = i ? mapped : size;
+		void *p = mmap((void *)at, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+			       fd, 0);
+		if (p == (void *)at) {
+			if (len < size)
+				cgs_region_view = len;
+			return p;
+		}
+		if (p != MAP_FAILED)
+			munmap(p, len); /* an old kernel that took the flag as a hint */
+		else if (errno == EEXIST)
+			break;
+	}
 	const char *tries = getenv("CGOSHIM_WATCH_TRY");
 	int n = tries ? atoi(tries) : 0;
 	if (n < 8) {

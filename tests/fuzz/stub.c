@@ -11,6 +11,11 @@ void cgs_turn_off(void)
 /* spawn.c's, for fork.c: never spawning here. */
 #include <stdbool.h>
 bool cgs_watcher_spawning(void);
+bool cgs_nproc_tight(void);
+bool cgs_nproc_tight(void)
+{
+	return false;
+}
 
 bool cgs_watcher_spawning(void)
 {

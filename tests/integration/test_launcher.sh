@@ -247,9 +247,9 @@ check "an option overrides an inherited variable (got '$got')" test "$got" = 7
 got=$(CGOSHIM_STACK_DEPTH=3 "$launcher" --lib "$lib" -- sh -c 'echo $CGOSHIM_STACK_DEPTH')
 check "an inherited variable is kept (got '$got')" test "$got" = 3
 got=$("$launcher" --lib "$lib" -o r.txt -f json --no-leaks --signal USR1 --no-children \
-	--slow-ns 5000 -e CGOSHIM_TOP=5 -e CGOSHIM_MIN_AGE= -- \
+	--slow-ns 5000 -e CGOSHIM_TOP=5 -e CGOSHIM_MIN_AGE=30s -- \
 	sh -c 'echo "$CGOSHIM_OUTPUT $CGOSHIM_FORMAT $CGOSHIM_LEAKS $CGOSHIM_SIGNAL $CGOSHIM_CHILDREN $CGOSHIM_SLOW_NS $CGOSHIM_TOP [$CGOSHIM_MIN_AGE] $CGOSHIM_LAUNCHER"')
-check "every option maps to its variable (got '$got')" test "$got" = "r.txt json 0 USR1 0 5000 5 [] 1"
+check "every option maps to its variable (got '$got')" test "$got" = "r.txt json 0 USR1 0 5000 5 [30s] 1"
 got=$("$launcher" --lib "$lib" --no-leaks -e CGOSHIM_LEAKS=1 -- sh -c 'echo $CGOSHIM_LEAKS')
 check "the later of two settings wins (got '$got')" test "$got" = 1
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "harness.h"
@@ -104,8 +105,85 @@ static void close_pipe(int p[2])
 		close(p[1]);
 }
 
+/* Whether watcher w watches a process that still runs (its command line
+ * says --pid N). */
+static bool watches_live(pid_t w)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)w);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	for (size_t i = 0; i + 6 < n; i += strlen(buf + i) + 1)
+		if (!strcmp(buf + i, "--pid")) {
+			/* Alive and not a zombie (its parent may be gone too). */
+			snprintf(path, sizeof(path), "/proc/%d/stat", atoi(buf + i + 6));
+			f = fopen(path, "re");
+			if (!f)
+				return false;
+			char st[512] = "";
+			if (!fgets(st, sizeof(st), f))
+				st[0] = 0;
+			fclose(f);
+			char *paren = strrchr(st, ')');
+			return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+		}
+	return false;
+}
+
+/* The watchers we adopted (we are a child subreaper, see hspawn): the
+ * children named cgoshim-watch. Returns how many are still running after
+ * reaping those that ended. */
+static int reap_watchers(void)
+{
+	int running = 0;
+	DIR *tasks = opendir("/proc/self/task");
+	struct dirent *t;
+	while (tasks && (t = readdir(tasks))) {
+		if (t->d_name[0] == '.')
+			continue;
+		char path[300], list[8192];
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", t->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		size_t n = fread(list, 1, sizeof(list) - 1, f);
+		fclose(f);
+		list[n] = 0;
+		for (char *save, *tok = strtok_r(list, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+			char comm[64] = "";
+			snprintf(path, sizeof(path), "/proc/%s/comm", tok);
+			FILE *c = fopen(path, "re");
+			if (c) {
+				if (!fgets(comm, sizeof(comm), c))
+					comm[0] = 0;
+				fclose(c);
+			}
+			if (strncmp(comm, "cgoshim-watch", 13))
+				continue;
+			pid_t w = (pid_t)atoi(tok);
+			if (watches_live(w))
+				continue; /* a daemon's: it ends with the daemon */
+			if (waitpid(w, NULL, WNOHANG | __WALL) == 0)
+				running++;
+		}
+	}
+	if (tasks)
+		closedir(tasks);
+	return running;
+}
+
 int hspawn(const char *const argv[], const struct hspawn *o, struct hproc *p)
 {
+	/* The watchers of the program's processes are their children; when
+	 * a process ends, its watcher (writing its final report) is adopted
+	 * by the nearest child subreaper: us. hspawn returns once they are
+	 * done, so every report is there (they hold no descriptor of the
+	 * program's to wait for when reports go to files). */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	memset(p, 0, sizeof(*p));
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, in[2] = { -1, -1 };
 	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || (!o->in_file && pipe2(in, O_CLOEXEC))) {
@@ -191,6 +269,8 @@ int hspawn(const char *const argv[], const struct hspawn *o, struct hproc *p)
 		close(so.fd);
 	if (se.fd >= 0)
 		close(se.fd);
+	while (rc == 0 && reap_watchers() > 0 && hnow() < end)
+		hmsleep(5);
 	p->seconds = hnow() - start;
 	p->out = so.buf ? so.buf : strdup("");
 	p->err = se.buf ? se.buf : strdup("");
@@ -208,10 +288,117 @@ void hproc_free(struct hproc *p)
 
 /* ---- reports ---- */
 
+/* The schema of a report (docs/report.schema.json), and a check of a
+ * report against it: the subset of JSON Schema the file uses ($ref, const,
+ * type, enum, minimum, properties in their order, required,
+ * additionalProperties, items). tests/unit/check_json.py does the same in
+ * Python, with the invariants besides. */
+static json_t *schema_root(void)
+{
+	static json_t *root;
+	if (!root) {
+		json_error_t err;
+		root = json_load_file(CGS_REPORT_SCHEMA, JSON_PRESERVE_ORDER, &err);
+		if (!root)
+			ck_abort_msg("cannot read the report schema %s: %s", CGS_REPORT_SCHEMA, err.text);
+	}
+	return root;
+}
+
+static bool type_is(json_t *v, const char *t)
+{
+	if (!strcmp(t, "object")) return json_is_object(v);
+	if (!strcmp(t, "array")) return json_is_array(v);
+	if (!strcmp(t, "string")) return json_is_string(v);
+	if (!strcmp(t, "boolean")) return json_is_boolean(v);
+	if (!strcmp(t, "integer")) return json_is_integer(v);
+	if (!strcmp(t, "number")) return json_is_number(v);
+	if (!strcmp(t, "null")) return json_is_null(v);
+	return false;
+}
+
+/* Appends problems to err (cap bytes); returns false on the first. */
+static bool schema_ok(json_t *v, json_t *sch, const char *where, char *err, size_t cap)
+{
+	json_t *ref = json_object_get(sch, "$ref");
+	if (json_is_string(ref)) {
+		const char *name = strrchr(json_string_value(ref), '/') + 1;
+		sch = json_object_get(json_object_get(schema_root(), "$defs"), name);
+	}
+	json_t *c = json_object_get(sch, "const");
+	if (c && !json_equal(c, v))
+		return snprintf(err, cap, "%s: not the constant", where), false;
+	json_t *t = json_object_get(sch, "type");
+	if (t) {
+		bool any = false;
+		if (json_is_string(t))
+			any = type_is(v, json_string_value(t));
+		for (size_t i = 0; json_is_array(t) && i < json_array_size(t); i++)
+			any |= type_is(v, json_string_value(json_array_get(t, i)));
+		if (!any)
+			return snprintf(err, cap, "%s: wrong type", where), false;
+	}
+	json_t *en = json_object_get(sch, "enum");
+	if (en) {
+		bool in = false;
+		for (size_t i = 0; i < json_array_size(en); i++)
+			in |= json_equal(json_array_get(en, i), v);
+		if (!in)
+			return snprintf(err, cap, "%s: not in its enum", where), false;
+	}
+	json_t *min = json_object_get(sch, "minimum");
+	if (min && json_is_integer(v) && json_integer_value(v) < json_integer_value(min))
+		return snprintf(err, cap, "%s: below its minimum", where), false;
+	json_t *props = json_object_get(sch, "properties");
+	if (props && json_is_object(v)) {
+		/* Members in the schema's order (jansson keeps insertion
+		 * order), none unknown, the required ones present. */
+		void *it = json_object_iter(v);
+		void *sit = json_object_iter(props);
+		for (; it; it = json_object_iter_next(v, it)) {
+			const char *k = json_object_iter_key(it);
+			json_t *ps = json_object_get(props, k);
+			char w[256];
+			snprintf(w, sizeof(w), "%s.%s", where, k);
+			if (!ps) {
+				if (json_is_false(json_object_get(sch, "additionalProperties")))
+					return snprintf(err, cap, "%s: not in the schema", w), false;
+				continue;
+			}
+			while (sit && strcmp(json_object_iter_key(sit), k))
+				sit = json_object_iter_next(props, sit);
+			if (!sit)
+				return snprintf(err, cap, "%s: out of the schema's order", w), false;
+			if (!schema_ok(json_object_iter_value(it), ps, w, err, cap))
+				return false;
+		}
+		json_t *req = json_object_get(sch, "required");
+		for (size_t i = 0; i < json_array_size(req); i++)
+			if (!json_object_get(v, json_string_value(json_array_get(req, i))))
+				return snprintf(err, cap, "%s.%s: missing", where, json_string_value(json_array_get(req, i))),
+				       false;
+	}
+	json_t *items = json_object_get(sch, "items");
+	if (items && json_is_array(v))
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			char w[256];
+			snprintf(w, sizeof(w), "%s[%zu]", where, i);
+			if (!schema_ok(json_array_get(v, i), items, w, err, cap))
+				return false;
+		}
+	return true;
+}
+
+/* A report file, parsed (members in file order) and checked against the
+ * schema: a report that breaks it fails the test that reads it. */
 static json_t *load(const char *path)
 {
 	json_error_t err;
-	return json_load_file(path, 0, &err);
+	json_t *j = json_load_file(path, JSON_PRESERVE_ORDER, &err);
+	char why[512];
+	if (j && json_is_object(j) && json_object_get(j, "schema") && !schema_ok(j, schema_root(), "report", why, sizeof(why)))
+		ck_abort_msg("%s does not follow docs/report.schema.json: %s", path, why);
+	return j;
 }
 
 static int cmp_names(const void *a, const void *b)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check_json.py - check a cgoshim JSON report against schema cgoshim/1.
+"""check_json.py - check a cgoshim JSON report against docs/report.schema.json.
 
 Usage: check_json.py REPORT.json [...]
 
@@ -12,34 +12,71 @@ with one line per problem. Standard library only, so the unit tests and the
 integration tests can both run it.
 """
 import json
+import os
 import sys
 
-TOP = ["schema", "pid", "exe", "cmdline", "trigger", "final", "final_at", "calls_after_exit", "seq",
-       "duration_ns", "interval", "start_unix_ns", "tsc", "options", "shim", "counters", "calls", "targets",
-       "target_rows", "leaks", "heap", "recorder", "rings", "events"]
-TSC = ["ns_per_tick", "ghz", "constant", "nonstop"]
-OPTIONS = ["leaks", "targets", "children", "format", "signal", "unwind", "stack_depth", "top",
-           "min_age_ns", "memory", "slow_ns", "ring_events", "numa_topology", "output", "only"]
-SHIM = ["bytes", "threads", "go", "signal_dumps", "seccomp"]
-COUNTERS = ["untracked_allocs", "unknown_frees", "unknown_sizes", "region_oom", "pool_allocs",
-            "guard_calls", "orphan_calls", "stack_overflow", "dlopen_untimed", "dlsym_untimed",
-            "dlvsym_untimed", "signals",
-            "thread_blocks", "ring_bind_failed", "dumps_coalesced", "forks_unmeasured",
-            "unwind_handoffs", "unwind_compared", "unwind_mismatches",
-            "seccomp_skipped", "inconsistent_reads"]
-STAT = ["count", "errors", "total_ns", "min_ns", "max_ns", "p50_ns", "p90_ns", "p99_ns",
-        "p999_ns", "buckets"]
-CALL = ["fn", "not_timed"] + STAT
-TARGET = ["kind", "target", "group", "paths"] + STAT
-TARGET_ROWS = ["limit", "files", "pattern_rows", "grouped", "rest_rows", "rest_paths", "other_calls",
-               "paths_unsure"]
-LEAKS = ["enabled", "count", "bytes", "shown_count", "shown_bytes", "program_count", "program_bytes",
-         "runtime_count", "runtime_bytes", "sites"]
-SITE = ["count", "bytes", "oldest_ns", "newest_ns", "cgo", "runtime", "frames"]
-FRAME = ["function", "module", "file", "line", "addr"]
+# The schema is the one description of a report (docs/report.schema.json):
+# member names, their order, types and bounds come from it.
+SCHEMA_PATH = os.environ.get("CGS_REPORT_SCHEMA") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "report.schema.json")
+with open(SCHEMA_PATH) as _f:
+    SCHEMA = json.load(_f)
+DEFS = SCHEMA["$defs"]
+TYPES = {"object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
+         "integer": (int,), "number": (int, float), "null": (type(None),)}
 
+
+def _type_ok(v, t):
+    if t in ("integer", "number") and type(v) is bool:
+        return False
+    return isinstance(v, TYPES[t])
+
+
+def STAT_KEYS():
+    return [k for k in DEFS["call"]["properties"] if k not in ("fn", "not_timed")]
+
+
+STAT = STAT_KEYS()
 
 class Checker:
+    def schema(self, where, v, sch):
+        """A subset of JSON Schema 2020-12 (what report.schema.json uses):
+        $ref, const, type, enum, minimum, pattern, properties in order,
+        required, additionalProperties false, items."""
+        if "$ref" in sch:
+            sch = DEFS[sch["$ref"].split("/")[-1]]
+        if "const" in sch and v != sch["const"]:
+            self.fail(where, f"{v!r:.60} is not {sch['const']!r}")
+        if "type" in sch:
+            types = sch["type"] if isinstance(sch["type"], list) else [sch["type"]]
+            if not any(_type_ok(v, t) for t in types):
+                self.fail(where, f"{v!r:.60} is not {'/'.join(types)}")
+                return
+        if "enum" in sch and v not in sch["enum"]:
+            self.fail(where, f"{v!r:.60} not one of {sch['enum']}")
+        if "minimum" in sch and isinstance(v, (int, float)) and v < sch["minimum"]:
+            self.fail(where, f"{v} < {sch['minimum']}")
+        if "pattern" in sch and isinstance(v, str):
+            import re
+            if not re.search(sch["pattern"], v):
+                self.fail(where, f"{v!r:.60} does not match {sch['pattern']}")
+        if isinstance(v, dict) and "properties" in sch:
+            props = sch["properties"]
+            order = [k for k in props if k in v]
+            extra = [k for k in v if k not in props]
+            missing = [k for k in sch.get("required", []) if k not in v]
+            if extra and sch.get("additionalProperties") is False:
+                self.fail(where, f"members not in the schema: {extra}")
+            if missing:
+                self.fail(where, f"members missing: {missing}")
+            if [k for k in v if k in props] != order:
+                self.fail(where, f"members out of the schema's order: {list(v)}")
+            for k in order:
+                self.schema(f"{where}.{k}", v[k], props[k])
+        if isinstance(v, list) and "items" in sch:
+            for j, x in enumerate(v):
+                self.schema(f"{where}[{j}]", x, sch["items"])
+
     def __init__(self, name):
         self.name = name
         self.problems = []
@@ -106,87 +143,23 @@ class Checker:
             self.fail(where, f"last bucket le_ns {buckets[-1]['le_ns']} < max_ns {o['max_ns']}")
 
     def report(self, r):
-        if not self.keys("top", r, TOP):
+        n = len(self.problems)
+        self.schema("top", r, SCHEMA)
+        if len(self.problems) > n:
             return
-        if r["schema"] != "cgoshim/1":
-            self.fail("schema", repr(r["schema"]))
-        self.typed("pid", r["pid"], (int,))
-        for k in ("exe", "cmdline", "trigger"):
-            self.typed(k, r[k], (str,))
-        if r["trigger"] not in ("signal", "api", "exit", "interval", "http", ""):
-            self.fail("trigger", repr(r["trigger"]))
-        self.typed("final", r["final"], (bool,))
-        if r["final_at"] not in (("", "exit", "gone") if r["final"] else ("",)):
-            self.fail("final_at", repr(r["final_at"]))
-        self.uint("calls_after_exit", r["calls_after_exit"])
-        for k in ("seq", "duration_ns"):
-            self.uint(k, r[k])
-        self.typed("start_unix_ns", r["start_unix_ns"], (int,))
-        if self.keys("tsc", r["tsc"], TSC):
-            for k in ("ns_per_tick", "ghz"):
-                self.typed(f"tsc.{k}", r["tsc"][k], (int, float))
-            for k in ("constant", "nonstop"):
-                self.typed(f"tsc.{k}", r["tsc"][k], (bool,))
-        if self.keys("options", r["options"], OPTIONS):
-            o = r["options"]
-            for k in ("leaks", "targets", "children"):
-                self.typed(f"options.{k}", o[k], (bool,))
-            if o["format"] not in ("text", "json", "folded"):
-                self.fail("options.format", repr(o["format"]))
-            for k in ("signal", "output", "only"):
-                self.typed(f"options.{k}", o[k], (str,))
-            for k in ("stack_depth", "top"):
-                self.typed(f"options.{k}", o[k], (int,))
-            for k in ("min_age_ns", "memory", "slow_ns"):
-                self.uint(f"options.{k}", o[k])
-        if self.keys("shim", r["shim"], SHIM):
-            for k in ("bytes", "threads"):
-                self.uint(f"shim.{k}", r["shim"][k])
-            for k in ("go", "signal_dumps", "seccomp"):
-                self.typed(f"shim.{k}", r["shim"][k], (str,))
-        if self.keys("counters", r["counters"], COUNTERS):
-            for k in COUNTERS:
-                self.uint(f"counters.{k}", r["counters"][k])
-        for i, c in enumerate(r["calls"] if isinstance(r["calls"], list) else [None]):
-            if self.keys(f"calls[{i}]", c, CALL):
-                self.typed(f"calls[{i}].fn", c["fn"], (str,))
-                self.uint(f"calls[{i}].not_timed", c["not_timed"])
-                self.stat(f"calls[{i}] ({c['fn']})", c)
-        for i, t in enumerate(r["targets"] if isinstance(r["targets"], list) else [None]):
-            if self.keys(f"targets[{i}]", t, TARGET):
-                self.typed(f"targets[{i}].kind", t["kind"], (str,))
-                self.typed(f"targets[{i}].target", t["target"], (str,))
-                if t["group"] not in ("file", "pattern", "rest"):
-                    self.fail(f"targets[{i}].group", repr(t["group"]))
-                self.uint(f"targets[{i}].paths", t["paths"])
-                self.stat(f"targets[{i}]", t)
-        if self.keys("target_rows", r["target_rows"], TARGET_ROWS):
-            for k in TARGET_ROWS:
-                self.uint(f"target_rows.{k}", r["target_rows"][k])
+        for i, c in enumerate(r["calls"]):
+            self.stat(f"calls[{i}] ({c['fn']})", c)
+        for i, t in enumerate(r["targets"]):
+            self.stat(f"targets[{i}]", t)
         lk = r["leaks"]
-        if not self.keys("leaks", lk, LEAKS):
-            return
-        self.typed("leaks.enabled", lk["enabled"], (bool,))
-        for k in LEAKS[1:-1]:
-            self.uint(f"leaks.{k}", lk[k])
-        for i, s in enumerate(lk["sites"] if isinstance(lk["sites"], list) else [None]):
-            w = f"leaks.sites[{i}]"
-            if not self.keys(w, s, SITE):
-                continue
-            for k in SITE[:4]:
-                self.uint(f"{w}.{k}", s[k])
-            self.typed(f"{w}.cgo", s["cgo"], (str, type(None)))
-            self.typed(f"{w}.runtime", s["runtime"], (bool,))
-            for j, f in enumerate(s["frames"] if isinstance(s["frames"], list) else [None]):
-                fw = f"{w}.frames[{j}]"
-                if not self.keys(fw, f, FRAME):
-                    continue
-                for k in ("function", "module", "file"):
-                    self.typed(f"{fw}.{k}", f[k], (str, type(None)))
-                self.uint(f"{fw}.line", f["line"])
-                if not (isinstance(f["addr"], str) and f["addr"].startswith("0x")
-                        and all(ch in "0123456789abcdef" for ch in f["addr"][2:]) and len(f["addr"]) > 2):
-                    self.fail(f"{fw}.addr", repr(f["addr"]))
+        for k in ("count", "bytes"):
+            if lk["shown_" + k] > lk[k] or lk["inherited_" + k] > lk[k]:
+                self.fail("leaks", f"shown_{k} or inherited_{k} above {k}")
+        for i, s in enumerate(lk["sites"]):
+            if s["inherited_count"] > s["count"] or s["inherited_bytes"] > s["bytes"]:
+                self.fail(f"leaks.sites[{i}]", "more inherited than live")
+            if s["oldest_ns"] > s["newest_ns"]:
+                self.fail(f"leaks.sites[{i}]", "oldest_ns after newest_ns")
 
 
 def int64(text):

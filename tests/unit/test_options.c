@@ -513,7 +513,11 @@ START_TEST(each_variable_good_value)
 	GOOD("CGOSHIM_TARGET_ROWS=500", o.target_rows == 500);
 	GOOD("CGOSHIM_OUTPUT=/tmp/cgoshim.%p.%n.json", !strcmp(o.output, "/tmp/cgoshim.%p.%n.json"));
 	GOOD("CGOSHIM_OUTPUT=stderr", !strcmp(o.output, ""));
-	GOOD("CGOSHIM_OUTPUT=-", !strcmp(o.output, ""));
+	GOOD("CGOSHIM_OUTPUT=-", !strcmp(o.output, "-")); /* stdout */
+	GOOD("CGOSHIM_OUTPUT_MODE=0644", o.output_mode == 0644);
+	GOOD("CGOSHIM_OUTPUT_MODE=600", o.output_mode == 0600);
+	GOOD("CGOSHIM_MAIN_PID=4242", o.main_pid == 4242);
+	GOOD("CGOSHIM_DISABLE=yes", o.disable);
 	GOOD("CGOSHIM_LIB=/opt/libcgoshim.so", o.leaks);       /* the launcher's: not an unknown name */
 	GOOD("CGOSHIM_LAUNCHER_TIMEOUT=5", o.leaks);
 	/* A path of 255 bytes fits. */
@@ -570,6 +574,9 @@ START_TEST(bad_value_keeps_default_and_logs_one_line)
 		{ "CGOSHIM_MEMORY", "8X" }, { "CGOSHIM_MEMORY", "-8G" }, { "CGOSHIM_MEMORY", "" },
 		{ "CGOSHIM_SLOW_NS", "fast" }, { "CGOSHIM_SLOW_NS", "-5" },
 		{ "CGOSHIM_SLOW_NS", "99999999999999999999999" },
+		{ "CGOSHIM_OUTPUT_MODE", "0444" }, { "CGOSHIM_OUTPUT_MODE", "0800" },
+		{ "CGOSHIM_OUTPUT_MODE", "01777" }, { "CGOSHIM_OUTPUT_MODE", "" },
+		{ "CGOSHIM_MAIN_PID", "0" }, { "CGOSHIM_MAIN_PID", "x" },
 		{ "CGOSHIM_EXIT_WAIT", "forever" }, { "CGOSHIM_EXIT_WAIT", "2h" }, { "CGOSHIM_EXIT_WAIT", "-1" },
 		{ "CGOSHIM_TARGET_ROWS", "0" }, { "CGOSHIM_TARGET_ROWS", "100001" }, { "CGOSHIM_TARGET_ROWS", "many" },
 	};
@@ -594,6 +601,69 @@ START_TEST(bad_value_keeps_default_and_logs_one_line)
 	assert_same_options(&o, &dflt, "CGOSHIM_OUTPUT of 256 bytes");
 	assert_one_line_naming(log, "CGOSHIM_OUTPUT", "CGOSHIM_OUTPUT of 256 bytes");
 	free(log);
+}
+END_TEST
+
+/* One validation path: cgs_option_check (the launcher's) refuses exactly
+ * what the library warns about, in the words of the library's line. */
+START_TEST(check_gives_the_library_words)
+{
+	static const struct { const char *var, *value; bool good; } v[] = {
+		{ "CGOSHIM_SIGNAL", "FOO", false }, { "CGOSHIM_INTERVAL", "1ms", false },
+		{ "CGOSHIM_SLOW_NS", "-5", false }, { "CGOSHIM_DISABLE", "maybe", false },
+		{ "CGOSHIM_RING_EVENTS", "3", false }, { "CGOSHIM_OUTPUT_MODE", "0444", false },
+		{ "CGOSHIM_FORMAT", "xml", false }, { "CGOSHIM_STACK_DEPTH", "65", false },
+		{ "CGOSHIM_DISABLE", "yes", true }, { "CGOSHIM_INTERVAL", "10ms", true },
+		{ "CGOSHIM_SIGNAL", "RTMIN+3", true }, { "CGOSHIM_OUTPUT", "r.%p.json", true },
+	};
+	for (size_t i = 0; i < CGS_ARRAY_LEN(v); i++) {
+		char entry[128];
+		struct cgs_options o;
+		snprintf(entry, sizeof(entry), "%s=%s", v[i].var, v[i].value);
+		const char *why = cgs_option_check(v[i].var, v[i].value, NULL);
+		char *log = parse_one_var(&o, entry, false);
+		if (v[i].good) {
+			ck_assert_msg(!why, "%s refused: %s", entry, why);
+			ck_assert_msg(!*log, "%s warned: %s", entry, log);
+		} else {
+			ck_assert_msg(why, "%s accepted by the check", entry);
+			char want[512];
+			snprintf(want, sizeof(want), ": %s; using ", why);
+			ck_assert_msg(strstr(log, want), "%s: check says '%s', library says '%s'", entry, why, log);
+		}
+		free(log);
+	}
+	ck_assert_ptr_nonnull(cgs_option_check("CGOSHIM_NO_SUCH", "1", NULL));
+}
+END_TEST
+
+/* CGOSHIM_OUTPUT: an unknown placeholder or a trailing % gets one line and
+ * is kept as written; known ones get none. */
+START_TEST(output_placeholders)
+{
+	static const char *const warned[] = { "r.%x.json", "r.%p.%", "%", "a%b%p" };
+	static const char *const quiet[] = { "r.%p.%n.json", "100%%.txt", "plain.json", "-" };
+	for (size_t i = 0; i < CGS_ARRAY_LEN(warned); i++) {
+		char entry[128];
+		struct cgs_options o;
+		snprintf(entry, sizeof(entry), "CGOSHIM_OUTPUT=%s", warned[i]);
+		char *log = parse_one_var(&o, entry, false);
+		assert_one_line_naming(log, "CGOSHIM_OUTPUT", entry);
+		ck_assert_msg(strstr(log, "placeholder") && strstr(log, "kept as written"), "%s: %s", entry, log);
+		ck_assert_str_eq(o.output, warned[i]);
+		const char *note = NULL;
+		ck_assert_ptr_null(cgs_option_check("CGOSHIM_OUTPUT", warned[i], &note));
+		ck_assert_ptr_nonnull(note);
+		free(log);
+	}
+	for (size_t i = 0; i < CGS_ARRAY_LEN(quiet); i++) {
+		char entry[128];
+		struct cgs_options o;
+		snprintf(entry, sizeof(entry), "CGOSHIM_OUTPUT=%s", quiet[i]);
+		char *log = parse_one_var(&o, entry, false);
+		ck_assert_msg(!*log, "%s: %s", entry, log);
+		free(log);
+	}
 }
 END_TEST
 
@@ -792,6 +862,8 @@ static Suite *options_suite(void)
 	tcase_add_test(tc, unknown_long_name_logs_one_line);
 	tcase_add_test(tc, one_line_per_bad_variable);
 	tcase_add_test(tc, quiet_logs_nothing);
+	tcase_add_test(tc, check_gives_the_library_words);
+	tcase_add_test(tc, output_placeholders);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1119,9 +1119,12 @@ START_TEST(options_formats_interval)
 	ck_assert_str_eq(cgs_format_name(o.format), "pprof");
 	/* A profile does not go to a terminal: a file by default. */
 	ck_assert_str_eq(o.output, "cgoshim.%p.%n.pb.gz");
-	char *e2[] = { "CGOSHIM_OUTPUT=-", "CGOSHIM_FORMAT=pprof", NULL };
+	char *e2[] = { "CGOSHIM_OUTPUT=stderr", "CGOSHIM_FORMAT=pprof", NULL };
 	cgs_options_parse(&o, e2, true);
 	ck_assert_str_eq(o.output, ""); /* asked for stderr: stderr */
+	char *e2b[] = { "CGOSHIM_OUTPUT=-", "CGOSHIM_FORMAT=pprof", NULL };
+	cgs_options_parse(&o, e2b, true);
+	ck_assert_str_eq(o.output, "-"); /* asked for stdout: stdout */
 	char *e3[] = { "CGOSHIM_FORMAT=openmetrics", "CGOSHIM_INTERVAL=200ms", NULL };
 	cgs_options_parse(&o, e3, true);
 	ck_assert_int_eq(o.format, CGS_FMT_OPENMETRICS);
