@@ -516,6 +516,8 @@ static void json_frames(struct out *o, const struct cgs_frame_info *f, int n)
 /* ", "heap": {...}": totals over the run, the sampled peak and its sites,
  * and every site's totals (valgrind's "total heap usage", heaptrack's
  * peak and temporary allocations). */
+#define HEAP_JSON_SITES 200
+
 static void json_heap(struct out *o, const struct cgs_snapshot *s)
 {
 	const struct cgs_snap_heap *h = &s->heap;
@@ -535,8 +537,14 @@ static void json_heap(struct out *o, const struct cgs_snapshot *s)
 		json_frames(o, p->frames, p->nframes);
 		outc(o, '}');
 	}
+	/* The largest sites only (a program with many stacks would make the
+	 * report huge); the rest summed, so nothing is dropped unsaid. pprof
+	 * has every site. */
+	size_t shown = h->nsites < HEAP_JSON_SITES ? h->nsites : HEAP_JSON_SITES;
+	if (shown < (size_t)s->opts.top && s->opts.top > 0)
+		shown = h->nsites < (size_t)s->opts.top ? h->nsites : (size_t)s->opts.top;
 	outs(o, "], \"sites\": [");
-	for (size_t i = 0; h->sites && i < h->nsites; i++) {
+	for (size_t i = 0; h->sites && i < shown; i++) {
 		const struct cgs_snap_tsite *t = &h->sites[i];
 		outf(o, "%s{\"allocs\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"temporary\": %" PRIu64 ", \"cgo\": ",
 		     i ? ", " : "", t->allocs, json_int(t->bytes), t->temps);
@@ -545,7 +553,15 @@ static void json_heap(struct out *o, const struct cgs_snapshot *s)
 		json_frames(o, t->frames, t->nframes);
 		outc(o, '}');
 	}
-	outs(o, "]}");
+	uint64_t ra = 0, rb = 0, rt = 0;
+	for (size_t i = shown; h->sites && i < h->nsites; i++) {
+		ra += h->sites[i].allocs;
+		rb += h->sites[i].bytes;
+		rt += h->sites[i].temps;
+	}
+	outf(o, "], \"sites_total\": %zu, \"sites_rest\": {\"sites\": %zu, \"allocs\": %" PRIu64
+		", \"bytes\": %" PRIu64 ", \"temporary\": %" PRIu64 "}}",
+	     h->nsites, h->nsites - shown, ra, json_int(rb), rt);
 }
 
 static void write_json(struct out *o, const struct cgs_snapshot *s)
