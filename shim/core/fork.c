@@ -144,8 +144,11 @@ static void child(void)
 	 * program's seccomp filter (the child's own region and watcher would
 	 * need system calls of new kinds). The region and its locks are the
 	 * parent's: the parent releases them. */
-	bool tight = r->opts.children && cgs_nproc_tight();
-	if (!r->opts.children || tight || cgs_seccomp_active()) {
+	/* The filter first: the limit's check makes system calls (getrlimit,
+	 * capget) that the filter may forbid. */
+	bool filtered = cgs_seccomp_active();
+	bool tight = !filtered && r->opts.children && cgs_nproc_tight();
+	if (!r->opts.children || tight || filtered) {
 		if (tight)
 			__atomic_add_fetch(&r->counters.forks_nproc, 1, __ATOMIC_RELAXED);
 		else if (r->opts.children) {

@@ -322,6 +322,8 @@ static void set_defaults(struct cgs_options *o)
 	o->memory = DEFAULT_MEMORY;
 	o->slow_ns = DEFAULT_SLOW_NS;
 	o->ring_events = CGS_RING_EVENTS_DEFAULT;
+	o->leak_kinds = true;
+	o->suppress_defaults = true;
 	o->output_mode = 0600;
 	o->exit_wait_ns = DEFAULT_EXIT_WAIT_NS;
 }
@@ -491,6 +493,32 @@ static const char *check_one(struct cgs_options *o, const char *name, const char
 		if (cgs_output_bad_placeholder(v, bad))
 			*note = bad[1] ? "unknown placeholder (known: %p, %n, %%)"
 				       : "a trailing % is no placeholder (known: %p, %n, %%)";
+	} else if (!strcmp(name, "LEAK_KINDS")) {
+		*dflt = "1";
+		if (cgs_parse_bool(v, &b)) return BOOL_WHY;
+		o->leak_kinds = b;
+	} else if (!strcmp(name, "SUPPRESS_DEFAULTS")) {
+		*dflt = "1";
+		if (cgs_parse_bool(v, &b)) return BOOL_WHY;
+		o->suppress_defaults = b;
+	} else if (!strcmp(name, "SUPPRESS")) {
+		size_t n = strlen(v);
+		*dflt = "none";
+		if (n >= CGS_OUTPUT_MAX) return "longer than 255 bytes";
+		memcpy(o->suppress, v, n + 1);
+	} else if (!strcmp(name, "VERDICT_DIR")) {
+		size_t n = strlen(v);
+		*dflt = "none";
+		if (n >= CGS_OUTPUT_MAX) return "longer than 255 bytes";
+		memcpy(o->verdict_dir, v, n + 1);
+	} else if (!strcmp(name, "FAIL_ON_LEAK")) {
+		/* read by the launcher (the leak gate); checked here all the same */
+		*dflt = "no leak gate";
+		if (cgs_parse_bool(v, &b) && cgs_parse_size(v, &u)) return "not 0, 1 or a number of bytes";
+	} else if (!strcmp(name, "HOLD_EXIT")) {
+		/* read by the launcher (the exit hold) */
+		*dflt = "1";
+		if (cgs_parse_bool(v, &b)) return BOOL_WHY;
 	} else if (!strcmp(name, "ONLY")) {
 		size_t n = strlen(v);
 		*dflt = "every program";

@@ -46,6 +46,11 @@ struct cgs_options {
 	char symbol_cache[CGS_OUTPUT_MAX];
 	uint32_t output_mode; /* CGOSHIM_OUTPUT_MODE: report files' mode, default 0600 */
 	int32_t main_pid;     /* CGOSHIM_MAIN_PID (set by the launcher): the program it started */
+	bool leak_kinds;     /* CGOSHIM_LEAK_KINDS (default 1): scan for reachability */
+	bool suppress_defaults; /* CGOSHIM_SUPPRESS_DEFAULTS (default 1): the built-in list */
+	char suppress[CGS_OUTPUT_MAX]; /* CGOSHIM_SUPPRESS: LSan suppression file; "" = none */
+	char verdict_dir[CGS_OUTPUT_MAX]; /* CGOSHIM_VERDICT_DIR (set by the launcher): a
+	                                   * final report's leak verdict goes to DIR/PID.N */
 	char only[CGS_OUTPUT_MAX];   /* CGOSHIM_ONLY: glob of the executables measured; "" = all */
 	char listen[64];      /* CGOSHIM_LISTEN: "ADDR:PORT" the watcher serves HTTP on; "" = off */
 };

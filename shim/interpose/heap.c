@@ -66,13 +66,13 @@ void cgs_heap_note_alloc(struct cgs_tstate *t, void *p, size_t size)
 	note_alloc(t, p, size, cgs_rdtsc());
 }
 
-static inline void note_free(void *p)
+static inline void note_free(struct cgs_tstate *t, void *p)
 {
 	struct cgs_lrec rec;
 	if (!cgs_leak_take(cgs_R->leaks, (uint64_t)(uintptr_t)p, &rec))
 		cgs_count(&cgs_R->counters.unknown_frees);
 	else
-		cgs_heaptot_free(cgs_self(), (uint64_t)(uintptr_t)p, &rec);
+		cgs_heaptot_free(t, (uint64_t)(uintptr_t)p, &rec);
 }
 
 static inline __attribute__((always_inline)) void done_alloc(int fn, void *p, size_t size, uint64_t t0,
@@ -141,15 +141,15 @@ CGS_EXPORT void free(void *p)
 		return;
 	}
 	int saved = errno;
+	struct cgs_tstate *t = cgs_self(); /* once: the heap totals and the record */
 	uint64_t t0 = cgs_rdtsc();
 	if (cgs_R->opts.leaks) {
 		cgs_t_guard++;
-		note_free(p);
+		note_free(t, p);
 		cgs_t_guard--;
 	}
 	cgs_real.free(p);
 	uint64_t ticks = cgs_rdtsc() - t0;
-	struct cgs_tstate *t = cgs_self();
 	if (t)
 		cgs_record(t, CGS_FN_free, ticks, false);
 	if (cgs_slow(ticks))

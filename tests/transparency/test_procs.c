@@ -184,16 +184,18 @@ static bool output_ends_before_daemon(const char *const *env)
 	double took = hnow() - start;
 	close(p[0]);
 	waitpid(pid, NULL, 0);
+	/* The daemon may have made its pid file and not yet written it:
+	 * read until a number is there (1 s at most). */
 	int dpid = 0;
-	FILE *f = fopen(pidfile, "r");
-	for (int i = 0; !f && i < 100; i++) {
-		hmsleep(10);
-		f = fopen(pidfile, "r");
-	}
-	if (f) {
-		if (fscanf(f, "%d", &dpid) != 1)
-			dpid = 0;
-		fclose(f);
+	for (int i = 0; dpid <= 0 && i < 100; i++) {
+		FILE *f = fopen(pidfile, "r");
+		if (f) {
+			if (fscanf(f, "%d", &dpid) != 1)
+				dpid = 0;
+			fclose(f);
+		}
+		if (dpid <= 0)
+			hmsleep(10);
 	}
 	/* Running, not a zombie waiting for an init that reaps slowly. */
 	bool running = false;
