@@ -262,6 +262,9 @@ static const char *base_name(const char *path)
 	X(ring_bind_failed, "flight recorder rings whose memory could not be bound to their node") \
 	X(dumps_coalesced, "dump requests that arrived while a dump was written: answered by the next one") \
 	X(forks_unmeasured, "fork children left unmeasured: no memory for their copy of the shim's state, or its locks busy") \
+	X(unwind_handoffs, "stack walks done by libunwind: a signal frame, unusual CFI, or a full rule table") \
+	X(unwind_compared, "CGOSHIM_UNWIND=compare: stacks walked by both unwinders") \
+	X(unwind_mismatches, "CGOSHIM_UNWIND=compare: stacks where the two unwinders differed") \
 	X(forks_nproc, "fork children left unmeasured: RLIMIT_NPROC below 4096, no watcher process for each") \
 	X(seccomp_skipped, "shim system calls not made: the program's seccomp filter forbids them")
 
@@ -631,6 +634,8 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	json_str(o, cgs_format_name(op->format));
 	outs(o, ", \"signal\": ");
 	json_str(o, cgs_signal_name(op->signal, sigbuf));
+	outs(o, ", \"unwind\": ");
+	json_str(o, cgs_unwind_name(op->unwind));
 	outf(o, ", \"stack_depth\": %d, \"top\": %d, \"min_age_ns\": %" PRIu64 ", \"memory\": %" PRIu64
 		", \"slow_ns\": %" PRIu64 ", \"ring_events\": %" PRIu32 ", \"numa_topology\": ",
 	     op->stack_depth, op->top, json_int(op->min_age_ns), json_int(op->memory), json_int(op->slow_ns),
@@ -986,6 +991,7 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	outf(o, " CGOSHIM_MEMORY=%s", fmt_size_opt(op->memory, a));
 	outf(o, " CGOSHIM_SLOW_NS=%s", fmt_duration_opt(op->slow_ns, a));
 	outf(o, " CGOSHIM_RING_EVENTS=%" PRIu32, op->ring_events);
+	outf(o, " CGOSHIM_UNWIND=%s", cgs_unwind_name(op->unwind));
 	outf(o, " CGOSHIM_EXIT_WAIT=%s", fmt_duration_opt(op->exit_wait_ns, a));
 	if (op->interval_ns)
 		outf(o, " CGOSHIM_INTERVAL=%s CGOSHIM_INTERVAL_MODE=%s", fmt_duration_opt(op->interval_ns, a),

@@ -891,6 +891,12 @@ static void run(struct watch *w)
 	w->process_start_ns = process_start(w);
 	check_output(w);
 	w->sym = cgs_sym_new(r->modules);
+	if (w->sym && r->opts.symbol_cache[0]) {
+		char dir[CGS_OUTPUT_MAX + 1];
+		memcpy(dir, r->opts.symbol_cache, CGS_OUTPUT_MAX);
+		dir[CGS_OUTPUT_MAX] = 0;
+		cgs_sym_set_cache(w->sym, dir);
+	}
 	w->supp = cgs_supp_load(r->opts.suppress, r->opts.suppress_defaults);
 	cgs_snapshot_target(w->pid, w->pidfd, w->supp);
 	/* SIGUSR1 (the held exit) is handled in this thread: the helper
