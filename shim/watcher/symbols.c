@@ -1461,7 +1461,13 @@ bool cgs_sym_is_sigreturn(struct cgs_symbolizer *s, uint64_t addr, uint32_t epoc
 	 * process's 40, for a question the symbol cache had already made
 	 * moot). */
 	elf = dwfl_module_getelf(sm->mod, &bias);
-	if (!elf || elf_getphdrnum(elf, &nph))
+	size_t fsize = 0;
+	/* The file's image (libdwfl maps it): a plain read. Not
+	 * elf_getdata_rawchunk, which in elfutils 0.188 keeps its chunks in a
+	 * list searched from the start: with a frame per call it took 4.5% of
+	 * a go-sqlite3 test run's CPU. */
+	const unsigned char *img = elf ? (const unsigned char *)elf_rawfile(elf, &fsize) : NULL;
+	if (!img || elf_getphdrnum(elf, &nph))
 		return false;
 	uint64_t va = addr - bias;
 	for (size_t k = 0; k < nph; k++) {
@@ -1472,10 +1478,7 @@ bool cgs_sym_is_sigreturn(struct cgs_symbolizer *s, uint64_t addr, uint32_t epoc
 		for (int t = 0; t < 2; t++) {
 			const unsigned char *want = t ? tramp_go : tramp_glibc;
 			size_t n = t ? sizeof(tramp_go) : sizeof(tramp_glibc);
-			if (left < n)
-				continue;
-			Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)off, n, ELF_T_BYTE);
-			if (d && d->d_buf && !memcmp(d->d_buf, want, n))
+			if (left >= n && off <= fsize && fsize - off >= n && !memcmp(img + off, want, n))
 				return true;
 		}
 		return false;
