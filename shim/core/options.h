@@ -18,6 +18,10 @@ enum cgs_format { CGS_FMT_TEXT, CGS_FMT_JSON, CGS_FMT_FOLDED, CGS_FMT_PPROF, CGS
 /* Shortest CGOSHIM_INTERVAL accepted (0 = off). */
 #define CGS_INTERVAL_MIN_NS 10000000ULL
 
+/* Longest name of the watcher spawn server's abstract socket (spawn.c),
+ * with its terminating NUL. */
+#define CGS_SPAWN_NAME_MAX 48
+
 struct cgs_options {
 	bool disable;        /* CGOSHIM_DISABLE=1: pass every call through */
 	bool leaks;          /* CGOSHIM_LEAKS (default 1) */
@@ -43,6 +47,8 @@ struct cgs_options {
 	int32_t main_pid;     /* CGOSHIM_MAIN_PID (set by the launcher): the program it started */
 	char only[CGS_OUTPUT_MAX];   /* CGOSHIM_ONLY: glob of the executables measured; "" = all */
 	char listen[64];      /* CGOSHIM_LISTEN: "ADDR:PORT" the watcher serves HTTP on; "" = off */
+	char spawn[CGS_SPAWN_NAME_MAX]; /* CGOSHIM_SPAWN (set by the launcher): the watcher spawn
+					 * server's abstract socket name (spawn.c); "" = none */
 };
 
 /* Fill *o from envp (NULL-terminated "NAME=VALUE" strings; NULL for none).

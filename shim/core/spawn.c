@@ -46,13 +46,19 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/futex.h>
+#include <poll.h>
+#include <stddef.h>
 
 #include "config.h"
 #include "log.h"
 #include "ring.h"
+#include "seccomp.h"
 #include "shim.h"
+#include "spawnproto.h"
 
 #define WATCHER_NAME "cgoshim-watch"
 
@@ -208,18 +214,18 @@ static void close_range_raw(unsigned lo, unsigned hi)
 			syscall(SYS_close, fd);
 }
 
-static void keep_only(int a, int b, bool keep_stdout)
+static void keep_only(int a, int b, int c, bool keep_stdout)
 {
-	int keep[4] = { 2, a, b, keep_stdout ? 1 : -1 };
-	for (int i = 0; i < 4; i++)
-		for (int j = i + 1; j < 4; j++)
+	int keep[5] = { 2, a, b, c, keep_stdout ? 1 : -1 };
+	for (int i = 0; i < 5; i++)
+		for (int j = i + 1; j < 5; j++)
 			if (keep[j] < keep[i]) {
 				int t = keep[i];
 				keep[i] = keep[j];
 				keep[j] = t;
 			}
 	unsigned lo = 0;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		if (keep[i] < 0 || (unsigned)keep[i] < lo)
 			continue;
 		if ((unsigned)keep[i] > lo)
@@ -278,6 +284,159 @@ static int open_own_mapping(const struct cgs_region *r)
 	return (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
 }
 
+/* ------------------------------------------------ the spawn server, client */
+
+/* The abstract address of name: a NUL, then the name (no NUL after). */
+static socklen_t spawn_addr(const char *name, struct sockaddr_un *a)
+{
+	size_t n = strlen(name);
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	memcpy(a->sun_path + 1, name, n);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+}
+
+/* Whether the program's seccomp filter (if any) lets us make every call
+ * the client makes. */
+static bool spawn_calls_allowed(void)
+{
+	static const long nrs[] = { SYS_socket, SYS_connect, SYS_getsockopt, SYS_sendmsg, SYS_poll,
+				    SYS_recvfrom, SYS_close, SYS_fcntl };
+	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
+		if (!cgs_seccomp_allows0(nrs[i]))
+			return false;
+	return true;
+}
+
+static bool fd_open(int fd)
+{
+	return syscall(SYS_fcntl, fd, F_GETFD) >= 0;
+}
+
+enum { ASK_SERVED, ASK_NONE, ASK_FAILED };
+
+/* Ask the server listening on name to start this process's watcher.
+ * ASK_SERVED: it runs (its pid in *wpid if we can see it); ASK_NONE: no
+ * server listens there; ASK_FAILED: one listens but did not start it
+ * within CGS_SPAWN_REPLY_MS (the region is then ours: spawn_claim 2, a
+ * watcher it starts later leaves it alone). Never blocks longer. */
+static int ask_server(struct cgs_region *r, const char *name, pid_t pid, int pidfd, int memfd, int32_t *wpid)
+{
+	*wpid = 0;
+	int s = (int)syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return ASK_FAILED;
+	struct sockaddr_un a;
+	socklen_t alen = spawn_addr(name, &a);
+	if (syscall(SYS_connect, s, &a, alen)) {
+		/* ECONNREFUSED: nobody listens; EAGAIN: its backlog is full. */
+		int e = errno;
+		syscall(SYS_close, s);
+		return e == ECONNREFUSED || e == ENOENT ? ASK_NONE : ASK_FAILED;
+	}
+	/* The listener must be our user's (another user could have taken
+	 * the name): it gets our memory. */
+	struct ucred peer;
+	socklen_t plen = sizeof(peer);
+	if (syscall(SYS_getsockopt, s, SOL_SOCKET, SO_PEERCRED, &peer, &plen) ||
+	    peer.uid != (uid_t)syscall(SYS_geteuid)) {
+		syscall(SYS_close, s);
+		return ASK_FAILED;
+	}
+	struct cgs_spawn_req req = { CGS_SPAWN_MAGIC, CGS_SPAWN_VERSION, (int32_t)pid, 0, (uint64_t)(uintptr_t)r };
+	int fds[4], n = 0;
+	fds[n++] = memfd;
+	fds[n++] = pidfd;
+	if (fd_open(2)) {
+		fds[n++] = 2;
+		req.flags |= CGS_SPAWN_HAS_STDERR;
+	}
+	if (r->opts.output[0] == '-' && !r->opts.output[1] && fd_open(1)) {
+		fds[n++] = 1;
+		req.flags |= CGS_SPAWN_HAS_STDOUT;
+	}
+	union {
+		char buf[CMSG_SPACE(sizeof(fds))];
+		struct cmsghdr align;
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct iovec iov = { &req, sizeof(req) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			    .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
+	int rc = ASK_FAILED;
+	if (syscall(SYS_sendmsg, s, &m, MSG_DONTWAIT | MSG_NOSIGNAL) == (long)sizeof(req)) {
+		int64_t deadline = cgs_mono_ns() + (int64_t)CGS_SPAWN_REPLY_MS * 1000000;
+		for (;;) {
+			struct cgs_spawn_reply rep;
+			long k = syscall(SYS_recvfrom, s, &rep, sizeof(rep), MSG_DONTWAIT, NULL, NULL);
+			if (k == (long)sizeof(rep)) {
+				if (rep.magic == CGS_SPAWN_MAGIC && rep.status == 0) {
+					*wpid = rep.watcher_pid;
+					rc = ASK_SERVED;
+				}
+				break;
+			}
+			if (k >= 0 || (errno != EAGAIN && errno != EINTR))
+				break; /* the server closed: it failed */
+			int64_t left = deadline - cgs_mono_ns();
+			if (left <= 0)
+				break;
+			struct pollfd p = { s, POLLIN, 0 };
+			syscall(SYS_poll, &p, 1, (int)(left / 1000000) + 1);
+		}
+	}
+	syscall(SYS_close, s);
+	/* No answer in time: the watcher the server may still start must not
+	 * compete with ours. Whoever sets spawn_claim first has the region. */
+	if (rc != ASK_SERVED) {
+		uint32_t none = 0;
+		if (!__atomic_compare_exchange_n(&r->spawn_claim, &none, 2, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
+		    none == 1)
+			rc = ASK_SERVED; /* it did start one, just late */
+	}
+	return rc;
+}
+
+/* A new listening socket on name for this process's watcher to serve;
+ * -1 (errno EADDRINUSE when another has it). */
+static int listen_new(const char *name)
+{
+	static const long nrs[] = { SYS_socket, SYS_bind, SYS_listen };
+	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
+		if (!cgs_seccomp_allows0(nrs[i]))
+			return -1;
+	int s = (int)syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	struct sockaddr_un a;
+	socklen_t alen = spawn_addr(name, &a);
+	if (syscall(SYS_bind, s, &a, alen) || syscall(SYS_listen, s, 128)) {
+		int e = errno;
+		syscall(SYS_close, s);
+		errno = e;
+		return -1;
+	}
+	return s;
+}
+
+/* A name no other run uses: cgoshim-PID-RANDOM. */
+static void new_name(char out[CGS_SPAWN_NAME_MAX], pid_t pid)
+{
+	uint64_t nonce = 0;
+	if (syscall(SYS_getrandom, &nonce, sizeof(nonce), 1 /* GRND_NONBLOCK */) != (long)sizeof(nonce))
+		nonce = cgs_rdtsc() ^ ((uint64_t)(uintptr_t)&nonce << 16);
+	char num[24], hx[24];
+	strcpy(out, "cgoshim-");
+	strcat(out, cgs_u64_str((uint64_t)pid, num));
+	strcat(out, "-");
+	strcat(out, hex(nonce, hx) + 2);
+}
+
 static int spawn(struct cgs_region *r);
 
 int cgs_watcher_spawn(struct cgs_region *r)
@@ -286,6 +445,52 @@ int cgs_watcher_spawn(struct cgs_region *r)
 	int rc = spawn(r);
 	errno = saved;
 	return rc;
+}
+
+/* Through the spawn server, or as the server's first client: see
+ * spawnproto.h. Returns 0 when the server started the watcher (the two
+ * descriptors are closed then); else *listen_fd is a new listening socket
+ * for our own watcher to serve, or -1. */
+static int via_server(struct cgs_region *r, pid_t pid, int pidfd, int memfd, int *listen_fd)
+{
+	*listen_fd = -1;
+	/* An exec'd image under the launcher: the name it set. A fork child:
+	 * the name in its copy of the parent's region. */
+	if (!r->spawn_name[0] && r->opts.spawn[0])
+		memcpy(r->spawn_name, r->opts.spawn, sizeof(r->spawn_name));
+	r->spawn_name[sizeof(r->spawn_name) - 1] = 0;
+	__atomic_store_n(&r->spawn_claim, 0, __ATOMIC_RELEASE);
+	if (!spawn_calls_allowed())
+		return -1;
+	bool given = r->spawn_name[0] != 0;
+	if (given && memfd >= 0 && pidfd >= 0) {
+		int32_t wpid = 0;
+		int rc = ask_server(r, r->spawn_name, pid, pidfd, memfd, &wpid);
+		if (rc == ASK_SERVED) {
+			if (wpid > 0)
+				__atomic_store_n(&r->watcher_pid, wpid, __ATOMIC_RELEASE);
+			return 0;
+		}
+		/* The first image under the launcher: nobody serves its name
+		 * yet, we will. */
+		if (rc == ASK_NONE && !r->fork_generation && r->opts.spawn[0] &&
+		    !strcmp(r->spawn_name, r->opts.spawn)) {
+			*listen_fd = listen_new(r->spawn_name);
+			if (*listen_fd >= 0)
+				return -1;
+		}
+		/* No server (it ended, or a sibling holds the name): our own
+		 * watcher, which may be adopted by a subreaper above; said in
+		 * the report. It serves our fork children under a new name. */
+		__atomic_add_fetch(&r->counters.spawn_fallback, 1, __ATOMIC_RELAXED);
+	}
+	if (__atomic_load_n(&r->spawn_claim, __ATOMIC_ACQUIRE) == 1)
+		return 0;
+	char name[CGS_SPAWN_NAME_MAX];
+	new_name(name, pid);
+	*listen_fd = listen_new(name);
+	memcpy(r->spawn_name, *listen_fd >= 0 ? name : "", *listen_fd >= 0 ? sizeof(name) : 1);
+	return -1;
 }
 
 static int spawn(struct cgs_region *r)
@@ -299,7 +504,15 @@ static int spawn(struct cgs_region *r)
 	pid_t pid = getpid();
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	int memfd = cgs_region_take_fd();
-	char a_pid[24], a_pidfd[24], a_memfd[24], a_region[24];
+	int listen_fd = -1;
+	if (!via_server(r, pid, pidfd, memfd, &listen_fd)) {
+		if (pidfd >= 0)
+			syscall(SYS_close, pidfd);
+		if (memfd >= 0)
+			syscall(SYS_close, memfd);
+		return 0;
+	}
+	char a_pid[24], a_pidfd[24], a_memfd[24], a_region[24], a_listen[24];
 	cgs_u64_str((uint64_t)pid, a_pid);
 	if (pidfd >= 0)
 		cgs_u64_str((uint64_t)pidfd, a_pidfd);
@@ -310,9 +523,12 @@ static int spawn(struct cgs_region *r)
 	else
 		memcpy(a_memfd, "-1", 3);
 	hex((uint64_t)(uintptr_t)r, a_region);
+	if (listen_fd >= 0)
+		cgs_u64_str((uint64_t)listen_fd, a_listen);
 	static char a_mapped[24];
 	char *const argv[] = { (char *)WATCHER_NAME, (char *)"--pid", a_pid, (char *)"--pidfd", a_pidfd,
-			       (char *)"--memfd", a_memfd, (char *)"--region", a_region, NULL };
+			       (char *)"--memfd", a_memfd, (char *)"--region", a_region,
+			       listen_fd >= 0 ? (char *)"--serve" : NULL, a_listen, NULL };
 	/* PID 1 keeps the intermediate; a subreaper lets the watcher go. */
 	bool init = syscall(SYS_getpid) == 1;
 	int reaper = 0;
@@ -333,7 +549,7 @@ static int spawn(struct cgs_region *r)
 		pid_t w = vfork();
 		if (w == 0) {
 			/* CGOSHIM_OUTPUT=-: reports to the program's stdout. */
-			keep_only(pidfd, memfd, r->opts.output[0] == '-' && !r->opts.output[1]);
+			keep_only(pidfd, memfd, listen_fd, r->opts.output[0] == '-' && !r->opts.output[1]);
 			if (memfd < 0) {
 				int m = open_own_mapping(r);
 				if (m >= 0) {
@@ -385,6 +601,8 @@ static int spawn(struct cgs_region *r)
 		syscall(SYS_close, pidfd);
 	if (memfd >= 0)
 		syscall(SYS_close, memfd);
+	if (listen_fd >= 0)
+		syscall(SYS_close, listen_fd);
 	if (mid < 0)
 		return clone_errno == EAGAIN ? -EAGAIN : -1;
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
