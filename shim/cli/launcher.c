@@ -218,7 +218,8 @@ static const char usage_text[] =
 	"Variables read by cgoshim:\n"
 	"  CGOSHIM_LIB=PATH       library to preload when --lib is not given\n"
 	"  CGOSHIM_LAUNCHER_TIMEOUT=S  seconds to wait for final reports (default 60)\n"
-	"cgoshim sets CGOSHIM_LAUNCHER=1 and CGOSHIM_MAIN_PID (the program's pid)\n"
+	"cgoshim sets CGOSHIM_LAUNCHER=1, CGOSHIM_MAIN_PID (the program's pid) and\n"
+	"CGOSHIM_SPAWN (the name the watchers' spawn server listens on)\n"
 	"and puts the library first in LD_PRELOAD. A value cgoshim refuses is one\n"
 	"the library would warn about and replace by its default.\n"
 	"\n"
@@ -278,7 +279,8 @@ static const struct option long_options[] = {
 
 static void set_var(const char *name, const char *value)
 {
-	if (!strncmp(name, "CGOSHIM_", 8) && strcmp(name, "CGOSHIM_LAUNCHER") && strcmp(name, "CGOSHIM_MAIN_PID")) {
+	if (!strncmp(name, "CGOSHIM_", 8) && strcmp(name, "CGOSHIM_LAUNCHER") && strcmp(name, "CGOSHIM_MAIN_PID") &&
+	    strcmp(name, "CGOSHIM_SPAWN")) {
 		/* The library's own check (options.c): what it would warn
 		 * about and replace, the launcher refuses. */
 		const char *note = NULL;
@@ -1050,6 +1052,18 @@ static pid_t start_program(char **argv, const sigset_t *orig_mask, bool chld_was
 		char me[24];
 		snprintf(me, sizeof(me), "%d", (int)getpid());
 		setenv("CGOSHIM_MAIN_PID", me, 1);
+		/* The name the program's watcher serves watcher spawns on for
+		 * every traced process below it, exec'd images too
+		 * (shim/core/spawnproto.h). */
+		char spawn[64];
+		unsigned long long nonce = 0;
+		int rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+		if (rnd < 0 || read(rnd, &nonce, sizeof(nonce)) != (ssize_t)sizeof(nonce))
+			nonce = (unsigned long long)now_s() * 1000003ULL ^ (unsigned long long)getpid() << 32;
+		if (rnd >= 0)
+			close(rnd);
+		snprintf(spawn, sizeof(spawn), "cgoshim-%d-%llx", (int)getpid(), nonce);
+		setenv("CGOSHIM_SPAWN", spawn, 1);
 		/* -o -: our stdout carries the report alone. */
 		if (stdout_dir && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 			_exit(EXIT_FAILED);

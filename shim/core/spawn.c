@@ -476,8 +476,12 @@ static int via_server(struct cgs_region *r, pid_t pid, int pidfd, int memfd, int
 		if (rc == ASK_NONE && !r->fork_generation && r->opts.spawn[0] &&
 		    !strcmp(r->spawn_name, r->opts.spawn)) {
 			*listen_fd = listen_new(r->spawn_name);
-			if (*listen_fd >= 0)
+			if (*listen_fd >= 0) {
+				/* Not the program itself: its server is gone. */
+				if (r->opts.main_pid && r->opts.main_pid != (int32_t)pid)
+					__atomic_add_fetch(&r->counters.spawn_fallback, 1, __ATOMIC_RELAXED);
 				return -1;
+			}
 		}
 		/* No server (it ended, or a sibling holds the name): our own
 		 * watcher, which may be adopted by a subreaper above; said in

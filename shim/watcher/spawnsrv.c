@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -38,15 +39,44 @@
 
 static int listen_fd = -1;
 static pthread_mutex_t children_lock = PTHREAD_MUTEX_INITIALIZER;
-static int children; /* watchers started and not reaped yet */
+/* Watchers started and not reaped yet, each with a pidfd of the process
+ * it watches (whether that one has ended: cgs_spawnsrv_finishing). */
+struct child {
+	pid_t pid;
+	int traced;
+};
+static struct child *kids;
+static int children, kids_cap;
 static volatile int stopping;
 
 static void reap(void)
 {
 	pthread_mutex_lock(&children_lock);
-	while (children > 0 && waitpid(-1, NULL, WNOHANG | __WALL) > 0)
-		children--;
+	pid_t w;
+	while (children > 0 && (w = waitpid(-1, NULL, WNOHANG | __WALL)) > 0)
+		for (int i = 0; i < children; i++)
+			if (kids[i].pid == w) {
+				if (kids[i].traced >= 0)
+					close(kids[i].traced);
+				kids[i] = kids[--children];
+				break;
+			}
 	pthread_mutex_unlock(&children_lock);
+}
+
+static void add_child(pid_t w, int pidfd)
+{
+	if (children == kids_cap) {
+		int cap = kids_cap ? kids_cap * 2 : 64;
+		struct child *k = realloc(kids, (size_t)cap * sizeof(*k));
+		if (!k)
+			return; /* not tracked: reaped all the same (waitpid -1) */
+		kids = k;
+		kids_cap = cap;
+	}
+	kids[children].pid = w;
+	kids[children].traced = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+	children++;
 }
 
 static void u_str(long v, char *buf)
@@ -88,7 +118,7 @@ static pid_t start_watcher(pid_t pid, int memfd, int pidfd, int err, int out, ui
 		syscall(SYS_exit, 127);
 	}
 	if (w > 0)
-		children++;
+		add_child(w, pidfd);
 	pthread_mutex_unlock(&children_lock);
 	if (w < 0)
 		return -errno;
@@ -195,6 +225,19 @@ int cgs_spawnsrv_children(void)
 	reap();
 	pthread_mutex_lock(&children_lock);
 	int n = children;
+	pthread_mutex_unlock(&children_lock);
+	return n;
+}
+
+int cgs_spawnsrv_finishing(void)
+{
+	reap();
+	pthread_mutex_lock(&children_lock);
+	int n = 0;
+	for (int i = 0; i < children; i++) {
+		struct pollfd p = { kids[i].traced, POLLIN, 0 };
+		n += kids[i].traced >= 0 && poll(&p, 1, 0) == 1;
+	}
 	pthread_mutex_unlock(&children_lock);
 	return n;
 }

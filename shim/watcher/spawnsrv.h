@@ -9,4 +9,7 @@ int cgs_spawnsrv_start(int fd);
 /* Watchers started that still run (reaps those that ended). */
 int cgs_spawnsrv_children(void);
 
+/* Of those, the ones whose process has ended (writing its final report). */
+int cgs_spawnsrv_finishing(void);
+
 #endif

@@ -760,6 +760,15 @@ static void emit_at_exit(struct watch *w)
 	struct emit_how how = { .final = true, .live = true, .final_at = "exit" };
 	emit_how(w, "exit", &how);
 	w->exit_written = true;
+	/* PID 1 of a pid namespace: its end kills every process in it, the
+	 * watchers we started for its descendants too. Those writing a final
+	 * report (their process has ended) finish first, within half of
+	 * CGOSHIM_EXIT_WAIT. */
+	if (r->pid == 1 && w->serve_fd >= 0) {
+		int64_t until = now_ns() + (int64_t)(r->opts.exit_wait_ns / 2);
+		while (cgs_spawnsrv_finishing() > 0 && now_ns() < until)
+			usleep(5000);
+	}
 	__atomic_store_n(&r->exit_done, 1, __ATOMIC_RELEASE);
 	wake(&r->exit_done);
 }
