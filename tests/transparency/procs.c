@@ -19,6 +19,9 @@
  *                        reaped, and how many processes it never made;
  *                        with a 5th argument "raw", it ends with a raw
  *                        exit_group, as Go does
+ *   init-check           (under an init such as the launcher as PID 1)
+ *                        send SIGTERM to PID 1: does it reach us? Leave an
+ *                        orphan that exits: is it reaped?
  *   daemon PIDFILE       fork a daemon (setsid, stdio on /dev/null,
  *                        sleeps 10 s) and exit at once
  *   nproc LIMIT          RLIMIT_NPROC = LIMIT (0: as it is), fork until
@@ -213,6 +216,59 @@ static int reaptree(int n, int m, bool raw_exit)
 	return 0;
 }
 
+static volatile sig_atomic_t term_seen;
+static void on_term(int sig)
+{
+	(void)sig;
+	term_seen = 1;
+}
+
+static int init_check(void)
+{
+	printf("pid 1: %s, parent: pid %d\n", getpid() == 1 ? "yes" : "no", (int)getppid());
+	signal(SIGTERM, on_term);
+	kill(1, SIGTERM);
+	for (int i = 0; i < 200 && !term_seen; i++)
+		usleep(10000);
+	printf("SIGTERM sent to PID 1: %s\n", term_seen ? "received" : "not received");
+	int p[2];
+	if (pipe(p))
+		return 2;
+	pid_t c = fork();
+	if (c == 0) {
+		pid_t g = fork();
+		if (g == 0) {
+			usleep(100000);
+			_exit(0);
+		}
+		if (write(p[1], &g, sizeof(g)) != sizeof(g))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	pid_t g = 0;
+	if (read(p[0], &g, sizeof(g)) != sizeof(g) || waitpid(c, NULL, 0) != c)
+		return 2;
+	char path[64], line[256] = "";
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)g);
+	const char *state = "still running";
+	for (int i = 0; i < 300; i++) {
+		usleep(10000);
+		FILE *f = fopen(path, "r");
+		if (!f) {
+			state = "reaped";
+			break;
+		}
+		bool ok = fgets(line, sizeof(line), f) != NULL;
+		fclose(f);
+		char *paren = ok ? strrchr(line, ')') : NULL;
+		if (paren && paren[1] == ' ' && paren[2] == 'Z')
+			state = "a zombie";
+	}
+	printf("orphan: %s\n", state);
+	return 0;
+}
+
 static int daemonize(const char *pidfile)
 {
 	pid_t p = fork();
@@ -369,6 +425,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(m, "reaptree") && argc > 3)
 		return reaptree(atoi(argv[2]), atoi(argv[3]), argc > 4 && !strcmp(argv[4], "raw"));
+	if (!strcmp(m, "init-check"))
+		return init_check();
 	if (!strcmp(m, "daemon") && argc > 2)
 		return daemonize(argv[2]);
 	if (!strcmp(m, "nproc") && argc > 2)

@@ -16,6 +16,20 @@
  *                    by PID 1, README Limits)
  *   subreaper        the same as a child subreaper, and in an image that
  *                    inherited the flag through exec
+ *   reaptree         a child subreaper whose traced children fork
+ *                    grandchildren and exit (procs reaptree): its
+ *                    `while (wait(NULL) > 0)` reaps the same processes,
+ *                    none it never made (the watchers of its descendants
+ *                    are the spawn server's children, spawnproto.h), and
+ *                    every process has its final report
+ *   reaptree-pid1    the same as PID 1 of a pid namespace (unshare), the
+ *                    shim preloaded in the program only
+ *   reaptree-launcher  the same under the launcher outside the namespace,
+ *                    ending with a raw exit_group (as Go): PID 1's own
+ *                    final report too (its watcher is outside)
+ *   launcher-init    the launcher as PID 1 (as in a container): a
+ *                    signal sent to PID 1 reaches the program, an orphan
+ *                    is reaped
  *   daemon           `$(prog 2>&1)`: the output ends when the program
  *                    exits although its daemon runs on (reports to files,
  *                    and to stderr)
@@ -151,6 +165,171 @@ START_TEST(subreaper)
 	same_simple(argve, quiet);
 	const char *argve3[] = { hbin("procs"), "reaper-exec", hbin("procs"), "3", NULL };
 	same_simple(argve3, no_children);
+}
+END_TEST
+
+
+/* Wait (30 s at most) until dir holds want final reports; how many. */
+static size_t final_reports(const char *dir, size_t want, json_t ***out)
+{
+	struct hrun r = { 0 };
+	snprintf(r.dir, sizeof(r.dir), "%s", dir);
+	size_t n = 0, finals = 0;
+	json_t **v = NULL;
+	for (int i = 0; i < 300; i++) {
+		if (v)
+			hreports_free(v, n);
+		v = hreports(&r, &n);
+		finals = 0;
+		for (size_t k = 0; k < n; k++)
+			finals += json_is_true(json_object_get(v[k], "final"));
+		if (finals >= want)
+			break;
+		hmsleep(100);
+	}
+	for (size_t k = 0; k < n; k++)
+		printf("report: pid %lld, %s, spawn fallbacks %lld: %s\n", hjint(v[k], "pid"),
+		       json_is_true(json_object_get(v[k], "final")) ? "final" : "live",
+		       hnum(v[k], "counters.spawn_fallback"), hjstr(v[k], "cmdline"));
+	*out = v;
+	return n;
+}
+
+static void rm_dir(const char *dir)
+{
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Of reports v, those of procs reaptree's processes; none counts a
+ * watcher started without the spawn server. */
+static size_t reaptree_reports(json_t **v, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_msg(json_is_true(json_object_get(v[i], "final")), "pid %lld: no final report",
+			      hjint(v[i], "pid"));
+		ck_assert_int_eq(hnum(v[i], "counters.spawn_fallback"), 0);
+		k += strstr(hjstr(v[i], "cmdline"), "procs reaptree") != NULL;
+	}
+	return k;
+}
+
+#define TREE_N "3"
+#define TREE_M "2"
+#define TREE_PROCS (1 + 3 + 3 * 2)
+
+START_TEST(reaptree)
+{
+	char dir[] = "/tmp/cgoshim-reaptree-XXXXXX", out[300];
+	ck_assert(mkdtemp(dir));
+	snprintf(out, sizeof(out), "CGOSHIM_OUTPUT=%s/r.%%p.json", dir);
+	const char *env[] = { "CGOSHIM_FORMAT=json", out, NULL };
+	const char *argv[] = { hbin("procs"), "reaptree", TREE_N, TREE_M, NULL };
+	struct hproc a, b;
+	same(argv, env, false, &a, &b);
+	ck_assert(strstr(b.out, "processes reaped that I never made: 0; then ECHILD"));
+	ck_assert(!strstr(b.out, "never reaped") && !strstr(b.out, "never heard"));
+	json_t **v;
+	size_t n = final_reports(dir, TREE_PROCS, &v);
+	ck_assert_int_eq(n, TREE_PROCS);
+	ck_assert_int_eq(reaptree_reports(v, n), TREE_PROCS);
+	hreports_free(v, n);
+	hproc_free(&a);
+	hproc_free(&b);
+	rm_dir(dir);
+}
+END_TEST
+
+START_TEST(reaptree_pid1)
+{
+	char dir[] = "/tmp/cgoshim-reaptree-XXXXXX", out[300];
+	ck_assert(mkdtemp(dir));
+	snprintf(out, sizeof(out), "CGOSHIM_OUTPUT=%s/r.%%p.json", dir);
+	char *pre = lib_env();
+	const char *plain_argv[] = { "unshare", "--pid", "--fork", "--mount-proc", hbin("procs"), "reaptree", TREE_N,
+				     TREE_M, NULL };
+	const char *shim_argv[] = { "unshare", "--pid", "--fork", "--mount-proc", "/usr/bin/env", pre,
+				    "CGOSHIM_FORMAT=json", out, hbin("procs"), "reaptree", TREE_N, TREE_M, NULL };
+	struct hproc a, b;
+	struct hspawn o = { .search_path = true, .timeout_s = 60 };
+	ck_assert_int_eq(hspawn(plain_argv, &o, &a), 0);
+	if (!WIFEXITED(a.status) || WEXITSTATUS(a.status) || !strstr(a.out, "pid 1: yes"))
+		hskip("unshare --pid --fork --mount-proc does not work here");
+	ck_assert_int_eq(hspawn(shim_argv, &o, &b), 0);
+	printf("PID 1 reaptree: without the shim:\n%s%swith:\n%s%s", a.out, a.err, b.out, b.err);
+	ck_assert_str_eq(b.out, a.out);
+	ck_assert_str_eq(b.err, a.err);
+	ck_assert_int_eq(b.status, a.status);
+	json_t **v;
+	size_t n = final_reports(dir, TREE_PROCS, &v);
+	ck_assert_int_eq(n, TREE_PROCS);
+	ck_assert_int_eq(reaptree_reports(v, n), TREE_PROCS);
+	hreports_free(v, n);
+	hproc_free(&a);
+	hproc_free(&b);
+	free(pre);
+	rm_dir(dir);
+}
+END_TEST
+
+START_TEST(reaptree_launcher)
+{
+	char dir[] = "/tmp/cgoshim-reaptree-XXXXXX", out[300];
+	ck_assert(mkdtemp(dir));
+	snprintf(out, sizeof(out), "%s/r.%%p.json", dir);
+	const char *plain_argv[] = { "unshare", "--pid", "--fork", "--mount-proc", hbin("procs"), "reaptree", TREE_N,
+				     TREE_M, "raw", NULL };
+	const char *shim_argv[] = { getenv("CGOSHIM_TEST_LAUNCHER"), "-f", "json", "-o", out, "--", "unshare", "--pid",
+				    "--fork", "--mount-proc", hbin("procs"), "reaptree", TREE_N, TREE_M, "raw", NULL };
+	struct hproc a, b;
+	struct hspawn o = { .search_path = true, .timeout_s = 60 };
+	ck_assert_int_eq(hspawn(plain_argv, &o, &a), 0);
+	if (!WIFEXITED(a.status) || WEXITSTATUS(a.status) || !strstr(a.out, "pid 1: yes"))
+		hskip("unshare --pid --fork --mount-proc does not work here");
+	ck_assert_int_eq(hspawn(shim_argv, &o, &b), 0);
+	printf("PID 1 reaptree, raw exit, under the launcher: without the shim:\n%s%swith:\n%s%s", a.out, a.err,
+	       b.out, b.err);
+	ck_assert_str_eq(b.out, a.out);
+	ck_assert_str_eq(b.err, a.err);
+	ck_assert_int_eq(b.status, a.status);
+	/* unshare, its fork child (PID 1 until it execs), and the tree. */
+	json_t **v;
+	size_t n = final_reports(dir, TREE_PROCS + 2, &v);
+	ck_assert_int_eq(n, TREE_PROCS + 2);
+	ck_assert_int_eq(reaptree_reports(v, n), TREE_PROCS + 2); /* unshare's command line names it too */
+	bool init_report = false;
+	for (size_t i = 0; i < n; i++)
+		init_report = init_report || (hjint(v[i], "pid") == 1 && strstr(hjstr(v[i], "exe"), "procs"));
+	ck_assert_msg(init_report, "no final report of PID 1");
+	hreports_free(v, n);
+	hproc_free(&a);
+	hproc_free(&b);
+	rm_dir(dir);
+}
+END_TEST
+
+/* The launcher as PID 1 of a pid namespace, as in a container. */
+START_TEST(launcher_init)
+{
+	const char *argv[] = { "unshare", "--pid", "--fork", "--mount-proc", getenv("CGOSHIM_TEST_LAUNCHER"), "-o",
+			       "/dev/null", "--", hbin("procs"), "init-check", NULL };
+	struct hproc b;
+	struct hspawn o = { .search_path = true, .timeout_s = 60 };
+	const char *probe[] = { "unshare", "--pid", "--fork", "--mount-proc", "true", NULL };
+	ck_assert_int_eq(hspawn(probe, &o, &b), 0);
+	if (!WIFEXITED(b.status) || WEXITSTATUS(b.status))
+		hskip("unshare --pid --fork --mount-proc does not work here");
+	hproc_free(&b);
+	ck_assert_int_eq(hspawn(argv, &o, &b), 0);
+	printf("the launcher as PID 1:\n%s%s", b.out, b.err);
+	ck_assert_str_eq(b.out, "pid 1: no, parent: pid 1\n"
+				"SIGTERM sent to PID 1: received\n"
+				"orphan: reaped\n");
+	ck_assert_str_eq(b.err, "");
+	ck_assert(WIFEXITED(b.status) && WEXITSTATUS(b.status) == 0);
+	hproc_free(&b);
 }
 END_TEST
 
@@ -336,6 +515,10 @@ int main(int argc, char **argv)
 		{ "sigchld-blocked", sigchld_blocked, NULL, 0 },
 		{ "pid1", pid1, need_root, 0 },
 		{ "subreaper", subreaper, NULL, 0 },
+		{ "reaptree", reaptree, NULL, 0 },
+		{ "reaptree-pid1", reaptree_pid1, need_root, 0 },
+		{ "reaptree-launcher", reaptree_launcher, need_root, 0 },
+		{ "launcher-init", launcher_init, need_root, 0 },
 		{ "daemon", daemon_output, NULL, 0 },
 		{ "nproc", nproc, need_root, 0 },
 		{ "pipe2", pipe2_high, NULL, 0 },
