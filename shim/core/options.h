@@ -8,6 +8,7 @@
 #define CGOSHIM_OPTIONS_H
 
 #include "common.h"
+#include "spawnproto.h"
 
 #define CGS_OUTPUT_MAX 256
 #define CGS_TOPOLOGY_MAX 128
@@ -17,10 +18,6 @@ enum cgs_format { CGS_FMT_TEXT, CGS_FMT_JSON, CGS_FMT_FOLDED, CGS_FMT_PPROF, CGS
 
 /* Shortest CGOSHIM_INTERVAL accepted (0 = off). */
 #define CGS_INTERVAL_MIN_NS 10000000ULL
-
-/* Longest name of the watcher spawn server's abstract socket (spawn.c),
- * with its terminating NUL. */
-#define CGS_SPAWN_NAME_MAX 48
 
 struct cgs_options {
 	bool disable;        /* CGOSHIM_DISABLE=1: pass every call through */

@@ -45,6 +45,7 @@
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -180,6 +181,10 @@ static __attribute__((noreturn)) void stay(void)
 	for (int sig = 1; sig <= 64; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			syscall(SYS_rt_sigaction, sig, &ign, NULL, 8);
+	/* Watchers below ours (those our watcher's own children started,
+	 * spawnsrv.c) that lose their parent come here, not to the program;
+	 * SIGCHLD ignored reaps them. */
+	syscall(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	for (;;)
 		syscall(SYS_pause);
 }
@@ -393,7 +398,7 @@ static int ask_server(struct cgs_region *r, const char *name, pid_t pid, int pid
 	syscall(SYS_close, s);
 	/* No answer in time: the watcher the server may still start must not
 	 * compete with ours. Whoever sets spawn_claim first has the region. */
-	if (rc != ASK_SERVED) {
+	if (rc == ASK_FAILED) {
 		uint32_t none = 0;
 		if (!__atomic_compare_exchange_n(&r->spawn_claim, &none, 2, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
 		    none == 1)
@@ -447,53 +452,95 @@ int cgs_watcher_spawn(struct cgs_region *r)
 	return rc;
 }
 
-/* Through the spawn server, or as the server's first client: see
- * spawnproto.h. Returns 0 when the server started the watcher (the two
- * descriptors are closed then); else *listen_fd is a new listening socket
- * for our own watcher to serve, or -1. */
+/* The inode of this process's pid namespace, 0 if unknown. */
+static uint64_t pidns_ino(void)
+{
+	struct stat st;
+	if (!cgs_seccomp_allows0(SYS_newfstatat) ||
+	    syscall(SYS_newfstatat, AT_FDCWD, "/proc/self/ns/pid", &st, 0))
+		return 0;
+	return (uint64_t)st.st_ino;
+}
+
+static bool in_list(char (*names)[CGS_SPAWN_NAME_MAX], int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+/* Through a spawn server (spawnproto.h). Returns 0 when one started the
+ * watcher (the two descriptors are closed then); else our own watcher is
+ * to be started, and *listen_fd is a new listening socket for it to serve
+ * our descendants on, or -1.
+ *
+ * Asked in turn: a fork child, its parent's watcher (the name is in its
+ * copy of the parent's region); an exec'd image, its parent process's
+ * watcher (the name is made of the parent's pid and the pid namespace);
+ * then the launcher's name (CGOSHIM_SPAWN). Without an answer the process
+ * serves its own descendants: its watcher listens on its own name, or,
+ * for the launcher's program, on the launcher's. */
 static int via_server(struct cgs_region *r, pid_t pid, int pidfd, int memfd, int *listen_fd)
 {
 	*listen_fd = -1;
-	/* An exec'd image under the launcher: the name it set. A fork child:
-	 * the name in its copy of the parent's region. */
-	if (!r->spawn_name[0] && r->opts.spawn[0])
-		memcpy(r->spawn_name, r->opts.spawn, sizeof(r->spawn_name));
+	char names[3][CGS_SPAWN_NAME_MAX];
+	int n = 0;
 	r->spawn_name[sizeof(r->spawn_name) - 1] = 0;
+	if (r->fork_generation && r->spawn_name[0])
+		memcpy(names[n++], r->spawn_name, sizeof(r->spawn_name));
+	r->spawn_name[0] = 0;
 	__atomic_store_n(&r->spawn_claim, 0, __ATOMIC_RELEASE);
 	if (!spawn_calls_allowed())
 		return -1;
-	bool given = r->spawn_name[0] != 0;
-	if (given && memfd >= 0 && pidfd >= 0) {
+	uint64_t ino = pidns_ino();
+	pid_t ppid = (pid_t)syscall(SYS_getppid);
+	if (ino && ppid > 0) {
+		cgs_spawn_name(names[n], ino, ppid);
+		n += !in_list(names, n, names[n]);
+	}
+	bool launcher_main = r->opts.spawn[0] && !r->fork_generation && r->opts.main_pid == (int32_t)pid;
+	if (r->opts.spawn[0] && !launcher_main && !in_list(names, n, r->opts.spawn))
+		memcpy(names[n++], r->opts.spawn, sizeof(r->opts.spawn));
+	/* A server was expected: our parent's (a fork child's) or the
+	 * launcher's program's. */
+	bool expected = (r->fork_generation && n > 0) || (r->opts.spawn[0] && !launcher_main);
+	for (int i = 0; i < n && memfd >= 0 && pidfd >= 0; i++) {
 		int32_t wpid = 0;
-		int rc = ask_server(r, r->spawn_name, pid, pidfd, memfd, &wpid);
+		int rc = ask_server(r, names[i], pid, pidfd, memfd, &wpid);
 		if (rc == ASK_SERVED) {
 			if (wpid > 0)
 				__atomic_store_n(&r->watcher_pid, wpid, __ATOMIC_RELEASE);
+			/* Our fork children ask the same server (all the
+			 * watchers of a tree of fork children are then that
+			 * one's children: see spawnsrv.c, PID 1); images we
+			 * exec ask our watcher, which listens on our name. */
+			memcpy(r->spawn_name, names[i], sizeof(r->spawn_name));
 			return 0;
 		}
-		/* The first image under the launcher: nobody serves its name
-		 * yet, we will. */
-		if (rc == ASK_NONE && !r->fork_generation && r->opts.spawn[0] &&
-		    !strcmp(r->spawn_name, r->opts.spawn)) {
-			*listen_fd = listen_new(r->spawn_name);
-			if (*listen_fd >= 0) {
-				/* Not the program itself: its server is gone. */
-				if (r->opts.main_pid && r->opts.main_pid != (int32_t)pid)
-					__atomic_add_fetch(&r->counters.spawn_fallback, 1, __ATOMIC_RELAXED);
-				return -1;
-			}
-		}
-		/* No server (it ended, or a sibling holds the name): our own
-		 * watcher, which may be adopted by a subreaper above; said in
-		 * the report. It serves our fork children under a new name. */
-		__atomic_add_fetch(&r->counters.spawn_fallback, 1, __ATOMIC_RELAXED);
+		if (rc == ASK_FAILED)
+			break; /* it may still start one: the region is ours (spawn_claim) */
 	}
-	if (__atomic_load_n(&r->spawn_claim, __ATOMIC_ACQUIRE) == 1)
-		return 0;
+	/* No server answered: our own watcher, which a subreaper or PID 1
+	 * above may adopt; said in the report. */
+	if (expected)
+		__atomic_add_fetch(&r->counters.spawn_fallback, 1, __ATOMIC_RELAXED);
 	char name[CGS_SPAWN_NAME_MAX];
-	new_name(name, pid);
+	if (launcher_main)
+		memcpy(name, r->opts.spawn, sizeof(name));
+	else if (ino)
+		cgs_spawn_name(name, ino, pid);
+	else
+		new_name(name, pid);
 	*listen_fd = listen_new(name);
-	memcpy(r->spawn_name, *listen_fd >= 0 ? name : "", *listen_fd >= 0 ? sizeof(name) : 1);
+	if (*listen_fd < 0 && errno == EADDRINUSE) {
+		/* A watcher of an earlier process with our pid still writes its
+		 * final report. */
+		new_name(name, pid);
+		*listen_fd = listen_new(name);
+	}
+	if (*listen_fd >= 0)
+		memcpy(r->spawn_name, name, sizeof(name));
 	return -1;
 }
 

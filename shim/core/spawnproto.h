@@ -24,6 +24,9 @@
 #define CGS_SPAWN_MAGIC 0x70736763u /* "cgsp" */
 #define CGS_SPAWN_VERSION 1
 
+/* Longest name of a spawn server's abstract socket, with its NUL. */
+#define CGS_SPAWN_NAME_MAX 48
+
 /* Descriptors sent with a request, in this order; stderr and stdout only
  * when flagged. */
 enum { CGS_SPAWN_HAS_STDERR = 1, CGS_SPAWN_HAS_STDOUT = 2 };
@@ -42,6 +45,35 @@ struct cgs_spawn_reply {
 	int32_t watcher_pid; /* its pid in the process's pid namespace, 0 if not there */
 	uint32_t pad;
 };
+
+/* The name a traced process's watcher serves on: cgoshim-INO-PID, where
+ * INO is the inode of the process's pid namespace (hex) and PID its pid as
+ * it sees it. out holds CGS_SPAWN_NAME_MAX bytes. Async-signal-safe. */
+static inline void cgs_spawn_name(char *out, uint64_t ino, int32_t pid)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[24];
+	int n = 0, k = 0;
+	const char *head = "cgoshim-";
+	while (head[k])
+		out[n++] = head[k++];
+	k = 0;
+	do {
+		tmp[k++] = digits[ino & 15];
+		ino >>= 4;
+	} while (ino);
+	while (k)
+		out[n++] = tmp[--k];
+	out[n++] = '-';
+	uint32_t v = (uint32_t)pid;
+	do {
+		tmp[k++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (k)
+		out[n++] = tmp[--k];
+	out[n] = 0;
+}
 
 /* How long a process waits for the reply before it starts its watcher
  * itself (the region's spawn_claim keeps the two from both watching). */

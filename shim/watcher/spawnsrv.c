@@ -26,7 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -86,15 +89,17 @@ static void u_str(long v, char *buf)
 
 /* Start the watcher for one request; its pid, or -errno. In the child
  * (vfork: it shares our memory until the exec) system calls only. */
-static pid_t start_watcher(pid_t pid, int memfd, int pidfd, int err, int out, uint64_t region)
+static pid_t start_watcher(pid_t pid, int memfd, int pidfd, int err, int out, uint64_t region, int serve)
 {
-	char a_pid[24], a_pidfd[24], a_memfd[24], a_region[24];
+	char a_pid[24], a_pidfd[24], a_memfd[24], a_region[24], a_serve[24];
 	u_str(pid, a_pid);
+	u_str(serve, a_serve);
 	u_str(pidfd, a_pidfd);
 	u_str(memfd, a_memfd);
 	snprintf(a_region, sizeof(a_region), "0x%llx", (unsigned long long)region);
 	char *const argv[] = { (char *)"cgoshim-watch", (char *)"--pid", a_pid, (char *)"--pidfd", a_pidfd,
-			       (char *)"--memfd", a_memfd, (char *)"--region", a_region, (char *)"--served", NULL };
+			       (char *)"--memfd", a_memfd, (char *)"--region", a_region, (char *)"--served",
+			       serve >= 0 ? (char *)"--serve" : NULL, a_serve, NULL };
 	static char *const envp[] = { NULL };
 	volatile int exec_errno = 0;
 	pthread_mutex_lock(&children_lock);
@@ -109,10 +114,12 @@ static pid_t start_watcher(pid_t pid, int memfd, int pidfd, int err, int out, ui
 		 * are kept. */
 		if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC))
 			for (int fd = 3; fd < 4096; fd++)
-				if (fd != memfd && fd != pidfd)
+				if (fd != memfd && fd != pidfd && fd != serve)
 					syscall(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
 		syscall(SYS_fcntl, memfd, F_SETFD, 0);
 		syscall(SYS_fcntl, pidfd, F_SETFD, 0);
+		if (serve >= 0)
+			syscall(SYS_fcntl, serve, F_SETFD, 0);
 		syscall(SYS_execve, "/proc/self/exe", argv, envp);
 		exec_errno = errno ? errno : ENOEXEC;
 		syscall(SYS_exit, 127);
@@ -127,6 +134,33 @@ static pid_t start_watcher(pid_t pid, int memfd, int pidfd, int err, int out, ui
 		return -exec_errno;
 	}
 	return w;
+}
+
+/* A listening socket on the name the process's own descendants will ask
+ * (spawnproto.h: its pid namespace's inode and its own pid), for the new
+ * watcher to serve them; -1 if that cannot be had. */
+static int listen_for(pid_t peer, int32_t own_pid)
+{
+	char path[64], name[CGS_SPAWN_NAME_MAX];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)peer);
+	if (stat(path, &st))
+		return -1;
+	cgs_spawn_name(name, (uint64_t)st.st_ino, own_pid);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	struct sockaddr_un a;
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	size_t n = strlen(name);
+	memcpy(a.sun_path + 1, name, n);
+	if (bind(s, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) ||
+	    listen(s, 128)) {
+		close(s);
+		return -1;
+	}
+	return s;
 }
 
 static void handle(int c)
@@ -166,7 +200,10 @@ static void handle(int c)
 	    req.version == CGS_SPAWN_VERSION && n == want && req.region) {
 		int err = req.flags & CGS_SPAWN_HAS_STDERR ? fds[2] : -1;
 		int out = req.flags & CGS_SPAWN_HAS_STDOUT ? fds[n - 1] : -1;
-		pid_t w = start_watcher(peer.pid, fds[0], fds[1], err, out, req.region);
+		int serve = listen_for(peer.pid, req.pid);
+		pid_t w = start_watcher(peer.pid, fds[0], fds[1], err, out, req.region, serve);
+		if (serve >= 0)
+			close(serve);
 		if (w > 0) {
 			rep.status = 0;
 			/* The process sees our pids only in the same namespace. */

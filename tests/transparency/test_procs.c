@@ -21,7 +21,8 @@
  *                    `while (wait(NULL) > 0)` reaps the same processes,
  *                    none it never made (the watchers of its descendants
  *                    are the spawn server's children, spawnproto.h), and
- *                    every process has its final report
+ *                    every process has its final report; also when the
+ *                    grandchildren exec
  *   reaptree-pid1    the same as PID 1 of a pid namespace (unshare), the
  *                    shim preloaded in the program only
  *   reaptree-launcher  the same under the launcher outside the namespace,
@@ -220,25 +221,35 @@ static size_t reaptree_reports(json_t **v, size_t n)
 #define TREE_M "2"
 #define TREE_PROCS (1 + 3 + 3 * 2)
 
-START_TEST(reaptree)
+/* procs reaptree as a child subreaper, the shim preloaded; how (NULL, or
+ * "exec": the grandchildren exec) and how many processes report. */
+static void reaptree_as_subreaper(const char *how, size_t procs)
 {
 	char dir[] = "/tmp/cgoshim-reaptree-XXXXXX", out[300];
 	ck_assert(mkdtemp(dir));
 	snprintf(out, sizeof(out), "CGOSHIM_OUTPUT=%s/r.%%p.json", dir);
 	const char *env[] = { "CGOSHIM_FORMAT=json", out, NULL };
-	const char *argv[] = { hbin("procs"), "reaptree", TREE_N, TREE_M, NULL };
+	const char *argv[] = { hbin("procs"), "reaptree", TREE_N, TREE_M, how, NULL };
 	struct hproc a, b;
 	same(argv, env, false, &a, &b);
 	ck_assert(strstr(b.out, "processes reaped that I never made: 0; then ECHILD"));
 	ck_assert(!strstr(b.out, "never reaped") && !strstr(b.out, "never heard"));
 	json_t **v;
-	size_t n = final_reports(dir, TREE_PROCS, &v);
-	ck_assert_int_eq(n, TREE_PROCS);
+	size_t n = final_reports(dir, procs, &v);
+	ck_assert_int_eq(n, procs);
 	ck_assert_int_eq(reaptree_reports(v, n), TREE_PROCS);
 	hreports_free(v, n);
 	hproc_free(&a);
 	hproc_free(&b);
 	rm_dir(dir);
+}
+
+START_TEST(reaptree)
+{
+	reaptree_as_subreaper(NULL, TREE_PROCS);
+	/* Images exec'd below the subreaper: their parent's watcher (or the
+	 * subreaper's, once they are adopted) serves them. */
+	reaptree_as_subreaper("exec", TREE_PROCS + 6);
 }
 END_TEST
 
