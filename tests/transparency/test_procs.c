@@ -253,16 +253,18 @@ START_TEST(reaptree)
 }
 END_TEST
 
-START_TEST(reaptree_pid1)
+/* procs reaptree as PID 1 of a new pid namespace; how as in
+ * reaptree_as_subreaper. */
+static void reaptree_as_pid1(const char *how, size_t procs)
 {
 	char dir[] = "/tmp/cgoshim-reaptree-XXXXXX", out[300];
 	ck_assert(mkdtemp(dir));
 	snprintf(out, sizeof(out), "CGOSHIM_OUTPUT=%s/r.%%p.json", dir);
 	char *pre = lib_env();
 	const char *plain_argv[] = { "unshare", "--pid", "--fork", "--mount-proc", hbin("procs"), "reaptree", TREE_N,
-				     TREE_M, NULL };
+				     TREE_M, how, NULL };
 	const char *shim_argv[] = { "unshare", "--pid", "--fork", "--mount-proc", "/usr/bin/env", pre,
-				    "CGOSHIM_FORMAT=json", out, hbin("procs"), "reaptree", TREE_N, TREE_M, NULL };
+				    "CGOSHIM_FORMAT=json", out, hbin("procs"), "reaptree", TREE_N, TREE_M, how, NULL };
 	struct hproc a, b;
 	struct hspawn o = { .search_path = true, .timeout_s = 60 };
 	ck_assert_int_eq(hspawn(plain_argv, &o, &a), 0);
@@ -274,14 +276,20 @@ START_TEST(reaptree_pid1)
 	ck_assert_str_eq(b.err, a.err);
 	ck_assert_int_eq(b.status, a.status);
 	json_t **v;
-	size_t n = final_reports(dir, TREE_PROCS, &v);
-	ck_assert_int_eq(n, TREE_PROCS);
+	size_t n = final_reports(dir, procs, &v);
+	ck_assert_int_eq(n, procs);
 	ck_assert_int_eq(reaptree_reports(v, n), TREE_PROCS);
 	hreports_free(v, n);
 	hproc_free(&a);
 	hproc_free(&b);
 	free(pre);
 	rm_dir(dir);
+}
+
+START_TEST(reaptree_pid1)
+{
+	reaptree_as_pid1(NULL, TREE_PROCS);
+	reaptree_as_pid1("exec", TREE_PROCS + 6);
 }
 END_TEST
 
