@@ -11,9 +11,8 @@
  *                    child (sigpending, signalfd) nor in an image it execs
  *   pid1             as PID 1 of a pid namespace (unshare), a
  *                    `while (wait(NULL) > 0)` loop ends at once and reaps
- *                    nothing not its own (CGOSHIM_CHILDREN=0 when it
- *                    forks: the watchers of traced children are adopted
- *                    by PID 1, README Limits)
+ *                    nothing not its own, with children traced or not
+ *                    (CGOSHIM_CHILDREN=0)
  *   subreaper        the same as a child subreaper, and in an image that
  *                    inherited the flag through exec
  *   reaptree         a child subreaper whose traced children fork
@@ -150,6 +149,7 @@ START_TEST(pid1)
 	as_pid1("1", "0");
 	as_pid1("0", "0");
 	as_pid1("0", "3");
+	as_pid1("1", "3"); /* traced children: their watchers are the server's (spawnproto.h) */
 }
 END_TEST
 
@@ -166,6 +166,9 @@ START_TEST(subreaper)
 	same_simple(argve, quiet);
 	const char *argve3[] = { hbin("procs"), "reaper-exec", hbin("procs"), "3", NULL };
 	same_simple(argve3, no_children);
+	/* Traced children: their watchers are the spawn server's children. */
+	same_simple(argv3, quiet);
+	same_simple(argve3, quiet);
 }
 END_TEST
 
