@@ -116,6 +116,10 @@ struct cgs_region {
 	 * process gave up on the server (its own watcher runs). */
 	char spawn_name[CGS_SPAWN_NAME_MAX];
 	volatile uint32_t spawn_claim;
+	/* 1: a seccomp filter was in force when this image started (inherited
+	 * across exec: the shim cannot read it), 2: none; 0 not known yet.
+	 * Inherited by fork children. */
+	uint32_t seccomp_inherited;
 
 	/* What the shim gave up to the program (signal.c, seccomp.c); times
 	 * in ns since start_mono_ns, 0 = never. */

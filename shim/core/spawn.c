@@ -313,6 +313,35 @@ static bool spawn_calls_allowed(void)
 	return true;
 }
 
+/* Whether a seccomp filter the shim never saw (inherited across exec) was
+ * in force when this image started: /proc/self/status says. Such a filter
+ * let the shim's start-up calls through (clone, vfork, execve: the way it
+ * started watchers before the server), but may forbid the socket calls:
+ * then the server is not asked. */
+static bool unseen_filter(struct cgs_region *r)
+{
+	if (!r->seccomp_inherited) {
+		char buf[4096];
+		r->seccomp_inherited = 1;
+		int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			long n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+			syscall(SYS_close, fd);
+			if (n > 0) {
+				buf[n] = 0;
+				const char *p = strstr(buf, "\nSeccomp:");
+				if (p) {
+					p += 9;
+					while (*p == ' ' || *p == '\t')
+						p++;
+					r->seccomp_inherited = *p == '0' ? 2 : 1;
+				}
+			}
+		}
+	}
+	return r->seccomp_inherited == 1;
+}
+
 static bool fd_open(int fd)
 {
 	return syscall(SYS_fcntl, fd, F_GETFD) >= 0;
@@ -491,7 +520,7 @@ static int via_server(struct cgs_region *r, pid_t pid, int pidfd, int memfd, int
 		memcpy(names[n++], r->spawn_name, sizeof(r->spawn_name));
 	r->spawn_name[0] = 0;
 	__atomic_store_n(&r->spawn_claim, 0, __ATOMIC_RELEASE);
-	if (!spawn_calls_allowed())
+	if (unseen_filter(r) || !spawn_calls_allowed())
 		return -1;
 	uint64_t ino = pidns_ino();
 	pid_t ppid = (pid_t)syscall(SYS_getppid);

@@ -20,6 +20,9 @@
  *                        with a 5th argument "raw", it ends with a raw
  *                        exit_group, as Go does; with "exec", the
  *                        grandchildren exec `procs leaf` (0.3 s, a leak)
+ *   deny-socket PROG...  install a seccomp filter that kills the process on
+ *                        socket, connect, bind, listen and sendmsg, then
+ *                        exec PROG (the filter is inherited)
  *   init-check           (under an init such as the launcher as PID 1)
  *                        send SIGTERM to PID 1: does it reach us? Leave an
  *                        orphan that exits: is it reaped?
@@ -53,6 +56,9 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <stddef.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 
@@ -217,6 +223,24 @@ static int reaptree(const char *self, int n, int m, bool raw_exit, bool exec_lea
 		syscall(SYS_exit_group, 0);
 	}
 	return 0;
+}
+
+static int deny_socket(char **argv)
+{
+	static const int denied[] = { SYS_socket, SYS_connect, SYS_bind, SYS_listen, SYS_sendmsg };
+	struct sock_filter f[16];
+	int n = 0;
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)denied[i], 0, 1);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	}
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog fp = { (unsigned short)n, f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp, 0, 0))
+		return 2;
+	execv(argv[0], argv);
+	return 127;
 }
 
 static volatile sig_atomic_t term_seen;
@@ -434,6 +458,8 @@ int main(int argc, char **argv)
 		usleep(300000);
 		return 0;
 	}
+	if (!strcmp(m, "deny-socket") && argc > 2)
+		return deny_socket(argv + 2);
 	if (!strcmp(m, "init-check"))
 		return init_check();
 	if (!strcmp(m, "daemon") && argc > 2)

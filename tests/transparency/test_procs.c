@@ -27,6 +27,10 @@
  *   reaptree-launcher  the same under the launcher outside the namespace,
  *                    ending with a raw exit_group (as Go): PID 1's own
  *                    final report too (its watcher is outside)
+ *   seccomp-inherited  a program started under a seccomp filter (inherited
+ *                    across exec, which the shim cannot read) that kills
+ *                    it on socket calls: the spawn server is not asked,
+ *                    the program runs as without the shim
  *   launcher-init    the launcher as PID 1 (as in a container): a
  *                    signal sent to PID 1 reaches the program, an orphan
  *                    is reaped
@@ -332,6 +336,17 @@ START_TEST(reaptree_launcher)
 }
 END_TEST
 
+START_TEST(seccomp_inherited)
+{
+	const char *argv[] = { hbin("procs"), "deny-socket", hbin("procs"), "waitall", "2", NULL };
+	struct hproc a, b;
+	same(argv, quiet, false, &a, &b);
+	ck_assert_str_eq(b.out, "pid 1: no, subreaper: no\nreaped 2 of mine, 0 not mine; then ECHILD\n");
+	hproc_free(&a);
+	hproc_free(&b);
+}
+END_TEST
+
 /* The launcher as PID 1 of a pid namespace, as in a container. */
 START_TEST(launcher_init)
 {
@@ -541,6 +556,7 @@ int main(int argc, char **argv)
 		{ "reaptree-pid1", reaptree_pid1, need_root, 0 },
 		{ "reaptree-launcher", reaptree_launcher, need_root, 0 },
 		{ "launcher-init", launcher_init, need_root, 0 },
+		{ "seccomp-inherited", seccomp_inherited, NULL, 0 },
 		{ "daemon", daemon_output, NULL, 0 },
 		{ "nproc", nproc, need_root, 0 },
 		{ "pipe2", pipe2_high, NULL, 0 },
