@@ -458,17 +458,14 @@ static int listen_new(const char *name)
 	return s;
 }
 
-/* A name no other run uses: cgoshim-PID-RANDOM. */
+/* A name no other run uses: cgoshim-RANDOM-PID (the shape of
+ * cgs_spawn_name, with a random number for the namespace's inode). */
 static void new_name(char out[CGS_SPAWN_NAME_MAX], pid_t pid)
 {
 	uint64_t nonce = 0;
 	if (syscall(SYS_getrandom, &nonce, sizeof(nonce), 1 /* GRND_NONBLOCK */) != (long)sizeof(nonce))
 		nonce = cgs_rdtsc() ^ ((uint64_t)(uintptr_t)&nonce << 16);
-	char num[24], hx[24];
-	strcpy(out, "cgoshim-");
-	strcat(out, cgs_u64_str((uint64_t)pid, num));
-	strcat(out, "-");
-	strcat(out, hex(nonce, hx) + 2);
+	cgs_spawn_name(out, nonce, (int32_t)pid);
 }
 
 static int spawn(struct cgs_region *r);
