@@ -19,6 +19,11 @@
  *    (shim/core/spawn.c; as PID 1 it stays). The watcher is an orphan, so it is
  *    adopted by the nearest child subreaper: we become one before forking
  *    the program, which makes every watcher of every descendant our child.
+ *    (The program's own watcher starts those of the processes below it as
+ *    its children, shim/core/spawnproto.h: they are our descendants, and
+ *    our children once it has ended. We set CGOSHIM_SPAWN, the name it
+ *    serves on, so that images exec'd below a process whose watcher has
+ *    ended still find it.)
  *    Contract with the library: a watcher bears its name from its first
  *    instant (the intermediate process names itself before the second
  *    fork), else a short program can end, and be scanned for watchers,

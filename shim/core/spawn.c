@@ -30,8 +30,12 @@
  *    as the watcher's parent (it says whether the exec worked through the
  *    region and a futex). It never execs and never exits before the
  *    program, so the program never sees it.
- * The watchers of a subreaper's or PID 1's traced descendants are adopted
- * by it (README, Limits).
+ * That is how a process with nobody to ask starts its watcher (the first
+ * traced process). Every later one asks a watcher to start its own as
+ * that watcher's child, so that no watcher is ever in the program's tree
+ * of processes, where a subreaper or PID 1 would adopt it: see
+ * spawnproto.h (via_server below is the client). Without an answer it
+ * falls back to the clone.
  *
  * The path is found once, at start-up (cgs_spawn_prepare): CGOSHIM_WATCHER
  * if set, else cgoshim-watch in the library's own folder (the build tree),
@@ -306,7 +310,7 @@ static socklen_t spawn_addr(const char *name, struct sockaddr_un *a)
 static bool spawn_calls_allowed(void)
 {
 	static const long nrs[] = { SYS_socket, SYS_connect, SYS_getsockopt, SYS_sendmsg, SYS_poll,
-				    SYS_recvfrom, SYS_close, SYS_fcntl };
+				    SYS_recvfrom, SYS_close, SYS_fcntl, SYS_geteuid, SYS_getppid };
 	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
 		if (!cgs_seccomp_allows0(nrs[i]))
 			return false;
@@ -517,6 +521,7 @@ static int via_server(struct cgs_region *r, pid_t pid, int pidfd, int memfd, int
 		memcpy(names[n++], r->spawn_name, sizeof(r->spawn_name));
 	r->spawn_name[0] = 0;
 	__atomic_store_n(&r->spawn_claim, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->watcher_pid, 0, __ATOMIC_RELEASE); /* a fork child's copy names its parent's */
 	if (unseen_filter(r) || !spawn_calls_allowed())
 		return -1;
 	uint64_t ino = pidns_ino();

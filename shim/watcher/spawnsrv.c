@@ -41,6 +41,10 @@
 #endif
 
 static int listen_fd = -1;
+/* Our own executable, by its path: exec'd through /proc/self/exe a
+ * watcher would be named "exe" until it renames itself, and the launcher
+ * knows watchers by their name from their first instant (launcher.c). */
+static char self_path[4096] = "/proc/self/exe";
 static pthread_mutex_t children_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Watchers started and not reaped yet, each with a pidfd of the process
  * it watches (whether that one has ended: cgs_spawnsrv_finishing). */
@@ -120,7 +124,7 @@ static pid_t start_watcher(pid_t pid, int memfd, int pidfd, int err, int out, ui
 		syscall(SYS_fcntl, pidfd, F_SETFD, 0);
 		if (serve >= 0)
 			syscall(SYS_fcntl, serve, F_SETFD, 0);
-		syscall(SYS_execve, "/proc/self/exe", argv, envp);
+		syscall(SYS_execve, self_path, argv, envp);
 		exec_errno = errno ? errno : ENOEXEC;
 		syscall(SYS_exit, 127);
 	}
@@ -241,6 +245,12 @@ static void *serve(void *arg)
 int cgs_spawnsrv_start(int fd)
 {
 	listen_fd = fd;
+	char path[sizeof(self_path)];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n > 0 && path[0] == '/') {
+		path[n] = 0;
+		memcpy(self_path, path, (size_t)n + 1);
+	}
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	sigset_t all, old;
 	sigfillset(&all);

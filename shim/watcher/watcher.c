@@ -2,8 +2,10 @@
  *
  *	cgoshim-watch --pid PID --pidfd FD --memfd FD --region ADDR
  *
- * Each traced process image starts one at start-up (shim/core/spawn.c: a
- * double fork: never the program's child, see spawn.c). It
+ * Each traced process image has one from start-up: started by a watcher
+ * of the same run (the spawn server, spawnsrv.c, shim/core/spawnproto.h)
+ * or, for the first, by the process itself (shim/core/spawn.c: a double
+ * fork); never the program's child. It
  * maps the region's memfd at the address the process has it (the region
  * holds plain pointers), closes every descriptor but stderr, leaves the
  * terminal's process group
