@@ -26,7 +26,9 @@
  *                    shim preloaded in the program only
  *   reaptree-launcher  the same under the launcher outside the namespace,
  *                    ending with a raw exit_group (as Go): PID 1's own
- *                    final report too (its watcher is outside)
+ *                    final report too (its watcher is outside); and a
+ *                    subreaper under the launcher: every report is there
+ *                    when the launcher returns
  *   seccomp-inherited  a program started under a seccomp filter (inherited
  *                    across exec, which the shim cannot read) that kills
  *                    it on socket calls: the spawn server is not asked,
@@ -331,6 +333,24 @@ START_TEST(reaptree_launcher)
 	ck_assert_msg(init_report, "no final report of PID 1");
 	hreports_free(v, n);
 	hproc_free(&a);
+	hproc_free(&b);
+	rm_dir(dir);
+
+	/* A subreaper under the launcher: every final report is there when
+	 * the launcher returns (it waits for the watchers the program's
+	 * watcher started). */
+	ck_assert(mkdtemp(strcpy(dir, "/tmp/cgoshim-reaptree-XXXXXX")));
+	snprintf(out, sizeof(out), "%s/r.%%p.json", dir);
+	const char *sub_argv[] = { getenv("CGOSHIM_TEST_LAUNCHER"), "-f", "json", "-o", out, "--", hbin("procs"),
+				   "reaptree", TREE_N, TREE_M, NULL };
+	struct hspawn so = { .timeout_s = 60 };
+	ck_assert_int_eq(hspawn(sub_argv, &so, &b), 0);
+	printf("a subreaper under the launcher:\n%s%s", b.out, b.err);
+	ck_assert(strstr(b.out, "processes reaped that I never made: 0; then ECHILD"));
+	ck_assert_int_eq(hfiles(dir, "r."), TREE_PROCS);
+	n = final_reports(dir, TREE_PROCS, &v);
+	ck_assert_int_eq(reaptree_reports(v, n), TREE_PROCS);
+	hreports_free(v, n);
 	hproc_free(&b);
 	rm_dir(dir);
 }
