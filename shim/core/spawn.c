@@ -505,16 +505,17 @@ static bool in_list(char (*names)[CGS_SPAWN_NAME_MAX], int n, const char *name)
  * to be started, and *listen_fd is a new listening socket for it to serve
  * our descendants on, or -1.
  *
- * Asked in turn: a fork child, its parent's watcher (the name is in its
- * copy of the parent's region); an exec'd image, its parent process's
- * watcher (the name is made of the parent's pid and the pid namespace);
+ * Asked in turn: a fork child, the watcher its parent asked (the name is
+ * in its copy of the parent's region), then its parent's own; an exec'd
+ * image, its parent process's watcher (the name is made of the parent's
+ * pid and the pid namespace), then the watcher of the image it replaced;
  * then the launcher's name (CGOSHIM_SPAWN). Without an answer the process
  * serves its own descendants: its watcher listens on its own name, or,
  * for the launcher's program, on the launcher's. */
 static int via_server(struct cgs_region *r, pid_t pid, int pidfd, int memfd, int *listen_fd)
 {
 	*listen_fd = -1;
-	char names[3][CGS_SPAWN_NAME_MAX];
+	char names[4][CGS_SPAWN_NAME_MAX];
 	int n = 0;
 	r->spawn_name[sizeof(r->spawn_name) - 1] = 0;
 	if (r->fork_generation && r->spawn_name[0])
@@ -528,6 +529,13 @@ static int via_server(struct cgs_region *r, pid_t pid, int pidfd, int memfd, int
 	pid_t ppid = (pid_t)syscall(SYS_getppid);
 	if (ino && ppid > 0) {
 		cgs_spawn_name(names[n], ino, ppid);
+		n += !in_list(names, n, names[n]);
+	}
+	/* An exec'd image: the watcher of the image before it (same pid) may
+	 * still be writing that one's final report. It is the only one to
+	 * ask for PID 1 of a pid namespace, whose parent is outside it. */
+	if (ino && !r->fork_generation) {
+		cgs_spawn_name(names[n], ino, pid);
 		n += !in_list(names, n, names[n]);
 	}
 	bool launcher_main = r->opts.spawn[0] && !r->fork_generation && r->opts.main_pid == (int32_t)pid;

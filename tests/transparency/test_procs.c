@@ -26,7 +26,8 @@
  *                    shim preloaded in the program only
  *   reaptree-launcher  the same under the launcher outside the namespace,
  *                    ending with a raw exit_group (as Go): PID 1's own
- *                    final report too (its watcher is outside); and a
+ *                    final report too (its watcher is outside), also
+ *                    with unshare itself preloaded, no launcher; and a
  *                    subreaper under the launcher: every report is there
  *                    when the launcher returns
  *   seccomp-inherited  a program started under a seccomp filter (inherited
@@ -332,8 +333,30 @@ START_TEST(reaptree_launcher)
 		init_report = init_report || (hjint(v[i], "pid") == 1 && strstr(hjstr(v[i], "exe"), "procs"));
 	ck_assert_msg(init_report, "no final report of PID 1");
 	hreports_free(v, n);
-	hproc_free(&a);
 	hproc_free(&b);
+	rm_dir(dir);
+
+	/* unshare itself preloaded, no launcher: PID 1 asks the watcher of the
+	 * image it replaced (unshare's fork child's, outside). */
+	ck_assert(mkdtemp(strcpy(dir, "/tmp/cgoshim-reaptree-XXXXXX")));
+	char outv[300];
+	snprintf(outv, sizeof(outv), "CGOSHIM_OUTPUT=%s/r.%%p.json", dir);
+	char *pre = lib_env();
+	const char *penv[] = { pre, outv, "CGOSHIM_FORMAT=json", NULL };
+	struct hspawn po = { .env = penv, .search_path = true, .timeout_s = 60 };
+	ck_assert_int_eq(hspawn(plain_argv, &po, &b), 0);
+	printf("PID 1 reaptree, raw exit, unshare preloaded:\n%s%s", b.out, b.err);
+	ck_assert_str_eq(b.out, a.out);
+	n = final_reports(dir, TREE_PROCS + 2, &v);
+	ck_assert_int_eq(n, TREE_PROCS + 2);
+	ck_assert_int_eq(reaptree_reports(v, n), TREE_PROCS + 2);
+	init_report = false;
+	for (size_t i = 0; i < n; i++)
+		init_report = init_report || (hjint(v[i], "pid") == 1 && strstr(hjstr(v[i], "exe"), "procs"));
+	ck_assert_msg(init_report, "no final report of PID 1");
+	hreports_free(v, n);
+	hproc_free(&b);
+	free(pre);
 	rm_dir(dir);
 
 	/* A subreaper under the launcher: every final report is there when
@@ -352,6 +375,7 @@ START_TEST(reaptree_launcher)
 	ck_assert_int_eq(reaptree_reports(v, n), TREE_PROCS);
 	hreports_free(v, n);
 	hproc_free(&b);
+	hproc_free(&a);
 	rm_dir(dir);
 }
 END_TEST
