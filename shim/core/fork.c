@@ -33,6 +33,12 @@ void cgs_turn_off(void);
  * with the shim off (it cannot copy a consistent region). */
 static CGS_TLS bool t_fork_locked;
 
+/* Whether the program's seccomp filter was in at this fork: the child runs
+ * unmeasured (its own region and watcher would need system calls of new
+ * kinds), so the fork takes no lock and waits for nothing (sched_yield and
+ * futex may be what the filter forbids). */
+static CGS_TLS bool t_fork_filtered;
+
 static cgs_spin_t *fork_lock(struct cgs_region *r, int i)
 {
 	if (i < CGS_LEAK_SHARDS)
@@ -76,8 +82,13 @@ static void lock_all(void)
 {
 	struct cgs_region *r = cgs_R;
 	t_fork_locked = false;
+	t_fork_filtered = false;
 	if (!r || cgs_watcher_spawning())
 		return;
+	if (cgs_seccomp_active()) {
+		t_fork_filtered = true;
+		return;
+	}
 	cgs_t_guard++;
 	/* Stop new unwinds and loader calls and wait for those in flight
 	 * (bounded) before taking the locks: a thread inside dlclose may need
@@ -130,6 +141,14 @@ static void child(void)
 	struct cgs_region *r = cgs_R;
 	if (!r || cgs_watcher_spawning())
 		return;
+	if (t_fork_filtered) {
+		if (r->opts.children) {
+			__atomic_add_fetch(&r->counters.forks_unmeasured, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&r->counters.seccomp_skipped, 1, __ATOMIC_RELAXED);
+		}
+		cgs_turn_off();
+		return;
+	}
 	cgs_unwind_fork_child();
 	if (!t_fork_locked) {
 		/* Forked without the shim's locks (see t_fork_locked): the
@@ -140,21 +159,13 @@ static void child(void)
 	}
 	/* Unmeasured by choice: CGOSHIM_CHILDREN=0, or a low RLIMIT_NPROC
 	 * (a watcher per child would take processes the program may need;
-	 * counted in the parent's report, nothing on stderr), or the
-	 * program's seccomp filter (the child's own region and watcher would
-	 * need system calls of new kinds). The region and its locks are the
-	 * parent's: the parent releases them. */
-	/* The filter first: the limit's check makes system calls (getrlimit,
-	 * capget) that the filter may forbid. */
-	bool filtered = cgs_seccomp_active();
-	bool tight = !filtered && r->opts.children && cgs_nproc_tight();
-	if (!r->opts.children || tight || filtered) {
+	 * counted in the parent's report, nothing on stderr); the program's
+	 * seccomp filter was handled above, before any system call. The
+	 * region and its locks are the parent's: the parent releases them. */
+	bool tight = r->opts.children && cgs_nproc_tight();
+	if (!r->opts.children || tight) {
 		if (tight)
 			__atomic_add_fetch(&r->counters.forks_nproc, 1, __ATOMIC_RELAXED);
-		else if (r->opts.children) {
-			__atomic_add_fetch(&r->counters.forks_unmeasured, 1, __ATOMIC_RELAXED);
-			__atomic_add_fetch(&r->counters.seccomp_skipped, 1, __ATOMIC_RELAXED);
-		}
 		cgs_region_fork_copied(r);
 		cgs_t_guard--;
 		cgs_turn_off();

@@ -127,6 +127,9 @@ static const struct scase cases[] = {
 	  "seccomp", NULL, 63, true },
 	{ "seccomp-strict", "seccomp_prog", (const char *const[]){ "strict", NULL }, "strict mode at", "seccomp",
 	  NULL, 14, false },
+	/* 23 reads: the 14 before, 8 + 1 after; no thread after the filter. */
+	{ "seccomp-nofutex", "seccomp_prog", (const char *const[]){ "nofutex", NULL }, "filter installed at",
+	  "seccomp", NULL, 23, true },
 };
 
 int main(int argc, char **argv)
