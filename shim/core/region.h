@@ -109,6 +109,10 @@ struct cgs_region {
 	volatile uint32_t exit_req;
 	volatile uint32_t exit_done;
 	volatile uint32_t watcher_spawned; /* 1 once this image's watcher was started */
+	/* cgoshim attach (attach.c): started by it, not preloaded; detach_req
+	 * asks the watcher for the final report, after which it exits. */
+	uint32_t attached;
+	volatile uint32_t detach_req;
 
 	/* What the shim gave up to the program (signal.c, seccomp.c); times
 	 * in ns since start_mono_ns, 0 = never. */
