@@ -279,6 +279,9 @@ static bool stop_all(struct stopped *s)
 			s->ended = true;
 			return false;
 		}
+		/* Seize and interrupt every new task of this pass, then wait
+		 * for their stops: the threads stop together, not one by one. */
+		size_t first = s->n;
 		struct dirent *e;
 		while ((e = readdir(d))) {
 			pid_t tid = (pid_t)atoi(e->d_name);
@@ -299,30 +302,32 @@ static bool stop_all(struct stopped *s)
 					    strerror(err));
 				return false;
 			}
+			ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
 			if (s->n == s->cap) {
 				s->cap = s->cap ? 2 * s->cap : 16;
 				s->t = realloc(s->t, s->cap * sizeof(*s->t));
 			}
 			s->t[s->n++] = (struct task){ .tid = tid };
-			struct task *t = &s->t[s->n - 1];
 			added = true;
-			ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
+		}
+		closedir(d);
+		for (size_t i = first; i < s->n; i++) {
+			struct task *t = &s->t[i];
 			int st;
 			for (;;) {
-				int w = wait_stop(tid, &st, mono_ns() + 2000000000LL);
+				int w = wait_stop(t->tid, &st, mono_ns() + 2000000000LL);
 				if (w <= 0)
-					break; /* gone (or stuck: left running, let go later) */
+					break; /* gone (or stuck: let go later) */
 				if (is_event_stop(st)) {
 					t->stopped = true;
 					break;
 				}
 				/* A signal on its way: kept, and the thread goes on to
 				 * the interrupt's stop. */
-				keep_signal(t, tid);
-				ptrace(PTRACE_CONT, tid, NULL, NULL);
+				keep_signal(t, t->tid);
+				ptrace(PTRACE_CONT, t->tid, NULL, NULL);
 			}
 		}
-		closedir(d);
 	}
 	return true;
 }
@@ -712,6 +717,9 @@ int cgs_attach_run(pid_t pid, const char *lib, char **env, double duration_s)
 	a.dlsym = v.libc_base + o_dlsym;
 	a.dlerror = v.libc_base + o_dlerror;
 
+	/* Before the pause: libc's code does not change. */
+	a.syscall_insn = find_syscall_insn(pid, v.libc_path);
+
 	/* ---- attach ---- */
 	struct stopped s = { 0 };
 	if (!stop_all(&s)) {
@@ -725,7 +733,6 @@ int cgs_attach_run(pid_t pid, const char *lib, char **env, double duration_s)
 		let_go(&s);
 		return CGS_ATTACH_REFUSED;
 	}
-	a.syscall_insn = find_syscall_insn(pid, v.libc_path);
 	struct inject *in = calloc(1, sizeof(*in));
 	in->syscall_insn = a.syscall_insn;
 	struct task *t = choose(&s, &v);
@@ -803,7 +810,6 @@ int cgs_attach_run(pid_t pid, const char *lib, char **env, double duration_s)
 			say("process %d ended; its watcher writes the final report", (int)pid);
 		} else {
 			threads = d.n;
-			in->syscall_insn = find_syscall_insn(pid, v.libc_path);
 			t = choose(&d, &v);
 			c0 = mono_ns();
 			uint64_t restored = 0;
