@@ -112,6 +112,8 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
+static bool read_mem(uint64_t at, void *buf, size_t n);
+
 /* ---- the process's maps --------------------------------------------------- */
 
 struct maps_view {
@@ -120,6 +122,7 @@ struct maps_view {
 	uint64_t ld_lo, ld_hi;       /* the dynamic loader's code */
 	uint64_t shim_lo, shim_hi;   /* libcgoshim.so's code */
 	bool shim_lib, shim_region;  /* libcgoshim.so / its region mapped */
+	bool region_detached;        /* an attach ended in it (region.h) */
 };
 
 static bool read_maps(pid_t pid, struct maps_view *v)
@@ -155,8 +158,13 @@ static bool read_maps(pid_t pid, struct maps_view *v)
 				v->shim_hi = hi;
 			}
 		}
-		if (strstr(name, "memfd:cgoshim"))
+		if (strstr(name, "memfd:cgoshim") && !v->shim_region) {
 			v->shim_region = true;
+			/* The region's header is at the start of its mapping. */
+			uint32_t hdr[2];
+			if (off == 0 && read_mem(lo + offsetof(struct cgs_region, attached), hdr, sizeof(hdr)))
+				v->region_detached = hdr[0] && hdr[1];
+		}
 	}
 	free(all);
 	return true;
@@ -602,6 +610,11 @@ static bool check_target(struct maps_view *v)
 		say("cannot read the memory map of process %d: %s", (int)target, strerror(errno));
 		return false;
 	}
+	if (!v->libc_base && !v->shim_lib) {
+		say("process %d has no libc.so.6 loaded (a static binary?): cannot load the library into it",
+		    (int)target);
+		return false;
+	}
 	return true;
 }
 
@@ -609,6 +622,11 @@ static bool check_target(struct maps_view *v)
  * another attach). */
 static bool check_maps(const struct maps_view *v)
 {
+	if (v->shim_region && v->region_detached) {
+		say("process %d was attached to and detached from before; the library stays loaded, and "
+		    "attaching again is not supported", (int)target);
+		return false;
+	}
 	if (v->shim_region) {
 		say("process %d is measured by cgoshim already (preloaded, or another cgoshim attach)", (int)target);
 		return false;
@@ -701,6 +719,13 @@ static void pause_line(const char *what, const struct stopped *s, size_t threads
 int cgs_attach_run(pid_t pid, const char *lib, char **env, double duration_s)
 {
 	target = pid;
+	/* From the start: a SIGINT during the attach must still end in a
+	 * detach, never leave the process redirected. */
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	struct maps_view v;
 	if (!check_target(&v))
 		return CGS_ATTACH_REFUSED;
@@ -782,10 +807,6 @@ int cgs_attach_run(pid_t pid, const char *lib, char **env, double duration_s)
 	int wfd = wpid > 0 ? (int)syscall(SYS_pidfd_open, wpid, 0) : -1;
 
 	/* ---- wait ---- */
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on_stop_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	int64_t until = duration_s > 0 ? mono_ns() + (int64_t)(duration_s * 1e9) : INT64_MAX;
 	bool gone = false;
 	while (!stop_sig) {

@@ -5,11 +5,28 @@
  *	"work N K\n": N reads of 1 byte from /dev/zero and N mallocs of K
  *	bytes (kept: leaks of the phase), then "done N" on stdout
  *	"free\n": frees every block kept so far, then "freed" on stdout
+ *	"realloc\n": reallocs every block kept to 100 bytes
+ *	"plugin PATH N\n": dlopens PATH and calls its plugin_work(N) (N reads
+ *	and N mallocs, kept by the plugin), then "plugin N" on stdout
+ *	"sigs\n": "sigs N", the number of SIGUSR2 its own handler got
+ *	"which\n": "which A B", the objects that hold the functions its GOT
+ *	gives for read and malloc (libc.so.6, or libcgoshim.so while attached)
  *	"quit\n": exit status 7
+ * Argument "seccomp": runs under a seccomp filter (one that allows every
+ * system call: cgoshim attach must refuse it all the same). Argument
+ * "usr2": installs a SIGUSR2 handler that counts.
  * Blocks allocated before the attach are freed after it by "free": frees
  * of blocks the shim never saw. A second thread sleeps in nanosleep the
  * whole time (a thread stopped inside a system call). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +48,29 @@ static void *sleeper(void *arg)
 	return NULL;
 }
 
-int main(void)
+static volatile sig_atomic_t usr2_count;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	usr2_count++;
+}
+
+static void allow_all_filter(void)
+{
+	struct sock_filter f[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+	struct sock_fprog prog = { 1, f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		perror("seccomp");
+}
+
+int main(int argc, char **argv)
 {
 	pthread_t th;
+	if (argc > 1 && !strcmp(argv[1], "seccomp"))
+		allow_all_filter();
+	if (argc > 1 && !strcmp(argv[1], "usr2"))
+		signal(SIGUSR2, on_usr2);
 	pthread_create(&th, NULL, sleeper, NULL);
 	int fd = open("/dev/zero", O_RDONLY);
 	char line[128];
@@ -51,6 +88,27 @@ int main(void)
 				sink = p;
 			}
 			printf("done %u\n", n);
+		} else if (!strncmp(line, "plugin ", 7)) {
+			char path[100];
+			if (sscanf(line, "plugin %99s %u", path, &n) != 2)
+				return 4;
+			void *h = dlopen(path, RTLD_NOW);
+			int (*fn)(unsigned) = h ? (int (*)(unsigned))dlsym(h, "plugin_work") : NULL;
+			if (!fn) {
+				fprintf(stderr, "phases: %s\n", dlerror());
+				return 5;
+			}
+			printf("plugin %d\n", fn(n));
+		} else if (!strncmp(line, "which", 5)) {
+			ssize_t (*volatile r)(int, void *, size_t) = read;
+			void *(*volatile m)(size_t) = malloc;
+			Dl_info a, b;
+			const char *an = dladdr((void *)r, &a) && a.dli_fname ? a.dli_fname : "?";
+			const char *bn = dladdr((void *)m, &b) && b.dli_fname ? b.dli_fname : "?";
+			printf("which %s %s\n", strrchr(an, '/') ? strrchr(an, '/') + 1 : an,
+			       strrchr(bn, '/') ? strrchr(bn, '/') + 1 : bn);
+		} else if (!strncmp(line, "sigs", 4)) {
+			printf("sigs %d\n", (int)usr2_count);
 		} else if (!strncmp(line, "realloc", 7)) {
 			for (size_t i = 0; i < nkept; i++)
 				kept[i] = realloc(kept[i], 100);
