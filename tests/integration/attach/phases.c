@@ -9,6 +9,8 @@
  *	"plugin PATH N\n": dlopens PATH and calls its plugin_work(N) (N reads
  *	and N mallocs, kept by the plugin), then "plugin N" on stdout
  *	"sigs\n": "sigs N", the number of SIGUSR2 its own handler got
+ *	"handler\n": "handler own" when sigaction says SIGUSR2's handler is its
+ *	own, else "handler other"
  *	"which\n": "which A B", the objects that hold the functions its GOT
  *	gives for read and malloc (libc.so.6, or libcgoshim.so while attached)
  *	"quit\n": exit status 7
@@ -107,6 +109,10 @@ int main(int argc, char **argv)
 			const char *bn = dladdr((void *)m, &b) && b.dli_fname ? b.dli_fname : "?";
 			printf("which %s %s\n", strrchr(an, '/') ? strrchr(an, '/') + 1 : an,
 			       strrchr(bn, '/') ? strrchr(bn, '/') + 1 : bn);
+		} else if (!strncmp(line, "handler", 7)) {
+			struct sigaction old;
+			sigaction(SIGUSR2, NULL, &old);
+			printf("handler %s\n", old.sa_handler == on_usr2 ? "own" : "other");
 		} else if (!strncmp(line, "sigs", 4)) {
 			printf("sigs %d\n", (int)usr2_count);
 		} else if (!strncmp(line, "realloc", 7)) {

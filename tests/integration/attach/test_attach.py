@@ -238,13 +238,20 @@ def case_usr2(tmp):
     if not live:
         fail("no live report after SIGUSR2 while attached: %r" % os.listdir(tmp))
     s1 = p.cmd("sigs")
+    h1 = p.cmd("handler")
     stop(a)
+    # The kernel has the program's own handler again (its sigaction now
+    # goes straight to libc, which asks the kernel).
+    h2 = p.cmd("handler")
     os.kill(p.pid, signal.SIGUSR2)
     time.sleep(0.2)
     s2 = p.cmd("sigs")
     status, _ = p.quit()
     if (s1, s2, status) != ("sigs 1", "sigs 2", 7):
         fail("program's handler counts %r then %r, status %s; expected sigs 1, sigs 2, 7" % (s1, s2, status))
+    if (h1, h2) != ("handler own", "handler own"):
+        fail("sigaction says %r while attached, %r after the detach; expected its own handler both times" %
+             (h1, h2))
 
 
 def build_go(tmp):
