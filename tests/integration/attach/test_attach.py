@@ -286,7 +286,7 @@ def refused(name, argv_prog, attach_pid=None, expect=None, env=None, setup=None)
     p = Prog(argv_prog, env=env)
     first = p.cmd("work 5 5")
     extra = setup(p) if setup else None
-    rc, err = attach(attach_pid or p.pid)
+    rc, err = attach(attach_pid or p.pid, "--duration=3s")
     lines = [l for l in err.splitlines() if l and not l.startswith("cgoshim attach: report:")]
     if rc == 0:
         fail("%s: cgoshim attach exited 0" % name)
