@@ -62,6 +62,10 @@
 #define SCRATCH_SIZE (1u << 20) /* stack and strings */
 #define STRINGS_SIZE (64u << 10)
 #define CALL_TIMEOUT_NS 10000000000LL
+/* An injected call still running after this may wait for a lock that a
+ * stopped thread holds (malloc's, the loader's): the other threads are let
+ * run until it returns, then stopped again. */
+#define RELEASE_NS 200000000LL
 
 static pid_t target;
 static volatile sig_atomic_t stop_sig;
@@ -221,6 +225,7 @@ out:
 struct task {
 	pid_t tid;
 	bool stopped;
+	bool released;         /* let run while an injected call waits (run_until) */
 	int nsig;              /* signals kept for it (delivered when let go) */
 	siginfo_t sig[8];
 };
@@ -229,6 +234,7 @@ struct stopped {
 	struct task *t;
 	size_t n, cap;
 	int64_t t0, t1;        /* first stop, last release */
+	bool released;         /* the others ran while a call waited */
 	bool ended;            /* the process ended under us */
 };
 
@@ -364,6 +370,8 @@ static void let_go(struct stopped *s)
 
 struct inject {
 	struct task *t;
+	struct stopped *s;      /* every thread: the others are let run if a call waits */
+	int64_t call_t0;
 	struct user_regs_struct saved;
 	uint8_t xsave[16384];
 	struct iovec xiov;
@@ -383,6 +391,84 @@ static bool read_mem(uint64_t at, void *buf, size_t n)
 	return process_vm_readv(target, &local, 1, &remote, 1, 0) == (ssize_t)n;
 }
 
+/* Let the other threads run (their kept signals stay kept). */
+static void release_others(struct inject *in)
+{
+	for (size_t i = 0; in->s && i < in->s->n; i++) {
+		struct task *t = &in->s->t[i];
+		if (t != in->t && t->stopped && !ptrace(PTRACE_CONT, t->tid, NULL, NULL))
+			t->released = in->s->released = true;
+	}
+}
+
+/* A stop of a released thread: it runs on (a signal is delivered now). */
+static void forward(struct inject *in, pid_t tid, int st)
+{
+	struct task *t = in->s ? find_task(in->s, tid) : NULL;
+	if (!t)
+		return;
+	if (WIFEXITED(st) || WIFSIGNALED(st)) {
+		t->stopped = t->released = false;
+		return;
+	}
+	int sig = is_event_stop(st) || !WIFSTOPPED(st) ? 0 : WSTOPSIG(st);
+	ptrace(PTRACE_CONT, tid, NULL, (void *)(uintptr_t)sig);
+}
+
+/* Stop the released threads again, for the release at the end. */
+static void restop_others(struct inject *in)
+{
+	for (size_t i = 0; in->s && i < in->s->n; i++) {
+		struct task *t = &in->s->t[i];
+		if (!t->released)
+			continue;
+		t->released = false;
+		t->stopped = false;
+		ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL);
+		int st;
+		for (;;) {
+			int w = wait_stop(t->tid, &st, mono_ns() + 2000000000LL);
+			if (w <= 0)
+				break;
+			if (is_event_stop(st)) {
+				t->stopped = true;
+				break;
+			}
+			keep_signal(t, t->tid);
+			ptrace(PTRACE_CONT, t->tid, NULL, NULL);
+		}
+	}
+}
+
+/* The injected thread's next stop, letting the others run after
+ * RELEASE_NS (their stops are forwarded meanwhile). As wait_stop. */
+static int wait_call(struct inject *in, int *status, int64_t deadline)
+{
+	pid_t tid = in->t->tid;
+	bool released = false;
+	for (size_t i = 0; in->s && i < in->s->n; i++)
+		released |= in->s->t[i].released;
+	for (;;) {
+		if (!released && in->s && mono_ns() - in->call_t0 > RELEASE_NS) {
+			release_others(in);
+			released = true;
+		}
+		pid_t r = waitpid(released ? -1 : tid, status, __WALL | WNOHANG);
+		if (r == tid)
+			return WIFEXITED(*status) || WIFSIGNALED(*status) ? 0 : 1;
+		if (r > 0) {
+			forward(in, r, *status);
+			continue;
+		}
+		if (r < 0 && errno != EINTR)
+			return 0;
+		if (mono_ns() > deadline)
+			return -1;
+		struct timespec ts = { 0, 20000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* Resume with regs and wait until rip reaches `until` (a SIGTRAP after a
  * single step, or the SIGSEGV of returning to 0). Other signals are kept. */
 static bool run_until(struct inject *in, struct user_regs_struct *regs, bool step, uint64_t until)
@@ -391,11 +477,12 @@ static bool run_until(struct inject *in, struct user_regs_struct *regs, bool ste
 	if (ptrace(PTRACE_SETREGS, tid, NULL, regs))
 		return false;
 	int64_t deadline = mono_ns() + CALL_TIMEOUT_NS;
+	in->call_t0 = mono_ns();
 	if (ptrace(step ? PTRACE_SINGLESTEP : PTRACE_CONT, tid, NULL, NULL))
 		return false;
 	for (;;) {
 		int st;
-		int w = wait_stop(tid, &st, deadline);
+		int w = wait_call(in, &st, deadline);
 		if (w == 0) {
 			say("process %d ended during the injected call", (int)target);
 			return false;
@@ -712,8 +799,9 @@ static void say_dlerror(struct inject *in, const struct addrs *a, const char *li
 
 static void pause_line(const char *what, const struct stopped *s, size_t threads, int64_t call_ns)
 {
-	say("%s process %d: %zu thread%s stopped for %.3f ms (injected calls %.3f ms)", what, (int)target, threads,
-	    threads == 1 ? "" : "s", (double)(s->t1 - s->t0) / 1e6, (double)call_ns / 1e6);
+	say("%s process %d: %zu thread%s stopped for %.3f ms (injected calls %.3f ms%s)", what, (int)target, threads,
+	    threads == 1 ? "" : "s", (double)(s->t1 - s->t0) / 1e6, (double)call_ns / 1e6,
+	    s->released ? "; they waited for a lock: the other threads ran meanwhile" : "");
 }
 
 int cgs_attach_run(pid_t pid, const char *lib, char **env, double duration_s)
@@ -761,6 +849,7 @@ int cgs_attach_run(pid_t pid, const char *lib, char **env, double duration_s)
 	struct inject *in = calloc(1, sizeof(*in));
 	in->syscall_insn = a.syscall_insn;
 	struct task *t = choose(&s, &v);
+	in->s = &s;
 	int64_t c0 = mono_ns();
 	bool ok = a.syscall_insn && t && begin(in, t);
 	uint64_t lib_at = 0, env_at = 0, names[3], init_fn = 0, init_rc = 0, region = 0;
@@ -787,6 +876,8 @@ int cgs_attach_run(pid_t pid, const char *lib, char **env, double duration_s)
 	int64_t call_ns = mono_ns() - c0;
 	if (in->t)
 		end(in);
+	restop_others(in);
+	in->s = NULL;
 	let_go(&s);
 	if (!ok) {
 		free(in);
@@ -835,10 +926,13 @@ int cgs_attach_run(pid_t pid, const char *lib, char **env, double duration_s)
 			c0 = mono_ns();
 			uint64_t restored = 0;
 			in->t = NULL;
+			in->s = &d;
 			bool dok = t && in->syscall_insn && begin(in, t) && inject_call(in, a.detach, 0, 0, &restored);
 			call_ns = mono_ns() - c0;
 			if (in->t)
 				end(in);
+			restop_others(in);
+			in->s = NULL;
 			let_go(&d);
 			if (!dok || (int64_t)restored < 0) {
 				say("could not detach from process %d: its calls may still be measured", (int)pid);

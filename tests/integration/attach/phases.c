@@ -16,7 +16,9 @@
  *	"quit\n": exit status 7
  * Argument "seccomp": runs under a seccomp filter (one that allows every
  * system call: cgoshim attach must refuse it all the same). Argument
- * "usr2": installs a SIGUSR2 handler that counts.
+ * "usr2": installs a SIGUSR2 handler that counts. Argument "lockholder":
+ * a thread spends most of its time inside dl_iterate_phdr (so holding the
+ * loader's lock, which the injected dlopen needs), spinning in user code.
  * Blocks allocated before the attach are freed after it by "free": frees
  * of blocks the shim never saw. A second thread sleeps in nanosleep the
  * whole time (a thread stopped inside a system call). */
@@ -25,6 +27,8 @@
 #endif
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
+#include <stdint.h>
 #include <signal.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -52,6 +56,35 @@ static void *sleeper(void *arg)
 
 static volatile sig_atomic_t usr2_count;
 
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int hold(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)info;
+	(void)size;
+	(void)data;
+	int64_t until = now_ns() + 300000000;
+	while (now_ns() < until)
+		;
+	return 1;
+}
+
+static void *lockholder(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		dl_iterate_phdr(hold, NULL);
+		struct timespec ts = { 0, 20000000 };
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
 static void on_usr2(int sig)
 {
 	(void)sig;
@@ -71,6 +104,10 @@ int main(int argc, char **argv)
 	pthread_t th;
 	if (argc > 1 && !strcmp(argv[1], "seccomp"))
 		allow_all_filter();
+	if (argc > 1 && !strcmp(argv[1], "lockholder")) {
+		pthread_t lh;
+		pthread_create(&lh, NULL, lockholder, NULL);
+	}
 	if (argc > 1 && !strcmp(argv[1], "usr2"))
 		signal(SIGUSR2, on_usr2);
 	pthread_create(&th, NULL, sleeper, NULL);

@@ -9,7 +9,7 @@ attached phase exactly, none of the phases before or after; after the
 detach the program's GOT gives libc's functions again; a refusal is one
 line on stderr, a non-zero status, and the program runs on unharmed.
 
-Cases: c, go, plugin, usr2, realloc-old, refuse-nopid, refuse-static,
+Cases: c, go, plugin, usr2, lockholder, realloc-old, refuse-nopid, refuse-static,
 refuse-preloaded, refuse-twice, refuse-seccomp, refuse-again.
 Environment (meson): CGOSHIM_TEST_LAUNCHER, CGOSHIM_TEST_LIB,
 ATTACH_PHASES, ATTACH_PHASES_STATIC, ATTACH_PLUGIN, ATTACH_GO_SRC, ATTACH_GO.
@@ -176,6 +176,16 @@ def case_c(tmp):
     for what in ("attached to", "detached from"):
         if not any(what in l and "stopped for" in l for l in err.splitlines()):
             fail("no pause line '%s ... stopped for' on stderr: %r" % (what, err))
+
+
+def case_lockholder(tmp):
+    # A stopped thread holds the loader's lock the injected dlopen needs:
+    # the other threads are let run until the call returns.
+    b, d, a = 10, 30, 10
+    report, out, status, err = phases_run([PHASES, "lockholder"], tmp, b, d, a)
+    expect = ["done %d" % b, "which libcgoshim.so libcgoshim.so", "done %d" % d,
+              "which libc.so.6 libc.so.6", "done %d" % a, "freed"]
+    check_common(report, out, status, expect, b, d, a)
 
 
 def case_realloc_old(tmp):
