@@ -9,7 +9,7 @@ attached phase exactly, none of the phases before or after; after the
 detach the program's GOT gives libc's functions again; a refusal is one
 line on stderr, a non-zero status, and the program runs on unharmed.
 
-Cases: c, go, plugin, usr2, lockholder, realloc-old, refuse-nopid, refuse-static,
+Cases: c, go (Go 1.23), go-1.19, plugin, usr2, lockholder, realloc-old, refuse-nopid, refuse-static,
 refuse-preloaded, refuse-twice, refuse-seccomp, refuse-again.
 Environment (meson): CGOSHIM_TEST_LAUNCHER, CGOSHIM_TEST_LIB,
 ATTACH_PHASES, ATTACH_PHASES_STATIC, ATTACH_PLUGIN, ATTACH_GO_SRC, ATTACH_GO.
@@ -264,8 +264,8 @@ def case_usr2(tmp):
              (h1, h2))
 
 
-def build_go(tmp):
-    go = os.environ.get("ATTACH_GO", "/usr/lib/go-1.23/bin/go")
+def build_go(tmp, go=None):
+    go = go or os.environ.get("ATTACH_GO", "/usr/lib/go-1.23/bin/go")
     if not os.access(go, os.X_OK):
         print("SKIP: %s not installed" % go)
         sys.exit(77)
@@ -281,8 +281,12 @@ def build_go(tmp):
     return os.path.join(tmp, "goprog")
 
 
-def case_go(tmp):
-    prog = build_go(tmp)
+def case_go_1_19(tmp):
+    case_go(tmp, "/usr/lib/go-1.19/bin/go")
+
+
+def case_go(tmp, go=None):
+    prog = build_go(tmp, go)
     b, d, a = 100, 300, 50
     report, out, status, err = phases_run([prog], tmp, b, d, a)
     check_common(report, out, status, ["done %d" % b, "done %d" % d, "done %d" % a, "freed"], b, d, a)
@@ -363,7 +367,7 @@ def case_refuse_again(tmp):
     refused("again", [PHASES], setup=first, expect="attaching again is not supported")
 
 
-CASES = {n[5:].replace("_", "-"): f for n, f in globals().items() if n.startswith("case_")}
+CASES = {n[5:].replace("go_1_19", "go-1.19").replace("_", "-"): f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":
     case = sys.argv[1] if len(sys.argv) > 1 else ""
