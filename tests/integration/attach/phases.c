@@ -9,6 +9,7 @@
  *	"plugin PATH N\n": dlopens PATH and calls its plugin_work(N) (N reads
  *	and N mallocs, kept by the plugin), then "plugin N" on stdout
  *	"sigs\n": "sigs N", the number of SIGUSR2 its own handler got
+ *	"sigs1\n": "sigs1 N", the same for SIGUSR1 (argument "usr1")
  *	"handler\n": "handler own" when sigaction says SIGUSR2's handler is its
  *	own, else "handler other"
  *	"which\n": "which A B", the objects that hold the functions its GOT
@@ -91,6 +92,14 @@ static void on_usr2(int sig)
 	usr2_count++;
 }
 
+static volatile sig_atomic_t usr1_count;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_count++;
+}
+
 static void allow_all_filter(void)
 {
 	struct sock_filter f[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
@@ -102,14 +111,19 @@ static void allow_all_filter(void)
 int main(int argc, char **argv)
 {
 	pthread_t th;
-	if (argc > 1 && !strcmp(argv[1], "seccomp"))
-		allow_all_filter();
-	if (argc > 1 && !strcmp(argv[1], "lockholder")) {
-		pthread_t lh;
-		pthread_create(&lh, NULL, lockholder, NULL);
+	/* Arguments: any of seccomp, lockholder, usr1, usr2. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "seccomp"))
+			allow_all_filter();
+		if (!strcmp(argv[i], "lockholder")) {
+			pthread_t lh;
+			pthread_create(&lh, NULL, lockholder, NULL);
+		}
+		if (!strcmp(argv[i], "usr2"))
+			signal(SIGUSR2, on_usr2);
+		if (!strcmp(argv[i], "usr1"))
+			signal(SIGUSR1, on_usr1);
 	}
-	if (argc > 1 && !strcmp(argv[1], "usr2"))
-		signal(SIGUSR2, on_usr2);
 	pthread_create(&th, NULL, sleeper, NULL);
 	int fd = open("/dev/zero", O_RDONLY);
 	char line[128];
@@ -150,6 +164,8 @@ int main(int argc, char **argv)
 			struct sigaction old;
 			sigaction(SIGUSR2, NULL, &old);
 			printf("handler %s\n", old.sa_handler == on_usr2 ? "own" : "other");
+		} else if (!strncmp(line, "sigs1", 5)) {
+			printf("sigs1 %d\n", (int)usr1_count);
 		} else if (!strncmp(line, "sigs", 4)) {
 			printf("sigs %d\n", (int)usr2_count);
 		} else if (!strncmp(line, "realloc", 7)) {

@@ -9,7 +9,7 @@ attached phase exactly, none of the phases before or after; after the
 detach the program's GOT gives libc's functions again; a refusal is one
 line on stderr, a non-zero status, and the program runs on unharmed.
 
-Cases: c, go (Go 1.23), go-1.19, plugin, usr2, lockholder, realloc-old, refuse-nopid, refuse-static,
+Cases: c, go (Go 1.23), go-1.19, plugin, usr2, lockholder, signal, realloc-old, refuse-nopid, refuse-static,
 refuse-preloaded, refuse-twice, refuse-seccomp, refuse-again.
 Environment (meson): CGOSHIM_TEST_LAUNCHER, CGOSHIM_TEST_LIB,
 ATTACH_PHASES, ATTACH_PHASES_STATIC, ATTACH_PLUGIN, ATTACH_GO_SRC, ATTACH_GO.
@@ -186,6 +186,42 @@ def case_lockholder(tmp):
     expect = ["done %d" % b, "which libcgoshim.so libcgoshim.so", "done %d" % d,
               "which libc.so.6 libc.so.6", "done %d" % a, "freed"]
     check_common(report, out, status, expect, b, d, a)
+
+
+def tgkill(pid, tid, sig):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.syscall(234, pid, tid, sig)  # SYS_tgkill on x86_64
+
+
+def case_signal(tmp):
+    # A signal for the injected thread while its injected call runs (made
+    # long by a thread holding the loader's lock) is kept and delivered to
+    # the program's handler once the thread is let go: never lost.
+    for attempt in range(3):
+        p = Prog([PHASES, "lockholder", "usr1"])
+        p.cmd("work 5 5")
+        a = attach(p.pid, "-o", os.path.join(tmp, "r%d.txt" % attempt), "--duration=1s", wait=False)
+        # Once it traces the process, and into the injected call.
+        for _ in range(2000):
+            st = open("/proc/%d/status" % p.pid).read()
+            if "TracerPid:\t0" not in st:
+                break
+            time.sleep(0.001)
+        time.sleep(0.05)
+        tgkill(p.pid, p.pid, signal.SIGUSR1)
+        out, err = a.communicate(timeout=120)
+        s1 = p.cmd("sigs1")
+        status, _ = p.quit()
+        if a.returncode != 0 or status != 7:
+            fail("attach status %s, program status %s: %s" % (a.returncode, status, err))
+            return
+        if s1 != "sigs1 1":
+            fail("the program's SIGUSR1 handler ran %r times, expected once: %s" % (s1, err))
+            return
+        if "waited for a lock" in err:
+            return  # the signal came while the injected call waited
+    fail("the injected call never waited for the lock holder: the signal was not sent during it")
 
 
 def case_realloc_old(tmp):
