@@ -266,16 +266,25 @@ void cgs_turn_on(struct cgs_region *r)
 }
 
 /* Whether the program's calls reach this library: the global scope gives
- * its malloc (preloaded, or linked before libc). Loaded by dlopen
- * (cgoshim attach, or by accident) it does not. */
+ * its own definition of one of a few interposed names (preloaded, or
+ * linked; not all of them: another allocator may come first). Loaded by
+ * cgoshim attach (dlopen RTLD_LOCAL), or dlopen'd by accident, it does
+ * not, and stays passive. (RTLD_DEFAULT from here searches the global
+ * scope first, then this library's own: a name the global scope lacks
+ * would be found here, so only names libc defines are asked.) */
 static bool interposing(void)
 {
+	static const char *const names[] = { "malloc", "read", "openat" };
 	void *(*ds)(void *, const char *) = cgs_elf_lookup("/libc.so.6", "dlsym");
 	struct dl_phdr_info self;
 	if (!ds || !cgs_self_object(&self))
 		return true;
-	void *mine = cgs_elf_lookup_in(&self, "malloc");
-	return !mine || ds(RTLD_DEFAULT, "malloc") == mine;
+	for (size_t i = 0; i < CGS_ARRAY_LEN(names); i++) {
+		void *mine = cgs_elf_lookup_in(&self, names[i]);
+		if (!mine || ds(RTLD_DEFAULT, names[i]) == mine)
+			return true;
+	}
+	return false;
 }
 
 /* What the constructor does once the early part is up. */

@@ -8,6 +8,7 @@
  *	"realloc\n": reallocs every block kept to 100 bytes
  *	"plugin PATH N\n": dlopens PATH and calls its plugin_work(N) (N reads
  *	and N mallocs, kept by the plugin), then "plugin N" on stdout
+ *	"dlopen PATH\n": dlopen(PATH, RTLD_NOW), then "dlopened" on stdout
  *	"sigs\n": "sigs N", the number of SIGUSR2 its own handler got
  *	"sigs1\n": "sigs1 N", the same for SIGUSR1 (argument "usr1")
  *	"handler\n": "handler own" when sigaction says SIGUSR2's handler is its
@@ -164,6 +165,11 @@ int main(int argc, char **argv)
 			struct sigaction old;
 			sigaction(SIGUSR2, NULL, &old);
 			printf("handler %s\n", old.sa_handler == on_usr2 ? "own" : "other");
+		} else if (!strncmp(line, "dlopen ", 7)) {
+			char path[200];
+			if (sscanf(line, "dlopen %199s", path) != 1 || !dlopen(path, RTLD_NOW))
+				return 6;
+			printf("dlopened\n");
 		} else if (!strncmp(line, "sigs1", 5)) {
 			printf("sigs1 %d\n", (int)usr1_count);
 		} else if (!strncmp(line, "sigs", 4)) {

@@ -9,7 +9,7 @@ attached phase exactly, none of the phases before or after; after the
 detach the program's GOT gives libc's functions again; a refusal is one
 line on stderr, a non-zero status, and the program runs on unharmed.
 
-Cases: c, go (Go 1.23), go-1.19, plugin, usr2, lockholder, signal, realloc-old, refuse-nopid, refuse-static,
+Cases: c, go (Go 1.23), go-1.19, plugin, usr2, lockholder, signal, exit, passive, realloc-old, refuse-nopid, refuse-static,
 refuse-preloaded, refuse-twice, refuse-seccomp, refuse-again.
 Environment (meson): CGOSHIM_TEST_LAUNCHER, CGOSHIM_TEST_LIB,
 ATTACH_PHASES, ATTACH_PHASES_STATIC, ATTACH_PLUGIN, ATTACH_GO_SRC, ATTACH_GO.
@@ -222,6 +222,42 @@ def case_signal(tmp):
         if "waited for a lock" in err:
             return  # the signal came while the injected call waited
     fail("the injected call never waited for the lock holder: the signal was not sent during it")
+
+
+def case_exit(tmp):
+    # The program ends while attached: the watcher writes the final report
+    # (of the attached span) and cgoshim attach returns 0.
+    p = Prog([PHASES])
+    p.cmd("work 10 10")
+    out = os.path.join(tmp, "r.json")
+    a = attach(p.pid, "-f", "json", "-o", out, wait=False)
+    wait_attached(a)
+    p.cmd("work 20 20")
+    status, _ = p.quit()
+    _, err = a.communicate(timeout=120)
+    if a.returncode != 0 or status != 7 or "ended" not in err:
+        fail("attach status %s (%r), program status %s" % (a.returncode, err, status))
+    report = json.load(open(out))
+    if calls(report).get("read") != 20 or not report.get("final") or report.get("final_at") not in ("exit", "gone"):
+        fail("report: read %r, final %r at %r" % (calls(report).get("read"), report.get("final"),
+                                                   report.get("final_at")))
+
+
+def case_passive(tmp):
+    # libcgoshim.so dlopen'd by a program (not preloaded, not attached):
+    # passive, no region, no watcher, no report; the program runs as usual.
+    env = dict(os.environ, CGOSHIM_OUTPUT=os.path.join(tmp, "r.%p.txt"))
+    p = Prog([PHASES], env=env)
+    r = [p.cmd("dlopen " + LIB), p.cmd("work 10 10")]
+    maps = open("/proc/%d/maps" % p.pid).read()
+    status, _ = p.quit()
+    time.sleep(0.5)
+    if r != ["dlopened", "done 10"] or status != 7:
+        fail("program said %r, status %s" % (r, status))
+    if "libcgoshim" not in maps or "memfd:cgoshim" in maps:
+        fail("after the dlopen: library mapped %s, region mapped %s" % ("libcgoshim" in maps, "memfd:cgoshim" in maps))
+    if os.listdir(tmp):
+        fail("reports written by a library that was only dlopen'd: %r" % os.listdir(tmp))
 
 
 def case_realloc_old(tmp):
