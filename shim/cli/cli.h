@@ -33,6 +33,7 @@ struct cgs_diff_args {
 	double max_q[3];     /* fractions: 0.10 for 10% */
 	bool has_leak;
 	uint64_t max_leak;
+	bool leak_all;       /* --leak-growth-kinds=all: every live block, not the lost kinds */
 	bool json;
 	int top;
 	uint64_t min_count;
@@ -43,6 +44,11 @@ struct cgs_diff_args {
 	bool has_floor;      /* one report per side: --noise-floor given */
 	double floor;        /* ... its value, a fraction */
 };
+/* Whether a report's leaks carry kinds from a scan (kinds_source "scan" or
+ * "last_scan"), and its lost blocks: definitely + indirectly + possibly lost,
+ * what = "count" or "bytes" (README "Leak kinds"). */
+bool cgs_cli_kinds_known(const json_t *leaks);
+uint64_t cgs_cli_lost(const json_t *leaks, const char *what);
 /* The "calls" entry of fn in a report, or NULL. */
 const json_t *cgs_cli_find_call(const json_t *r, const char *fn);
 /* Whether --fn selects fn (all when none given). */

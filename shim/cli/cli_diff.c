@@ -523,6 +523,8 @@ static char *site_key(const json_t *site)
 	size_t i;
 	const json_t *f;
 	key_add(&k, &len, &cap, "");
+	/* Not the leak kind: diff and merge add up the sites of one stack
+	 * (the library splits a site by kind; the kinds' totals are compared). */
 	json_array_foreach(json_object_get(site, "frames"), i, f) {
 		char num[32];
 		const char *fn = cgs_cli_str(f, "function");
@@ -803,6 +805,24 @@ static int sitediff_cmp(const void *a, const void *b)
 	return (int)x->status - (int)y->status;
 }
 
+/* Whether a report's leaks carry kinds from a scan. */
+bool cgs_cli_kinds_known(const json_t *leaks)
+{
+	const char *src = cgs_cli_str(leaks, "kinds_source");
+	return json_is_object(json_object_get(leaks, "kinds")) && (!strcmp(src, "scan") || !strcmp(src, "last_scan"));
+}
+
+/* Definitely + indirectly + possibly lost: "count" or "bytes". */
+uint64_t cgs_cli_lost(const json_t *leaks, const char *what)
+{
+	static const char *const kinds[] = { "definitely_lost", "indirectly_lost", "possibly_lost" };
+	const json_t *k = json_object_get(leaks, "kinds");
+	uint64_t sum = 0;
+	for (size_t i = 0; i < 3; i++)
+		sum += cgs_cli_u64(json_object_get(k, kinds[i]), what);
+	return sum;
+}
+
 static const char diff_usage[] =
 	"Usage: cgoshim diff [OPTION]... BASE.json NEW.json\n"
 	"       cgoshim diff [OPTION]... BASE1.json BASE2.json... -- NEW1.json NEW2.json...\n"
@@ -820,7 +840,10 @@ static const char diff_usage[] =
 	"  --max-p99-regress=P    the same for p99\n"
 	"  --max-p999-regress=P   the same for p99.9\n"
 	"  --max-leak-growth=SIZE fail when the leaked bytes grew by more than SIZE\n"
-	"                         (1048576, 512K, 1MiB, 2G...)\n"
+	"                         (1048576, 512K, 1MiB, 2G...); it counts the lost\n"
+	"                         kinds (definitely, indirectly, possibly lost) when\n"
+	"                         both reports have them, else every live block\n"
+	"  --leak-growth-kinds=all  count every live block, still reachable too\n"
 	"  --fn=NAME              apply the latency thresholds to NAME only (repeat)\n"
 	"  --min-count=N          ... and only where both reports have N calls or more\n"
 	"  --top=N                leak sites listed (default 20; 0: all)\n"
@@ -859,12 +882,13 @@ static json_t *frames_copy(const json_t *site)
 
 int cgs_cli_diff(int argc, char **argv)
 {
-	enum { O_P50 = 256, O_P99, O_P999, O_LEAK, O_JSON, O_FN, O_MIN, O_TOP, O_HELP, O_ALPHA, O_FORCE, O_FLOOR };
+	enum { O_P50 = 256, O_P99, O_P999, O_LEAK, O_LEAK_KINDS, O_JSON, O_FN, O_MIN, O_TOP, O_HELP, O_ALPHA, O_FORCE, O_FLOOR };
 	static const struct option opts[] = {
 		{ "max-p50-regress", required_argument, NULL, O_P50 },
 		{ "max-p99-regress", required_argument, NULL, O_P99 },
 		{ "max-p999-regress", required_argument, NULL, O_P999 },
 		{ "max-leak-growth", required_argument, NULL, O_LEAK },
+		{ "leak-growth-kinds", required_argument, NULL, O_LEAK_KINDS },
 		{ "fn", required_argument, NULL, O_FN },
 		{ "min-count", required_argument, NULL, O_MIN },
 		{ "top", required_argument, NULL, O_TOP },
@@ -908,6 +932,13 @@ int cgs_cli_diff(int argc, char **argv)
 				return CGS_CLI_USAGE;
 			}
 			o.has_leak = true;
+			break;
+		case O_LEAK_KINDS:
+			if (strcmp(optarg, "all") && strcmp(optarg, "lost")) {
+				cgs_cli_error("diff", "--leak-growth-kinds %s: expected lost or all", optarg);
+				return CGS_CLI_USAGE;
+			}
+			o.leak_all = !strcmp(optarg, "all");
 			break;
 		case O_FN:
 			if (o.nfns == CGS_ARRAY_LEN(fns)) {
@@ -1101,10 +1132,14 @@ int cgs_cli_diff(int argc, char **argv)
 		}
 	}
 	qsort(sd, nsd, sizeof(*sd), sitediff_cmp);
-	/* The program's leaks: without what the loader holds for live threads
-	 * (reports from before that split have only the totals). */
-	uint64_t lb_bytes = leak_total(bl, "bytes"), ln_bytes = leak_total(nl, "bytes");
-	uint64_t lb_count = leak_total(bl, "count"), ln_count = leak_total(nl, "count");
+	/* What --max-leak-growth counts: the lost kinds (definitely, indirectly
+	 * and possibly lost) when both reports know them, else the program's
+	 * live blocks (without what the loader holds for live threads). */
+	bool by_kind = !o.leak_all && cgs_cli_kinds_known(bl) && cgs_cli_kinds_known(nl);
+	uint64_t lb_bytes = by_kind ? cgs_cli_lost(bl, "bytes") : leak_total(bl, "bytes");
+	uint64_t ln_bytes = by_kind ? cgs_cli_lost(nl, "bytes") : leak_total(nl, "bytes");
+	uint64_t lb_count = by_kind ? cgs_cli_lost(bl, "count") : leak_total(bl, "count");
+	uint64_t ln_count = by_kind ? cgs_cli_lost(nl, "count") : leak_total(nl, "count");
 	double growth = (double)ln_bytes - (double)lb_bytes;
 	bool leak_crossed = o.has_leak && growth > (double)o.max_leak;
 	crossed += leak_crossed;
@@ -1129,6 +1164,7 @@ int cgs_cli_diff(int argc, char **argv)
 			json_array_append_new(fa, json_string(o.fns[k]));
 		json_object_set_new(th, "functions", fa);
 		json_object_set_new(out, "thresholds", th);
+		json_object_set_new(out, "leaks_compared", json_string(by_kind ? "lost_kinds" : "all_live"));
 		json_t *fns_j = json_array();
 		json_t *cr = json_array();
 		for (size_t r = 0; r < nrows; r++) {
@@ -1237,7 +1273,10 @@ int cgs_cli_diff(int argc, char **argv)
 				       verdict_name[x->verdict], mark);
 			}
 		}
-		printf("\nleaked bytes   %s -> %s (%s%s)%s\n", cgs_cli_bytes((double)lb_bytes, t1, sizeof(t1)),
+		printf("\nleaks compared: %s\n", by_kind ? "the lost kinds (definitely, indirectly and possibly lost)"
+			: o.leak_all ? "every live block (--leak-growth-kinds=all)"
+			: "every live block (leak kinds unknown in a report)");
+		printf("leaked bytes   %s -> %s (%s%s)%s\n", cgs_cli_bytes((double)lb_bytes, t1, sizeof(t1)),
 		       cgs_cli_bytes((double)ln_bytes, t2, sizeof(t2)), growth >= 0 ? "+" : "",
 		       cgs_cli_bytes(growth, t3, sizeof(t3)), leak_crossed ? "  FAIL (above --max-leak-growth)" : "");
 		printf("leaked blocks  %" PRIu64 " -> %" PRIu64 " (%+" PRId64 ")\n", lb_count, ln_count,
@@ -1502,6 +1541,27 @@ static json_t *merge_leaks(json_t *const *v, size_t n)
 	if (json_object_get(out, "shown_bytes"))
 		json_object_set_new(out, "shown_bytes", json_integer((json_int_t)shown_bytes));
 	json_object_set_new(out, "sites", sites);
+	/* Kinds: added up; their source is the reports' when they agree. */
+	json_t *kinds = json_object_get(out, "kinds");
+	if (json_is_object(kinds)) {
+		const char *src = cgs_cli_str(json_object_get(v[0], "leaks"), "kinds_source");
+		const char *key;
+		json_t *val;
+		json_object_foreach(kinds, key, val) {
+			uint64_t c = 0, b = 0;
+			for (size_t r = 0; r < n; r++) {
+				const json_t *k = json_object_get(json_object_get(json_object_get(v[r], "leaks"), "kinds"), key);
+				c += cgs_cli_u64(k, "count");
+				b += cgs_cli_u64(k, "bytes");
+			}
+			json_object_set_new(val, "count", json_integer((json_int_t)c));
+			json_object_set_new(val, "bytes", json_integer((json_int_t)b));
+		}
+		for (size_t r = 1; r < n; r++)
+			if (strcmp(src, cgs_cli_str(json_object_get(v[r], "leaks"), "kinds_source")))
+				src = "mixed";
+		json_object_set_new(out, "kinds_source", json_string(src));
+	}
 	return out;
 }
 

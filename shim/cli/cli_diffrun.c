@@ -20,7 +20,8 @@
  * ten identical runs against ten identical runs do not fail by chance, and a
  * 20% slower function in every run of one side does.
  *
- * --max-leak-growth compares the medians of the leaked bytes.
+ * --max-leak-growth compares the medians of the leaked bytes (the lost kinds
+ * when every report has kinds).
  *
  * Reports of different programs (another executable's base name) are
  * refused with status 2 unless --force. */
@@ -429,11 +430,21 @@ int cgs_cli_diff_runs(const struct cgs_diff_args *o, char **bargs, size_t nb, ch
 				     x->mn * (1 - CGS_CLI_QERR) > x->mb * (1 + CGS_CLI_QERR) * (1 + o->max_q[q]);
 			crossed += x->crossed;
 		}
-	/* Leaks: medians of the leaked bytes. */
+	/* Leaks: medians of the leaked bytes; the lost kinds when every report
+	 * has kinds (README "Leak kinds"), else every live block. */
+	bool by_kind = !o->leak_all;
 	for (size_t i = 0; i < sb.n; i++)
-		va[i] = (double)cgs_cli_u64(json_object_get(sb.r[i], "leaks"), "bytes");
+		by_kind = by_kind && cgs_cli_kinds_known(json_object_get(sb.r[i], "leaks"));
 	for (size_t i = 0; i < sn.n; i++)
-		vb[i] = (double)cgs_cli_u64(json_object_get(sn.r[i], "leaks"), "bytes");
+		by_kind = by_kind && cgs_cli_kinds_known(json_object_get(sn.r[i], "leaks"));
+	for (size_t i = 0; i < sb.n; i++) {
+		const json_t *l = json_object_get(sb.r[i], "leaks");
+		va[i] = (double)(by_kind ? cgs_cli_lost(l, "bytes") : cgs_cli_u64(l, "bytes"));
+	}
+	for (size_t i = 0; i < sn.n; i++) {
+		const json_t *l = json_object_get(sn.r[i], "leaks");
+		vb[i] = (double)(by_kind ? cgs_cli_lost(l, "bytes") : cgs_cli_u64(l, "bytes"));
+	}
 	double lb = median(va, sb.n), ln = median(vb, sn.n), growth = ln - lb;
 	bool leak_crossed = o->has_leak && growth > (double)o->max_leak;
 	crossed += leak_crossed;
@@ -538,7 +549,9 @@ int cgs_cli_diff_runs(const struct cgs_diff_args *o, char **bargs, size_t nb, ch
 			}
 		}
 		char b1[32], b2[32], b3[32];
-		printf("\nleaked bytes (median)  %s -> %s (%s%s)%s\n", cgs_cli_bytes(lb, b1, sizeof(b1)),
+		printf("\nleaks compared: %s\n", by_kind ? "the lost kinds (definitely, indirectly and possibly lost)"
+		       : "every live block");
+		printf("leaked bytes (median)  %s -> %s (%s%s)%s\n", cgs_cli_bytes(lb, b1, sizeof(b1)),
 		       cgs_cli_bytes(ln, b2, sizeof(b2)), growth >= 0 ? "+" : "", cgs_cli_bytes(growth, b3, sizeof(b3)),
 		       leak_crossed ? "  FAIL (above --max-leak-growth)" : "");
 		printf("\n");

@@ -88,6 +88,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hold.h"
 #include "options.h"
 
 #define LIB_NAME "libcgoshim.so"
@@ -183,6 +184,11 @@ static const char usage_text[] =
 	"                          whose path or name matches GLOB\n"
 	"                          ('*.test'); others run passive\n"
 	"      --slow-ns=N         threshold of a slow call        CGOSHIM_SLOW_NS\n"
+	"      --suppressions=FILE leak suppressions (LSan format) CGOSHIM_SUPPRESS\n"
+	"      --fail-on-leak[=BYTES]  exit 23 when PROGRAM succeeded but a process\n"
+	"                          lost more than BYTES (default 0) of C heap\n"
+	"                          (definitely+indirectly lost, not suppressed)\n"
+	"      --no-hold-exit      do not hold PROGRAM's exit for the final leak scan\n"
 	"  -e, --env=NAME=VALUE    set any CGOSHIM_ variable\n"
 	"      --lib=PATH          preload PATH instead of the installed library\n"
 	"      --duration=T        attach: let go after T (e.g. 30s, 500ms); without\n"
@@ -213,6 +219,13 @@ static const char usage_text[] =
 	"  CGOSHIM_MEMORY=SIZE    most memory the shim's state may use, 16M to 1T (default 8G)\n"
 	"  CGOSHIM_SLOW_NS=T      a call this long is slow: ns, or 2ms... (default 1ms)\n"
 	"  CGOSHIM_TARGETS=0|1    split I/O statistics by file (default 1)\n"
+	"  CGOSHIM_UNWIND=M       stack walker: fast (default), libunwind, or compare\n"
+	"                         (both, differences counted and printed)\n"
+	"  CGOSHIM_SYMBOL_CACHE=D symbols kept across runs in D (default\n"
+	"                         $XDG_CACHE_HOME/cgoshim or ~/.cache/cgoshim; 0: none)\n"
+	"  CGOSHIM_LEAK_KINDS=0|1 sort leaks into kinds by a scan of memory (default 1)\n"
+	"  CGOSHIM_SUPPRESS=FILE  leak suppressions, leak:PATTERN lines (LSan format)\n"
+	"  CGOSHIM_SUPPRESS_DEFAULTS=0|1  built-in suppressions (default 1)\n"
 	"  CGOSHIM_RING_EVENTS=N  flight recorder records per NUMA node, 16 to\n"
 	"                         16777216 (default 1024)\n"
 	"  CGOSHIM_NUMA_TOPOLOGY=S  (testing) CPUS:NODE,... instead of the kernel's\n"
@@ -222,8 +235,11 @@ static const char usage_text[] =
 	"Variables read by cgoshim:\n"
 	"  CGOSHIM_LIB=PATH       library to preload when --lib is not given\n"
 	"  CGOSHIM_LAUNCHER_TIMEOUT=S  seconds to wait for final reports (default 60)\n"
-	"cgoshim sets CGOSHIM_LAUNCHER=1 and CGOSHIM_MAIN_PID (the program's pid)\n"
-	"and puts the library first in LD_PRELOAD. A value cgoshim refuses is one\n"
+	"  CGOSHIM_FAIL_ON_LEAK=B whatever --fail-on-leak=B does; 1/yes: B=0; 0/no: off\n"
+	"  CGOSHIM_HOLD_EXIT=0|1  hold PROGRAM's exit for the final leak scan (default 1)\n"
+	"cgoshim sets CGOSHIM_LAUNCHER=1, CGOSHIM_MAIN_PID (the program's pid),\n"
+	"CGOSHIM_VERDICT_DIR (with --fail-on-leak: where final reports leave their\n"
+	"leak verdicts) and puts the library first in LD_PRELOAD. A value cgoshim refuses is one\n"
 	"the library would warn about and replace by its default.\n"
 	"\n"
 	"Report names: with %p in TEMPLATE every process names its reports; a name\n"
@@ -238,7 +254,7 @@ static const char usage_text[] =
 	"end, after cgoshim has returned. A signal sent to cgoshim (INT, TERM, HUP,\n"
 	"QUIT, USR1, USR2, WINCH, CONT) is passed on to PROGRAM.\n"
 	"Exit status: PROGRAM's (cgoshim dies of the signal that killed PROGRAM);\n"
-	"2 usage error; 125 cgoshim failed; 126 PROGRAM or the library not usable;\n"
+	"23 PROGRAM succeeded but leaked past --fail-on-leak; 2 usage error; 125 cgoshim failed; 126 PROGRAM or the library not usable;\n"
 	"127 PROGRAM or the library not found.\n"
 	"\n"
 	"'cgoshim attach PID' measures a running process (started without cgoshim)\n"
@@ -266,7 +282,14 @@ enum {
 	OPT_LIB,
 	OPT_VERSION,
 	OPT_DURATION,
+	OPT_SUPPRESSIONS,
+	OPT_FAIL_ON_LEAK,
+	OPT_NO_HOLD,
 };
+
+/* --fail-on-leak / CGOSHIM_FAIL_ON_LEAK; --no-hold-exit / CGOSHIM_HOLD_EXIT. */
+static bool fail_on_leak, fail_on_leak_set, hold_exit = true, hold_set;
+static uint64_t leak_limit;
 
 static const struct option long_options[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -282,11 +305,16 @@ static const struct option long_options[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "env", required_argument, NULL, 'e' },
 	{ "lib", required_argument, NULL, OPT_LIB },
+	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
+	{ "fail-on-leak", optional_argument, NULL, OPT_FAIL_ON_LEAK },
+	{ "no-hold-exit", no_argument, NULL, OPT_NO_HOLD },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ NULL, 0, NULL, 0 },
 };
+
+static char *usable_file(const char *path);
 
 static void set_var(const char *name, const char *value)
 {
@@ -460,6 +488,25 @@ static int parse_args(int argc, char **argv, const char **lib_opt)
 		case OPT_LIB:
 			check_not_empty("--lib", optarg);
 			*lib_opt = optarg;
+			break;
+		case OPT_SUPPRESSIONS: {
+			check_not_empty("--suppressions", optarg);
+			char *abs = usable_file(optarg);
+			if (!abs)
+				usage_error("--suppressions %s: %s", optarg, strerror(errno));
+			set_var("CGOSHIM_SUPPRESS", abs);
+			free(abs);
+			break;
+		}
+		case OPT_FAIL_ON_LEAK:
+			fail_on_leak = fail_on_leak_set = true;
+			leak_limit = 0;
+			if (optarg && cgs_gate_parse_size(optarg, &leak_limit))
+				usage_error("--fail-on-leak=%s: expected a number of bytes (like 0, 4096 or 1M)", optarg);
+			break;
+		case OPT_NO_HOLD:
+			hold_exit = false;
+			hold_set = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -1068,6 +1115,24 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Whether the program's main thread is held at its exit (hold.c). */
+static bool held;
+
+static void scan_descendants(struct pidset *watchers, struct pidset *live);
+
+static size_t find_watchers(pid_t pid, pid_t *w, size_t max)
+{
+	(void)pid;
+	struct pidset watchers = { 0 }, live = { 0 };
+	scan_descendants(&watchers, &live);
+	size_t n = 0;
+	for (size_t i = 0; i < watchers.n && n < max; i++)
+		w[n++] = watchers.v[i];
+	free(watchers.v);
+	free(live.v);
+	return n;
+}
+
 /* Start PROGRAM. The forwarded signals stay blocked from before fork until
  * child_pid is set, so none is lost or sent to the wrong process. */
 static pid_t start_program(char **argv, const sigset_t *orig_mask, bool chld_was_ignored)
@@ -1077,12 +1142,24 @@ static pid_t start_program(char **argv, const sigset_t *orig_mask, bool chld_was
 		sigaddset(&block, forwarded[i]);
 	sigprocmask(SIG_SETMASK, &block, NULL);
 
+	/* Holding the exit (hold.c): the child waits until we have seized it. */
+	int go[2] = { -1, -1 };
+	if (hold_exit && pipe2(go, O_CLOEXEC)) {
+		go[0] = go[1] = -1;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		msg("cannot fork: %s", strerror(errno));
 		exit(EXIT_FAILED);
 	}
 	if (pid == 0) {
+		if (go[0] >= 0) {
+			char c;
+			close(go[1]);
+			while (read(go[0], &c, 1) < 0 && errno == EINTR)
+				;
+			close(go[0]);
+		}
 		/* The program gets the mask and dispositions we were given. */
 		if (chld_was_ignored)
 			signal(SIGCHLD, SIG_IGN);
@@ -1101,6 +1178,11 @@ static pid_t start_program(char **argv, const sigset_t *orig_mask, bool chld_was
 		_exit(e == ENOENT || e == ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 	}
 
+	if (go[0] >= 0) {
+		close(go[0]);
+		held = cgs_hold_seize(pid);
+		close(go[1]); /* the child goes on to its exec */
+	}
 	child_pid = pid;
 	install_forwarding();
 	/* We forward even what our caller had blocked: the program keeps its
@@ -1125,6 +1207,15 @@ static int wait_program(pid_t pid)
 				continue;
 			msg("lost track of %d: %s", (int)pid, strerror(errno));
 			exit(EXIT_FAILED);
+		}
+		if (si.si_pid == pid && held && (si.si_code == CLD_TRAPPED || si.si_code == CLD_STOPPED)) {
+			/* A ptrace stop of the held main thread (hold.c). */
+			int st;
+			if (waitpid(pid, &st, __WALL | WNOHANG) == pid && WIFSTOPPED(st)) {
+				struct cgs_hold_env env = { find_watchers, wait_limit(), &stop_signal };
+				cgs_hold_stop(pid, st, &env);
+			}
+			continue;
 		}
 		if (si.si_pid != pid) {
 			waitpid(si.si_pid, NULL, WNOHANG);
@@ -1195,6 +1286,60 @@ static void drain_watchers(double limit_s)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+static void gate_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void gate_say(const char *fmt, ...)
+{
+	char line[900];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	msg("%s", line);
+}
+
+/* CGOSHIM_FAIL_ON_LEAK and CGOSHIM_HOLD_EXIT, unless an option said. */
+static void gate_options(void)
+{
+	/* The one validation table (options.c) judges these too. */
+	static const char *const gated[] = { "CGOSHIM_FAIL_ON_LEAK", "CGOSHIM_HOLD_EXIT" };
+	for (size_t i = 0; i < sizeof(gated) / sizeof(gated[0]); i++) {
+		const char *e = getenv(gated[i]);
+		const char *why = e ? cgs_option_check(gated[i], e, NULL) : NULL;
+		if (why)
+			usage_error("%s=%.80s: %s", gated[i], e, why);
+	}
+	const char *v = getenv("CGOSHIM_FAIL_ON_LEAK");
+	if (!fail_on_leak_set && v && *v) {
+		if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on")) {
+			fail_on_leak = true;
+			leak_limit = 0;
+		} else if (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off")) {
+			fail_on_leak = false;
+		} else if (!cgs_gate_parse_size(v, &leak_limit)) {
+			fail_on_leak = true;
+		} else {
+			msg("CGOSHIM_FAIL_ON_LEAK=%.40s: not 0, 1 or a number of bytes; no leak gate", v);
+		}
+	}
+	v = getenv("CGOSHIM_HOLD_EXIT");
+	if (!hold_set && v && *v) {
+		if (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off"))
+			hold_exit = false;
+		else if (strcmp(v, "1") && strcmp(v, "yes") && strcmp(v, "true") && strcmp(v, "on"))
+			msg("CGOSHIM_HOLD_EXIT=%.40s: not 0 or 1; using 1", v);
+	}
+	/* No leak tracking, no scan to hold the exit for. */
+	v = getenv("CGOSHIM_LEAKS");
+	if (v && (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off")))
+		hold_exit = false;
+	v = getenv("CGOSHIM_LEAK_KINDS");
+	if (v && (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off")))
+		hold_exit = false;
+	v = getenv("CGOSHIM_DISABLE");
+	if (v && (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on")))
+		hold_exit = false;
+}
+
 /* End as the program ended. */
 static void exit_like(int status)
 {
@@ -1241,6 +1386,8 @@ static int attach_main(int argc, char **argv)
 		usage_error("attach: %s is not a process id", argv[at]);
 	if (at + 1 < argc)
 		usage_error("attach: one PID only (extra argument %s)", argv[at + 1]);
+	if (fail_on_leak_set || hold_set || !hold_exit)
+		usage_error("attach: --fail-on-leak and --no-hold-exit are options of a program run by cgoshim");
 	char *lib = find_library(lib_opt);
 	/* The watcher starts in the process, in its directory: a report name
 	 * is made absolute here, and a default one given (the process's
@@ -1296,6 +1443,18 @@ int main(int argc, char **argv)
 	free(lib);
 	set_var("CGOSHIM_LAUNCHER", "1");
 	double limit = wait_limit();
+	gate_options();
+	char verdict_dir[] = "/tmp/cgoshim-verdicts.XXXXXX";
+	bool gate = false;
+	if (fail_on_leak) {
+		if (mkdtemp(verdict_dir)) {
+			set_var("CGOSHIM_VERDICT_DIR", verdict_dir);
+			gate = true;
+		} else {
+			msg("--fail-on-leak: cannot make a directory for the verdicts (%s); no leak gate",
+			    strerror(errno));
+		}
+	}
 	check_static(argv[prog]);
 	prepare_stdout();
 
@@ -1321,5 +1480,12 @@ int main(int argc, char **argv)
 	int status = wait_program(pid);
 	drain_watchers(limit);
 	flush_stdout();
+	if (gate) {
+		int over = cgs_gate_judge(verdict_dir, leak_limit, gate_say);
+		cgs_gate_cleanup(verdict_dir);
+		/* The program's own failure wins. */
+		if (over && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			exit(CGS_EXIT_LEAK);
+	}
 	exit_like(status);
 }

@@ -21,6 +21,7 @@
 #define CGOSHIM_LEAKS_H
 
 #include "common.h"
+#include "fastunwind.h"
 
 #define CGS_LEAK_SHARDS 256
 #define CGS_LEAK_SIZE_BITS 36
@@ -199,9 +200,27 @@ extern int cgs_in_dl; /* threads where the shim may hold a loader lock (atomic) 
 void cgs_dl_enter(void);
 void cgs_dl_leave(void);
 
+/* Walk the caller's stack into raw[0..want) by mode (CGOSHIM_UNWIND): the fast
+ * unwinder (fastunwind.h), libunwind, or both, compared (counted in
+ * counters.unwind_compared/unwind_mismatches; libunwind's frames kept).
+ * raw[0] is in the caller or deeper in the shim. Returns the count (0: no
+ * stack). The guard must be set. */
+int cgs_backtrace_slow(void **raw, int want, int mode);
+extern bool cgs_unwind_off; /* a fork child that must not unwind */
+static inline __attribute__((always_inline)) int cgs_backtrace(void **raw, int want, int mode)
+{
+	if (CGS_LIKELY(mode == CGS_UNWIND_FAST)) {
+		if (CGS_UNLIKELY(cgs_unwind_off))
+			return 0;
+		int n = cgs_fast_backtrace(raw, want);
+		return n > 0 ? n : 0;
+	}
+	return cgs_backtrace_slow(raw, want, mode);
+}
 /* Set by dl.c: repairs a stack captured inside a dlopen/dlsym/dlvsym in
  * flight (their frames return through the caller's object); raw holds cap
- * entries; may_unwind: inside cgs_unwind_begin/end. Returns the new frame
+ * entries; may_unwind: it may walk on (it enters cgs_unwind_begin/end
+ * itself, only when a call is in flight). Returns the new frame
  * count. NULL until the first such call. */
 extern int (*cgs_stack_fix_hook)(void **raw, int got, int cap, bool may_unwind);
 /* Walk on from a frame whose registers are known: ip (a return address),

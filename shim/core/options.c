@@ -255,6 +255,11 @@ const char *cgs_signal_name(int sig, char buf[16])
 	return buf;
 }
 
+const char *cgs_unwind_name(int mode)
+{
+	return mode == 1 ? "libunwind" : mode == 2 ? "compare" : "fast";
+}
+
 const char *cgs_format_name(int fmt)
 {
 	switch (fmt) {
@@ -317,6 +322,8 @@ static void set_defaults(struct cgs_options *o)
 	o->memory = DEFAULT_MEMORY;
 	o->slow_ns = DEFAULT_SLOW_NS;
 	o->ring_events = CGS_RING_EVENTS_DEFAULT;
+	o->leak_kinds = true;
+	o->suppress_defaults = true;
 	o->output_mode = 0600;
 	o->exit_wait_ns = DEFAULT_EXIT_WAIT_NS;
 }
@@ -418,6 +425,17 @@ static const char *check_one(struct cgs_options *o, const char *name, const char
 		/* A plain number is nanoseconds here (the variable's name says so). */
 		if (cgs_parse_u64(v, &u) && cgs_parse_duration(v, &u)) return "not a duration (ns, or like 2ms)";
 		o->slow_ns = u;
+	} else if (!strcmp(name, "UNWIND")) {
+		*dflt = "fast";
+		if (!strcmp(v, "fast")) o->unwind = 0;
+		else if (!strcmp(v, "libunwind")) o->unwind = 1;
+		else if (!strcmp(v, "compare")) o->unwind = 2;
+		else return "not fast, libunwind or compare";
+	} else if (!strcmp(name, "SYMBOL_CACHE")) {
+		*dflt = "none";
+		if (!strcmp(v, "0") || !*v) o->symbol_cache[0] = 0;
+		else if (v[0] != '/' || strlen(v) >= sizeof(o->symbol_cache)) return "not 0 or an absolute path";
+		else memcpy(o->symbol_cache, v, strlen(v) + 1);
 	} else if (!strcmp(name, "RING_EVENTS")) {
 		*dflt = "1024";
 		if (cgs_parse_u64(v, &u) || u < CGS_RING_EVENTS_MIN || u > CGS_RING_EVENTS_MAX)
@@ -475,6 +493,32 @@ static const char *check_one(struct cgs_options *o, const char *name, const char
 		if (cgs_output_bad_placeholder(v, bad))
 			*note = bad[1] ? "unknown placeholder (known: %p, %n, %%)"
 				       : "a trailing % is no placeholder (known: %p, %n, %%)";
+	} else if (!strcmp(name, "LEAK_KINDS")) {
+		*dflt = "1";
+		if (cgs_parse_bool(v, &b)) return BOOL_WHY;
+		o->leak_kinds = b;
+	} else if (!strcmp(name, "SUPPRESS_DEFAULTS")) {
+		*dflt = "1";
+		if (cgs_parse_bool(v, &b)) return BOOL_WHY;
+		o->suppress_defaults = b;
+	} else if (!strcmp(name, "SUPPRESS")) {
+		size_t n = strlen(v);
+		*dflt = "none";
+		if (n >= CGS_OUTPUT_MAX) return "longer than 255 bytes";
+		memcpy(o->suppress, v, n + 1);
+	} else if (!strcmp(name, "VERDICT_DIR")) {
+		size_t n = strlen(v);
+		*dflt = "none";
+		if (n >= CGS_OUTPUT_MAX) return "longer than 255 bytes";
+		memcpy(o->verdict_dir, v, n + 1);
+	} else if (!strcmp(name, "FAIL_ON_LEAK")) {
+		/* read by the launcher (the leak gate); checked here all the same */
+		*dflt = "no leak gate";
+		if (cgs_parse_bool(v, &b) && cgs_parse_size(v, &u)) return "not 0, 1 or a number of bytes";
+	} else if (!strcmp(name, "HOLD_EXIT")) {
+		/* read by the launcher (the exit hold) */
+		*dflt = "1";
+		if (cgs_parse_bool(v, &b)) return BOOL_WHY;
 	} else if (!strcmp(name, "ONLY")) {
 		size_t n = strlen(v);
 		*dflt = "every program";
@@ -530,12 +574,28 @@ const char *cgs_option_check(const char *var, const char *value, const char **no
  * protobuf is no use on a terminal. */
 #define PPROF_DEFAULT_OUTPUT "cgoshim.%p.%n.pb.gz"
 
+/* dst = a + b when it fits, else "". */
+static void join(char *dst, size_t n, const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	dst[0] = 0;
+	if (la + lb < n) {
+		memcpy(dst, a, la);
+		memcpy(dst + la, b, lb + 1);
+	}
+}
+
 void cgs_options_parse(struct cgs_options *o, char *const *envp, bool quiet)
 {
-	bool output_set = false;
+	bool output_set = false, cache_set = false;
+	const char *xdg = NULL, *home = NULL;
 	set_defaults(o);
 	for (; envp && *envp; envp++) {
 		const char *e = *envp;
+		if (!strncmp(e, "XDG_CACHE_HOME=", 15))
+			xdg = e + 15;
+		else if (!strncmp(e, "HOME=", 5))
+			home = e + 5;
 		if (strncmp(e, "CGOSHIM_", 8))
 			continue;
 		const char *eq = strchr(e, '=');
@@ -554,7 +614,13 @@ void cgs_options_parse(struct cgs_options *o, char *const *envp, bool quiet)
 		name[eq - (e + 8)] = 0;
 		parse_one(o, name, eq + 1, quiet);
 		output_set |= !strcmp(name, "OUTPUT");
+		cache_set |= !strcmp(name, "SYMBOL_CACHE");
 	}
+	/* Only absolute directories (XDG base directory rules). */
+	if (!cache_set && xdg && xdg[0] == '/')
+		join(o->symbol_cache, sizeof(o->symbol_cache), xdg, "/cgoshim");
+	else if (!cache_set && home && home[0] == '/')
+		join(o->symbol_cache, sizeof(o->symbol_cache), home, "/.cache/cgoshim");
 	if (o->format == CGS_FMT_PPROF && !output_set)
 		memcpy(o->output, PPROF_DEFAULT_OUTPUT, sizeof(PPROF_DEFAULT_OUTPUT));
 }

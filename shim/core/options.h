@@ -27,6 +27,7 @@ struct cgs_options {
 	int format;          /* CGOSHIM_FORMAT: text|json|folded|pprof|openmetrics|chrome */
 	int signal;          /* CGOSHIM_SIGNAL: 0 = none; default SIGUSR2 */
 	int stack_depth;     /* CGOSHIM_STACK_DEPTH: 1..64, default 16 */
+	int unwind;          /* CGOSHIM_UNWIND: fast (default) | libunwind | compare (fastunwind.h) */
 	int top;             /* CGOSHIM_TOP: leak sites in the text report, default 20 */
 	int target_rows;     /* CGOSHIM_TARGET_ROWS: target rows per kind in a report, default 30 */
 	uint64_t min_age_ns; /* CGOSHIM_MIN_AGE: only leaks at least this old */
@@ -39,8 +40,17 @@ struct cgs_options {
 				* the final report to be on disk; 0 = no wait; default 10 s */
 	bool interval_delta;  /* CGOSHIM_INTERVAL_MODE=delta: interval reports show what happened since the last one */
 	char output[CGS_OUTPUT_MAX]; /* CGOSHIM_OUTPUT: "" = stderr, "-" = stdout */
+	/* CGOSHIM_SYMBOL_CACHE: the watcher's symbol cache directory; by default
+	 * $XDG_CACHE_HOME/cgoshim or $HOME/.cache/cgoshim (read here: the watcher
+	 * runs with an empty environment); 0 or "" = none. */
+	char symbol_cache[CGS_OUTPUT_MAX];
 	uint32_t output_mode; /* CGOSHIM_OUTPUT_MODE: report files' mode, default 0600 */
 	int32_t main_pid;     /* CGOSHIM_MAIN_PID (set by the launcher): the program it started */
+	bool leak_kinds;     /* CGOSHIM_LEAK_KINDS (default 1): scan for reachability */
+	bool suppress_defaults; /* CGOSHIM_SUPPRESS_DEFAULTS (default 1): the built-in list */
+	char suppress[CGS_OUTPUT_MAX]; /* CGOSHIM_SUPPRESS: LSan suppression file; "" = none */
+	char verdict_dir[CGS_OUTPUT_MAX]; /* CGOSHIM_VERDICT_DIR (set by the launcher): a
+	                                   * final report's leak verdict goes to DIR/PID.N */
 	char only[CGS_OUTPUT_MAX];   /* CGOSHIM_ONLY: glob of the executables measured; "" = all */
 	char listen[64];      /* CGOSHIM_LISTEN: "ADDR:PORT" the watcher serves HTTP on; "" = off */
 };
@@ -60,6 +70,7 @@ int cgs_parse_signal(const char *s, int *sig);       /* USR2, SIGUSR2, 12, RTMIN
  * address (4 or 16 bytes, network order) and port (host order). */
 int cgs_parse_listen(const char *s, int *family, unsigned char addr[16], unsigned *port);
 const char *cgs_format_name(int fmt);
+const char *cgs_unwind_name(int mode);
 
 /* The one validation of a CGOSHIM_* variable, shared by the library and
  * the launcher: NULL when value is good for var ("CGOSHIM_SIGNAL"), else

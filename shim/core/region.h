@@ -53,6 +53,9 @@ struct cgs_counters {
 	uint64_t ring_bind_failed;   /* flight recorder rings not bound to their node (ring.h) */
 	uint64_t dumps_coalesced;    /* dump requests answered by one dump written for several */
 	uint64_t forks_unmeasured;   /* fork children that run with the shim off (fork.c) */
+	uint64_t unwind_handoffs;    /* stack walks finished by libunwind (fastunwind.c) */
+	uint64_t unwind_compared;    /* CGOSHIM_UNWIND=compare: stacks walked both ways */
+	uint64_t unwind_mismatches;  /* ... of which the two walks differed */
 	uint64_t forks_nproc;        /* fork children unmeasured: RLIMIT_NPROC low (fork.c) */
 	uint64_t seccomp_skipped;    /* shim system calls not made: the program's seccomp filter forbids them */
 };

@@ -21,6 +21,7 @@
 #include <libunwind.h>
 
 #include "gostack.h"
+#include "log.h"
 #include "leaks.h"
 #include "modules.h"
 #include "real.h"
@@ -189,11 +190,11 @@ static int unwinders, fork_pending;
 /* This thread's own unwinds and loader calls in flight: a fork from a
  * signal handler that interrupted one must not wait for it. */
 static CGS_TLS int t_unwinding, t_in_dl;
-static bool unwind_off; /* a fork child that must not unwind */
+bool cgs_unwind_off; /* a fork child that must not unwind */
 
 bool cgs_unwind_begin(void)
 {
-	if (unwind_off || !cgs_seccomp_unwind_ok())
+	if (cgs_unwind_off || !cgs_seccomp_unwind_ok())
 		return false;
 	/* The thread's own count first and last: whenever the shared count
 	 * includes this thread, so does its own (a signal can land anywhere). */
@@ -283,7 +284,7 @@ void cgs_unwind_fork_child(void)
 	unwinders = t_unwinding;
 	cgs_in_dl = t_in_dl;
 	if (!fork_clean)
-		unwind_off = true;
+		cgs_unwind_off = true;
 	__atomic_store_n(&fork_pending, 0, __ATOMIC_SEQ_CST);
 }
 
@@ -293,23 +294,76 @@ uint32_t cgs_stack_capture(int max_depth)
 	int want = max_depth + 4; /* room for the shim's own frames */
 	if (want > (int)CGS_ARRAY_LEN(raw))
 		want = (int)CGS_ARRAY_LEN(raw);
+	int got = cgs_backtrace(raw, want, cgs_R->opts.unwind);
+	return cgs_stack_finish(raw, got, max_depth);
+}
+
+static int libunwind_backtrace(void **raw, int want)
+{
 	if (!cgs_unwind_begin())
 		return 0;
 	int got = unw_backtrace(raw, want);
 	cgs_unwind_end();
-	return cgs_stack_finish(raw, got, max_depth);
+	return got;
+}
+
+static void log_mismatch(void **a, int na, void **b, int nb)
+{
+	static int logged;
+	if (__atomic_fetch_add(&logged, 1, __ATOMIC_RELAXED) >= 5)
+		return;
+	int i = 0;
+	while (i < na && i < nb && a[i] == b[i])
+		i++;
+	char fi[24], fa[24], fb[24], ca[24], cb[24];
+	cgs_log("CGOSHIM_UNWIND=compare: stacks differ at frame ", cgs_u64_str((uint64_t)i, fi), ": fast ",
+		i < na ? cgs_u64_str((uint64_t)(uintptr_t)a[i], fa) : "(end)", " of ", cgs_u64_str((uint64_t)na, ca),
+		" frames, libunwind ", i < nb ? cgs_u64_str((uint64_t)(uintptr_t)b[i], fb) : "(end)", " of ",
+		cgs_u64_str((uint64_t)nb, cb), " frames", (const char *)NULL);
+	for (int k = 0; k < (na > nb ? na : nb) && k < 12; k++) {
+			char x[24], y[24];
+			cgs_log("  ", k < na ? cgs_u64_str((uint64_t)(uintptr_t)a[k], x) : "-", " ",
+				k < nb ? cgs_u64_str((uint64_t)(uintptr_t)b[k], y) : "-", (const char *)NULL);
+		}
+}
+
+__attribute__((noinline)) int cgs_backtrace_slow(void **raw, int want, int mode)
+{
+	struct cgs_region *r = cgs_R;
+	if (mode == CGS_UNWIND_LIBUNWIND)
+		return libunwind_backtrace(raw, want);
+	/* Both from here, so both start in this function. */
+	void *fast[CGS_STACK_DEPTH_MAX + 16];
+	if (want > (int)CGS_ARRAY_LEN(fast))
+		want = (int)CGS_ARRAY_LEN(fast);
+	int nf = cgs_unwind_off ? 0 : cgs_fast_backtrace(fast, want);
+	int nl = libunwind_backtrace(raw, want);
+	if (nf < 0 || !nl)
+		return nl; /* a fork was being prepared: nothing to compare */
+	cgs_count(&r->counters.unwind_compared);
+	/* The program's frames: the shim's (different call sites) dropped. */
+	int sf = 0, sl = 0;
+	while (sf < nf && (uint64_t)(uintptr_t)fast[sf] - self_lo < self_hi - self_lo)
+		sf++;
+	while (sl < nl && (uint64_t)(uintptr_t)raw[sl] - self_lo < self_hi - self_lo)
+		sl++;
+	int kf = nf - sf, kl = nl - sl, k = kf < kl ? kf : kl;
+	bool capped = nf == want || nl == want; /* one may have stopped early for room */
+	if ((kf != kl && !capped) || memcmp(fast + sf, raw + sl, (size_t)k * sizeof(*raw))) {
+		cgs_count(&r->counters.unwind_mismatches);
+		log_mismatch(fast + sf, kf, raw + sl, kl);
+	}
+	return nl;
 }
 
 uint32_t cgs_stack_finish(void **raw, int got, int max_depth)
 {
 	struct cgs_region *r = cgs_R;
 	uint64_t f[CGS_STACK_DEPTH_MAX];
-	if (cgs_stack_fix_hook) {
-		bool may = cgs_unwind_begin();
-		got = cgs_stack_fix_hook(raw, got, max_depth + 1, may);
-		if (may)
-			cgs_unwind_end();
-	}
+	/* The hook enters cgs_unwind_begin itself, only when a dl call is in
+	 * flight on this thread: no shared counter on every capture. */
+	if (cgs_stack_fix_hook)
+		got = cgs_stack_fix_hook(raw, got, max_depth + 1, true);
 	/* No frame of the shim is kept: the innermost ones (the interposer
 	 * that captures), and any further out (a library constructor that
 	 * allocates inside the program's dlopen runs below the shim's dlopen

@@ -34,7 +34,9 @@
 #include <sys/uio.h>
 
 #include "common.h"
+#include "fastunwind.h"
 #include "real.h"
+#include "seccomp.h"
 
 #define FD_RD 0x7ffffffe
 #define FD_WR 0x7fffffff
@@ -86,6 +88,17 @@ static long validate(const void *addr, size_t n)
 	if (r > 0)
 		syscall(SYS_read, __atomic_load_n(&fallback[0], __ATOMIC_ACQUIRE), buf, (size_t)r);
 	return r;
+}
+
+/* fastunwind.h: the same check for the fast unwinder; errno kept. */
+bool cgs_readable(const void *addr, size_t n)
+{
+	if (!cgs_seccomp_unwind_ok())
+		return false; /* its system calls are forbidden (counted there) */
+	int saved = errno;
+	bool ok = validate(addr, n) == (long)n;
+	errno = saved;
+	return ok;
 }
 
 /* The names below are what libunwind's objects call after the rename

@@ -667,9 +667,11 @@ static int fix_stack(void **raw, int got, int cap, bool may_unwind)
 				uint64_t regs[6];
 				for (int i = 0; i < 6; i++)
 					regs[i] = ~rslot[i - 6];
-				if (may_unwind)
+				if (may_unwind && cgs_unwind_begin()) {
 					got += cgs_stack_unwind_from((uint64_t)(uintptr_t)r, (uint64_t)(uintptr_t)(rslot + 1),
 								     regs, &raw[k + 1], cap - k - 1);
+					cgs_unwind_end();
+				}
 			}
 			break;
 		}

@@ -51,11 +51,9 @@ static inline __attribute__((always_inline)) void note_alloc(struct cgs_tstate *
 	int depth = r->opts.stack_depth;
 	cgs_t_guard++;
 	uint32_t stack = 0;
-	if (cgs_unwind_begin()) {
-		int got = unw_backtrace(raw, depth + 1);
-		cgs_unwind_end();
+	int got = cgs_backtrace(raw, depth + 1, r->opts.unwind);
+	if (got)
 		stack = cgs_stack_finish(raw, got, depth);
-	}
 	if (!cgs_leak_add(r->leaks, (uint64_t)(uintptr_t)p, size, stack, cgs_now_q(now)))
 		cgs_count(&r->counters.untracked_allocs);
 	cgs_heaptot_alloc(t, (uint64_t)(uintptr_t)p, size, stack);

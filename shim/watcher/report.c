@@ -262,6 +262,9 @@ static const char *base_name(const char *path)
 	X(ring_bind_failed, "flight recorder rings whose memory could not be bound to their node") \
 	X(dumps_coalesced, "dump requests that arrived while a dump was written: answered by the next one") \
 	X(forks_unmeasured, "fork children left unmeasured: no memory for their copy of the shim's state, or its locks busy") \
+	X(unwind_handoffs, "stack walks done by libunwind: a signal frame, unusual CFI, or a full rule table") \
+	X(unwind_compared, "CGOSHIM_UNWIND=compare: stacks walked by both unwinders") \
+	X(unwind_mismatches, "CGOSHIM_UNWIND=compare: stacks where the two unwinders differed") \
 	X(forks_nproc, "fork children left unmeasured: RLIMIT_NPROC below 4096, no watcher process for each") \
 	X(seccomp_skipped, "shim system calls not made: the program's seccomp filter forbids them")
 
@@ -452,6 +455,35 @@ static const char *event_fn(const struct cgs_snap_event *e)
 }
 
 /* ", "recorder": {...}, "rings": [...], "events": [...]" */
+/* leaks.kinds_source, kinds, scan, suppressed (snapshot.h). */
+static void json_kinds(struct out *o, const struct cgs_snapshot *s)
+{
+	outs(o, "\"kinds_source\": ");
+	json_str(o, s->kinds_source ? s->kinds_source : "none");
+	outs(o, ", \"kinds_why\": ");
+	json_str(o, s->kinds_why && s->kinds_source && strcmp(s->kinds_source, "scan") &&
+			    strcmp(s->kinds_source, "last_scan") ? s->kinds_why : NULL);
+	outf(o, ", \"kinds_age_ns\": %" PRIu64 ", \"kinds\": {", s->kinds_age_ns);
+	for (int k = 0; k < CGS_KIND_COUNT; k++)
+		outf(o, "%s\"%s\": {\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 "}", k ? ", " : "",
+		     cgs_kind_names[k], s->kind_count[k], s->kind_bytes[k]);
+	const struct cgs_reach_stats *st = &s->scan;
+	outf(o, "}, \"scan\": {\"ns\": %" PRIu64 ", \"cpu_ns\": %" PRIu64 ", \"root_bytes\": %" PRIu64 ", \"block_bytes\": %" PRIu64
+		", \"unreadable_bytes\": %" PRIu64 ", \"mappings\": %" PRIu32 ", \"threads\": %" PRIu32
+		", \"threads_sp\": %" PRIu32 "}, \"suppressed\": {\"count\": %" PRIu64 ", \"bytes\": %" PRIu64
+		", \"rules\": [",
+	     st->ns, st->cpu_ns, st->root_bytes, st->block_bytes, st->unreadable, st->mappings, st->threads, st->threads_sp,
+	     s->suppressed_count, s->suppressed_bytes);
+	for (size_t i = 0; s->supp && i < s->nsupp; i++) {
+		outs(o, i ? ", {\"rule\": " : "{\"rule\": ");
+		json_str(o, s->supp[i].rule);
+		outs(o, ", \"builtin\": ");
+		json_bool(o, s->supp[i].builtin);
+		outf(o, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 "}", s->supp[i].count, s->supp[i].bytes);
+	}
+	outs(o, "]}");
+}
+
 static void json_recorder(struct out *o, const struct cgs_snapshot *s)
 {
 	outs(o, ", \"recorder\": {\"enabled\": ");
@@ -604,6 +636,8 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	json_str(o, cgs_format_name(op->format));
 	outs(o, ", \"signal\": ");
 	json_str(o, cgs_signal_name(op->signal, sigbuf));
+	outs(o, ", \"unwind\": ");
+	json_str(o, cgs_unwind_name(op->unwind));
 	outf(o, ", \"stack_depth\": %d, \"top\": %d, \"min_age_ns\": %" PRIu64 ", \"memory\": %" PRIu64
 		", \"slow_ns\": %" PRIu64 ", \"ring_events\": %" PRIu32 ", \"numa_topology\": ",
 	     op->stack_depth, op->top, json_int(op->min_age_ns), json_int(op->memory), json_int(op->slow_ns),
@@ -617,6 +651,15 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	memcpy(output, op->output, CGS_OUTPUT_MAX);
 	output[CGS_OUTPUT_MAX] = 0; /* never trust the terminator */
 	json_str(o, output);
+	outs(o, ", \"leak_kinds\": ");
+	json_bool(o, op->leak_kinds);
+	outs(o, ", \"suppress_defaults\": ");
+	json_bool(o, op->suppress_defaults);
+	char supp[CGS_OUTPUT_MAX + 1];
+	memcpy(supp, op->suppress, CGS_OUTPUT_MAX);
+	supp[CGS_OUTPUT_MAX] = 0;
+	outs(o, ", \"suppress\": ");
+	json_str(o, supp);
 	char only[CGS_OUTPUT_MAX + 1];
 	memcpy(only, op->only, CGS_OUTPUT_MAX);
 	only[CGS_OUTPUT_MAX] = 0;
@@ -673,17 +716,21 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	outf(o, ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"shown_count\": %" PRIu64
 		", \"shown_bytes\": %" PRIu64 ", \"program_count\": %" PRIu64 ", \"program_bytes\": %" PRIu64
 		", \"runtime_count\": %" PRIu64 ", \"runtime_bytes\": %" PRIu64 ", \"inherited_count\": %" PRIu64
-		", \"inherited_bytes\": %" PRIu64 ", \"sites\": [",
+		", \"inherited_bytes\": %" PRIu64 ", ",
 	     s->leak_count, s->leak_bytes, s->shown_count, s->shown_bytes, s->shown_count - s->runtime_count,
 	     s->shown_bytes - s->runtime_bytes, s->runtime_count, s->runtime_bytes, s->inherited_count,
 	     s->inherited_bytes);
+	json_kinds(o, s);
+	outs(o, ", \"sites\": [");
 	for (size_t i = 0; s->sites && i < s->nsites; i++) {
 		const struct cgs_snap_site *site = &s->sites[i];
 		outf(o, "%s{\"count\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"inherited_count\": %" PRIu64
 			", \"inherited_bytes\": %" PRIu64 ", \"oldest_ns\": %" PRIu64 ", \"newest_ns\": %" PRIu64
-			", \"cgo\": ",
+			", \"kind\": ",
 		     i ? ", " : "", site->count, site->bytes, site->inherited_count, site->inherited_bytes,
 		     site->oldest_ns, site->newest_ns);
+		json_str(o, cgs_kind_name(site->kind));
+		outs(o, ", \"cgo\": ");
 		json_str(o, site->cgo);
 		outs(o, ", \"runtime\": ");
 		json_bool(o, site->runtime);
@@ -952,6 +999,7 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 	outf(o, " CGOSHIM_MEMORY=%s", fmt_size_opt(op->memory, a));
 	outf(o, " CGOSHIM_SLOW_NS=%s", fmt_duration_opt(op->slow_ns, a));
 	outf(o, " CGOSHIM_RING_EVENTS=%" PRIu32, op->ring_events);
+	outf(o, " CGOSHIM_UNWIND=%s", cgs_unwind_name(op->unwind));
 	outf(o, " CGOSHIM_EXIT_WAIT=%s", fmt_duration_opt(op->exit_wait_ns, a));
 	if (op->interval_ns)
 		outf(o, " CGOSHIM_INTERVAL=%s CGOSHIM_INTERVAL_MODE=%s", fmt_duration_opt(op->interval_ns, a),
@@ -962,6 +1010,14 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 		topology[CGS_TOPOLOGY_MAX] = 0;
 		outs(o, " CGOSHIM_NUMA_TOPOLOGY=");
 		text_str(o, topology);
+	}
+	outf(o, " CGOSHIM_LEAK_KINDS=%d CGOSHIM_SUPPRESS_DEFAULTS=%d", op->leak_kinds, op->suppress_defaults);
+	if (op->suppress[0]) {
+		char supp[CGS_OUTPUT_MAX + 1];
+		memcpy(supp, op->suppress, CGS_OUTPUT_MAX);
+		supp[CGS_OUTPUT_MAX] = 0;
+		outs(o, " CGOSHIM_SUPPRESS=");
+		text_str(o, supp);
 	}
 	char output[CGS_OUTPUT_MAX + 1];
 	memcpy(output, op->output, CGS_OUTPUT_MAX);
@@ -1226,7 +1282,8 @@ static void text_frame(struct out *o, const struct cgs_frame_info *f)
 	outc(o, '\n');
 }
 
-/* Sites ordered by bytes, then count, descending; ties keep snapshot order. */
+/* Sites ordered by kind (definitely lost first), then bytes, then count,
+ * descending; ties keep snapshot order. */
 static int site_cmp(const void *a, const void *b, void *sites)
 {
 	const struct cgs_snap_site *base = sites;
@@ -1234,11 +1291,49 @@ static int site_cmp(const void *a, const void *b, void *sites)
 	const struct cgs_snap_site *x = &base[i], *y = &base[j];
 	if (x->runtime != y->runtime)
 		return x->runtime ? 1 : -1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
 	return i < j ? -1 : i > j;
+}
+
+/* The kinds summary line, where the kinds come from, and what was suppressed. */
+static void text_kinds(struct out *o, const struct cgs_snapshot *s)
+{
+	char a[32], b[32];
+	const char *src = s->kinds_source ? s->kinds_source : "none";
+	const struct cgs_reach_stats *st = &s->scan;
+	if (!strcmp(src, "scan"))
+		outf(o, "  kinds (a scan of the process's memory: %s read in %s):\n", fmt_bytes(st->root_bytes + st->block_bytes, a),
+		     fmt_ns(st->ns, b));
+	else if (!strcmp(src, "last_scan"))
+		outf(o, "  kinds from the last live scan, %s before this report (the process was gone):\n",
+		     fmt_ns(s->kinds_age_ns, a));
+	else
+		outf(o, "  kinds unknown: %s\n", s->kinds_why ? s->kinds_why : "no scan");
+	if (!strcmp(src, "scan") || !strcmp(src, "last_scan")) {
+		outs(o, "   ");
+		for (int k = 0; k < CGS_KIND_COUNT; k++) {
+			if (k == CGS_KIND_UNKNOWN && !s->kind_count[k])
+				continue;
+			outf(o, "%s %s: %" PRIu64 " bytes in %" PRIu64 " %s", k ? "," : "", cgs_kind_words[k],
+			     s->kind_bytes[k], s->kind_count[k], plural(s->kind_count[k], "block", "blocks"));
+		}
+		outc(o, '\n');
+	}
+	if (s->suppressed_count) {
+		outf(o, "  suppressed: %" PRIu64 " %s, %" PRIu64 " bytes\n", s->suppressed_count,
+		     plural(s->suppressed_count, "block", "blocks"), s->suppressed_bytes);
+		for (size_t i = 0; s->supp && i < s->nsupp; i++) {
+			outs(o, "    leak:");
+			text_str(o, s->supp[i].rule);
+			outf(o, "%s  %" PRIu64 " %s, %" PRIu64 " bytes\n", s->supp[i].builtin ? " (built-in)" : "",
+			     s->supp[i].count, plural(s->supp[i].count, "block", "blocks"), s->supp[i].bytes);
+		}
+	}
 }
 
 /* Sites order[0..n) of s, the top largest, then one line for the rest. */
@@ -1247,9 +1342,13 @@ static void text_sites(struct out *o, const struct cgs_snapshot *s, const size_t
 {
 	char a[32], b[32];
 	size_t shown = n < top ? n : top;
-	outf(o, "  %s %zu %s by bytes (innermost frame first):\n", what, shown, plural(shown, "site", "sites"));
+	outf(o, "  %s %zu %s by kind, then bytes (innermost frame first):\n", what, shown, plural(shown, "site", "sites"));
 	for (size_t k = 0; k < shown; k++) {
 		const struct cgs_snap_site *site = &s->sites[order[k]];
+		/* grouped by kind, definitely lost first (site_cmp) */
+		if (!k || site->kind != s->sites[order[k - 1]].kind)
+			outf(o, "\n  %s:\n", cgs_kind_words[site->kind >= 0 && site->kind < CGS_KIND_COUNT
+							       ? site->kind : CGS_KIND_UNKNOWN]);
 		uint64_t age_old = s->duration_ns > site->oldest_ns ? s->duration_ns - site->oldest_ns : 0;
 		uint64_t age_new = s->duration_ns > site->newest_ns ? s->duration_ns - site->newest_ns : 0;
 		outf(o, "\n  #%zu %" PRIu64 " bytes in %" PRIu64 " %s", k + 1, site->bytes, site->count,
@@ -1300,6 +1399,7 @@ static int text_leaks(struct out *o, const struct cgs_snapshot *s)
 		outf(o, "  at least %s old (CGOSHIM_MIN_AGE): %" PRIu64 " %s, %" PRIu64 " bytes\n",
 		     fmt_ns(s->opts.min_age_ns, a), s->shown_count,
 		     plural(s->shown_count, "allocation", "allocations"), s->shown_bytes);
+	text_kinds(o, s);
 	if (!nsites)
 		return 0;
 
@@ -1613,6 +1713,9 @@ static void write_folded(struct out *o, const struct cgs_snapshot *s)
 		int n = site->frames ? site->nframes : 0;
 		if (site->runtime)
 			outs(o, n > 0 ? "[runtime];" : "[runtime]");
+		/* The kind as the root frame, when kinds are known. */
+		if (s->kinds_source && (!strcmp(s->kinds_source, "scan") || !strcmp(s->kinds_source, "last_scan")))
+			outf(o, "[%s];", cgs_kind_name(site->kind));
 		if (n <= 0)
 			outs(o, "[unknown]");
 		for (int k = n - 1; k >= 0; k--) {

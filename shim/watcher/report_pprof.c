@@ -435,7 +435,7 @@ static uint64_t loc_id(struct builder *b, const struct cgs_frame_info *f)
 #define NVALUES 6 /* inuse_objects inuse_space calls time alloc_objects alloc_space */
 
 static void sample(struct builder *b, const uint64_t *locs, size_t nlocs, const uint64_t values[NVALUES],
-		   const char *cgo, bool runtime)
+		   const char *cgo, bool runtime, const char *kind)
 {
 	struct pb smp = { 0 };
 	pb_packed(&smp, SAMPLE_LOCATION_ID, locs, nlocs);
@@ -448,6 +448,11 @@ static void sample(struct builder *b, const uint64_t *locs, size_t nlocs, const 
 	if (runtime) {
 		pb_uint(&b->sub, LABEL_KEY, str_id(&b->strs, "held_by"));
 		pb_uint(&b->sub, LABEL_STR, str_id(&b->strs, "runtime"));
+		pb_msg(&smp, SAMPLE_LABEL, &b->sub);
+	}
+	if (kind) {
+		pb_uint(&b->sub, LABEL_KEY, str_id(&b->strs, "kind"));
+		pb_uint(&b->sub, LABEL_STR, str_id(&b->strs, kind));
 		pb_msg(&smp, SAMPLE_LABEL, &b->sub);
 	}
 	pb_msg(&b->out, PROFILE_SAMPLE, &smp);
@@ -478,7 +483,7 @@ static void leak_samples(struct builder *b)
 			locs[n++] = loc_id(b, &unknown);
 		}
 		const uint64_t values[NVALUES] = { site->count, site->bytes, 0, 0, 0, 0 };
-		sample(b, locs, n, values, site->cgo, site->runtime);
+		sample(b, locs, n, values, site->cgo, site->runtime, cgs_kind_name(site->kind));
 	}
 	free(locs);
 }
@@ -509,7 +514,7 @@ static void alloc_samples(struct builder *b)
 			locs[n++] = loc_id(b, &unknown);
 		}
 		const uint64_t values[NVALUES] = { 0, 0, 0, 0, site->allocs, site->bytes };
-		sample(b, locs, n, values, site->cgo, false);
+		sample(b, locs, n, values, site->cgo, false, NULL);
 	}
 	free(locs);
 }
@@ -525,7 +530,7 @@ static void call_samples(struct builder *b)
 		/* No address, no mapping: one location per function. */
 		uint64_t loc = tup_id(&b->locs, 0, 0, func_id(b, fn->name, NULL), 0, &added);
 		const uint64_t values[NVALUES] = { 0, 0, fn->st.count + fn->untimed, cgs_rx_tick_ns(s, fn->st.total), 0, 0 };
-		sample(b, &loc, 1, values, NULL, false);
+		sample(b, &loc, 1, values, NULL, false, NULL);
 	}
 }
 

@@ -8,8 +8,11 @@
  *
  * The TSC rate is measured over the whole run: ticks and CLOCK_MONOTONIC at
  * start (in the region) against both now. */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,7 +347,9 @@ static int by_bytes(const void *a, const void *b)
 		return x->bytes < y->bytes ? 1 : -1;
 	if (x->count != y->count)
 		return x->count < y->count ? 1 : -1;
-	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+	if (x->stack_id != y->stack_id)
+		return x->stack_id < y->stack_id ? -1 : 1;
+	return x->kind < y->kind ? -1 : x->kind > y->kind;
 }
 
 /* The cgo entry a stack came through. Best: the Go-side wrapper frame
@@ -446,6 +451,180 @@ static struct cgs_frame_info *stack_frames(struct cgs_symbolizer *sym, const str
 	return v;
 }
 
+/* ---- leak kinds ---------------------------------------------------------- */
+
+static struct {
+	pid_t pid;
+	int pidfd;
+	const struct cgs_supp *supp;
+	/* The last live scan: every block's kind, by address (a block is the
+	 * same when its address, stack and time agree). */
+	struct cgs_block *memo;
+	size_t nmemo;
+	int64_t memo_ns;
+	struct cgs_reach_stats memo_stats;
+} target;
+
+void cgs_snapshot_target(pid_t pid, int pidfd, const struct cgs_supp *supp)
+{
+	target.pid = pid;
+	target.pidfd = pidfd;
+	target.supp = supp;
+}
+
+static bool target_alive(void)
+{
+	if (target.pid <= 0)
+		return false;
+	if (target.pidfd >= 0) {
+		struct pollfd p = { target.pidfd, POLLIN, 0 };
+		return poll(&p, 1, 0) == 0;
+	}
+	return kill(target.pid, 0) == 0 || errno == EPERM;
+}
+
+static void memo_save(const struct cgs_block *b, size_t n, const struct cgs_reach_stats *st)
+{
+	struct cgs_block *v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		return;
+	memcpy(v, b, n * sizeof(*v));
+	free(target.memo);
+	target.memo = v;
+	target.nmemo = n;
+	target.memo_ns = mono_ns();
+	target.memo_stats = *st;
+}
+
+/* Kind of a block from the last scan, or unknown. */
+static int memo_kind(const struct cgs_block *bl)
+{
+	size_t lo = 0, hi = target.nmemo;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (target.memo[mid].ptr < bl->ptr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < target.nmemo) {
+		const struct cgs_block *m = &target.memo[lo];
+		if (m->ptr == bl->ptr && m->stack == bl->stack && m->t_q == bl->t_q && m->size == bl->size)
+			return m->kind;
+	}
+	return CGS_KIND_UNKNOWN;
+}
+
+/* Set every block's kind and say where the kinds come from. */
+#define SCAN_GAP_MIN_NS 1000000000LL
+#define SCAN_GAP_FACTOR 20
+
+static void take_kinds(struct cgs_snapshot *s, struct cgs_region *r, struct cgs_block *b, size_t n, bool final)
+{
+	for (size_t i = 0; i < n; i++)
+		b[i].kind = CGS_KIND_UNKNOWN;
+	if (!r->opts.leak_kinds) {
+		s->kinds_source = "off";
+		s->kinds_why = "CGOSHIM_LEAK_KINDS=0";
+		return;
+	}
+	if (target.pid <= 0) {
+		s->kinds_source = "none";
+		s->kinds_why = "no process to scan";
+		return;
+	}
+	int err = 0;
+	/* Live reports asked for faster than scans can be made (a flood of
+	 * signals, a fast interval, HTTP scrapes) reuse the last scan while it
+	 * is young: younger than max(SCAN_GAP_MIN_NS, SCAN_GAP_FACTOR x its
+	 * duration), so the watcher scans at most about 1/20 of its time and a
+	 * flood of dumps is answered quickly. The final report always scans
+	 * when it can. */
+	int64_t since = target.memo ? mono_ns() - target.memo_ns : INT64_MAX;
+	int64_t gap = (int64_t)target.memo_stats.ns * SCAN_GAP_FACTOR;
+	if (gap < SCAN_GAP_MIN_NS)
+		gap = SCAN_GAP_MIN_NS;
+	bool fresh_enough = !final && target.memo && since < gap;
+	if (!fresh_enough && target_alive()) {
+		struct cgs_reach_stats st;
+		int rc = cgs_reach_scan(target.pid, r, b, n, &st);
+		err = rc ? errno : 0;
+		/* A process that ended during the scan may have left its pid to
+		 * another: the scan counts only if it was alive after. */
+		if (!rc && target_alive()) {
+			s->kinds_source = "scan";
+			s->scan = st;
+			memo_save(b, n, &st);
+			return;
+		}
+		if (!rc)
+			err = ESRCH;
+	}
+	cgs_reach_sort(b, n);
+	if (target.memo) {
+		for (size_t i = 0; i < n; i++)
+			b[i].kind = (uint8_t)memo_kind(&b[i]);
+		s->kinds_source = "last_scan";
+		int64_t age = mono_ns() - target.memo_ns;
+		s->kinds_age_ns = age > 0 ? (uint64_t)age : 0;
+		s->scan = target.memo_stats;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		b[i].kind = CGS_KIND_UNKNOWN;
+	s->kinds_source = "none";
+	s->kinds_why = err == EPERM || err == EACCES ? "the process's memory could not be read (permission)"
+		       : "the process was gone before any scan";
+}
+
+/* The site's rule, if a suppression matches it. */
+static void suppress_sites(struct cgs_snapshot *s)
+{
+	const struct cgs_supp *supp = target.supp;
+	if (!supp || !supp->n)
+		return;
+	uint64_t *cnt = calloc(supp->n, sizeof(*cnt)), *byt = calloc(supp->n, sizeof(*byt));
+	if (!cnt || !byt) {
+		free(cnt);
+		free(byt);
+		return;
+	}
+	size_t keep = 0;
+	for (size_t i = 0; i < s->nsites; i++) {
+		struct cgs_snap_site *site = &s->sites[i];
+		int rule = site->frames ? cgs_supp_find(supp, site->frames, site->nframes) : -1;
+		if (rule < 0) {
+			s->sites[keep++] = *site;
+			continue;
+		}
+		cnt[rule] += site->count;
+		byt[rule] += site->bytes;
+		s->suppressed_count += site->count;
+		s->suppressed_bytes += site->bytes;
+		s->kind_count[site->kind] -= site->count;
+		s->kind_bytes[site->kind] -= site->bytes;
+		free(site->frames);
+		free((char *)site->cgo);
+	}
+	s->nsites = keep;
+	size_t nrules = 0;
+	for (size_t k = 0; k < supp->n; k++)
+		nrules += cnt[k] != 0;
+	s->supp = calloc(nrules ? nrules : 1, sizeof(*s->supp));
+	for (size_t k = 0; s->supp && k < supp->n; k++)
+		if (cnt[k])
+			s->supp[s->nsupp++] = (struct cgs_snap_supp){ supp->rules[k].pattern, supp->rules[k].builtin,
+								      cnt[k], byt[k] };
+	for (size_t i = 1; i < s->nsupp; i++) /* by bytes, descending (few rules) */
+		for (size_t j = i; j > 0 && s->supp[j].bytes > s->supp[j - 1].bytes; j--) {
+			struct cgs_snap_supp t = s->supp[j];
+			s->supp[j] = s->supp[j - 1];
+			s->supp[j - 1] = t;
+		}
+	free(cnt);
+	free(byt);
+}
+
 /* Whether path is the dynamic loader (ld-linux-x86-64.so.2, ld-2.36.so). */
 static bool is_loader(const char *path)
 {
@@ -479,6 +658,8 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 {
 	struct cgs_leaks *l = r->leaks;
 	s->leaks_enabled = r->opts.leaks;
+	s->kinds_source = "none";
+	s->kinds_why = "leak tracking off";
 	if (!l || !cgs_region_contains(r, l, sizeof(*l)))
 		return;
 	double ns_per_q = s->ns_per_tick * (double)(1u << CGS_TIME_SHIFT);
@@ -489,9 +670,9 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 	bool forked = r->fork_generation != 0;
 	uint32_t fork_q = r->fork_q & CGS_TIME_MASK;
 	double offset_ns = forked ? (double)(r->fork_mono_ns - r->start_mono_ns) : 0;
-	struct aggmap m = { 0 };
 	struct cgs_lrec *buf = NULL;
-	size_t bufcap = 0;
+	size_t bufcap = 0, nb = 0, bcap = 0;
+	struct cgs_block *blocks = NULL;
 	for (int i = 0; i < CGS_LEAK_SHARDS; i++) {
 		size_t n = copy_shard(r, &l->shard[i], &buf, &bufcap, racing, &s->inconsistent);
 		for (size_t k = 0; k < n; k++) {
@@ -507,26 +688,45 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 				s->inherited_count++;
 				s->inherited_bytes += size;
 			}
-			if (min_age_q && ((now_q - t_q) & CGS_TIME_MASK) < min_age_q)
-				continue;
-			s->shown_count++;
-			s->shown_bytes += size;
-			struct agg *a = agg_slot(&m, cgs_lrec_stack(rec));
-			if (!a)
-				continue;
-			if (!a->count || t_q < a->oldest)
-				a->oldest = t_q;
-			if (!a->count || t_q > a->newest)
-				a->newest = t_q;
-			a->count++;
-			a->bytes += size;
-			if (inherited) {
-				a->inh_count++;
-				a->inh_bytes += size;
+			bool shown = !(min_age_q && ((now_q - t_q) & CGS_TIME_MASK) < min_age_q);
+			if (nb == bcap) {
+				struct cgs_block *w = realloc(blocks, (bcap = bcap ? bcap * 2 : 1024) * sizeof(*w));
+				if (!w)
+					continue;
+				blocks = w;
 			}
+			blocks[nb++] = (struct cgs_block){ .ptr = cgs_lrec_ptr(rec), .size = size,
+							   .stack = cgs_lrec_stack(rec), .t_q = t_q,
+							   .shown = shown, .inherited = inherited };
 		}
 	}
 	free(buf);
+	take_kinds(s, r, blocks, nb, s->final);
+	struct aggmap m = { 0 };
+	for (size_t i = 0; i < nb; i++) {
+		const struct cgs_block *bl = &blocks[i];
+		if (!bl->shown)
+			continue;
+		s->shown_count++;
+		s->shown_bytes += bl->size;
+		s->kind_count[bl->kind]++;
+		s->kind_bytes[bl->kind] += bl->size;
+		/* Key: the stack and the kind, so a site is split by kind. */
+		struct agg *a = agg_slot(&m, bl->stack | (uint32_t)bl->kind << CGS_STACK_ID_BITS);
+		if (!a)
+			continue;
+		if (!a->count || bl->t_q < a->oldest)
+			a->oldest = bl->t_q;
+		if (!a->count || bl->t_q > a->newest)
+			a->newest = bl->t_q;
+		a->count++;
+		a->bytes += bl->size;
+		if (bl->inherited) {
+			a->inh_count++;
+			a->inh_bytes += bl->size;
+		}
+	}
+	free(blocks);
 	s->sites = calloc(m.used ? m.used : 1, sizeof(*s->sites));
 	for (size_t i = 0; s->sites && i < m.cap; i++) {
 		struct agg *a = &m.v[i];
@@ -535,7 +735,8 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 		struct cgs_snap_site *site = &s->sites[s->nsites++];
 		site->count = a->count;
 		site->bytes = a->bytes;
-		site->stack_id = a->stack;
+		site->stack_id = a->stack & (CGS_STACK_IDS - 1);
+		site->kind = (int)(a->stack >> CGS_STACK_ID_BITS);
 		site->inherited_count = a->inh_count;
 		site->inherited_bytes = a->inh_bytes;
 		double o = (double)a->oldest * ns_per_q - offset_ns, nw = (double)a->newest * ns_per_q - offset_ns;
@@ -559,6 +760,7 @@ static void take_leaks(struct cgs_snapshot *s, struct cgs_region *r, bool racing
 			s->runtime_bytes += site->bytes;
 		}
 	}
+	suppress_sites(s);
 }
 
 size_t cgs_snap_top_stacks(struct cgs_region *r, uint32_t *stack, uint64_t *bytes, uint64_t *count, size_t max)
@@ -1034,7 +1236,7 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	take_recorder(s, r, ts, nt, sym);
 	take_heap(s, r, ts, nt, sym);
 	free(ts);
-	take_leaks(s, r, live, sym, now_tsc);
+	take_leaks(s, r, live || target_alive(), sym, now_tsc);
 	return s;
 }
 
@@ -1055,6 +1257,7 @@ void cgs_snapshot_free(struct cgs_snapshot *s)
 		free((char *)s->sites[i].cgo);
 	}
 	free(s->sites);
+	free(s->supp);
 	for (size_t i = 0; i < s->heap.npeak; i++) {
 		free(s->heap.peak_sites[i].frames);
 		free((char *)s->heap.peak_sites[i].cgo);

@@ -12,7 +12,9 @@
 #include <stdio.h>
 
 #include "hist.h"
+#include "reach.h"
 #include "region.h"
+#include "suppress.h"
 #include "symbols.h"
 
 struct cgs_snap_fn {
@@ -60,9 +62,17 @@ struct cgs_snap_site {
 	int nframes;
 	struct cgs_frame_info *frames; /* innermost first, shim frames removed */
 	const char *cgo;               /* cgo entry ("C.CString", "C.my_func") or NULL */
+	int kind;                      /* enum cgs_kind: every block of a site has the same */
 	bool runtime;                  /* held by the loader (thread storage of pthread_create, the
 					* Go runtime's Ms included; dynamic TLS; loaded objects), not
 					* by the program: its innermost frame is in ld.so */
+};
+
+/* Blocks left out of the kinds and sites by a suppression rule. */
+struct cgs_snap_supp {
+	const char *rule;      /* the pattern */
+	bool builtin;          /* from the built-in list */
+	uint64_t count, bytes;
 };
 
 /* Heap totals over the whole run (leak tracking on). */
@@ -167,6 +177,19 @@ struct cgs_snapshot {
 	uint64_t runtime_count, runtime_bytes; /* of those, in runtime sites */
 	size_t nsites;
 	struct cgs_snap_site *sites;           /* sorted by bytes, descending */
+	/* Leak kinds (reach.h) of the shown, unsuppressed blocks. kinds_source:
+	 * "scan" (this report's own scan of the process), "last_scan" (the
+	 * process was gone: kinds of the last live scan, kinds_age_ns old; blocks
+	 * newer than it are "unknown"), "none" (no scan could be made: all
+	 * "unknown", kinds_why says why), "off" (CGOSHIM_LEAK_KINDS=0). */
+	const char *kinds_source;
+	const char *kinds_why;
+	uint64_t kinds_age_ns;
+	uint64_t kind_count[CGS_KIND_COUNT], kind_bytes[CGS_KIND_COUNT];
+	struct cgs_reach_stats scan;           /* this report's scan, or the last one */
+	uint64_t suppressed_count, suppressed_bytes;
+	size_t nsupp;
+	struct cgs_snap_supp *supp;            /* rules that matched, by bytes */
 	struct cgs_snap_heap heap;
 
 	/* Flight recorder; all zero when it is off. */
@@ -188,6 +211,10 @@ static inline uint64_t cgs_snap_ns(const struct cgs_snapshot *s, uint64_t ticks)
 }
 
 /* snapshot.c */
+/* The process the watcher watches: its memory is scanned for leak kinds
+ * while pidfd (or, without one, kill(pid, 0)) says it is alive; supp, the
+ * suppressions (kept, not copied). Without a call, no scan is made. */
+void cgs_snapshot_target(pid_t pid, int pidfd, const struct cgs_supp *supp);
 /* live: the process may still run (its writers race the read). */
 struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger, bool final, bool live,
 				       uint32_t seq, struct cgs_symbolizer *sym);

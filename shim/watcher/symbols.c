@@ -74,6 +74,8 @@
  *
  * A symboliser is not thread-safe. */
 #include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -137,6 +139,9 @@ struct sym_module {
 	size_t nunits;
 	struct sym_range *syms; /* function symbols, sorted by lo, rank */
 	size_t nsyms;
+	bool disk_read;      /* its file in the cache directory was read (owners) */
+	int disk_fd;         /* that file, open to append; -1 when not */
+	uint64_t disk_size;  /* its size: appends stop at DISK_MAX */
 	struct cgs_gosyms *go; /* .gopclntab, opened on first need (owners only) */
 	bool go_tried;
 };
@@ -167,10 +172,12 @@ struct cgs_symbolizer {
 	void **owned;            /* demangled names, paths, chains */
 	size_t nowned, capowned;
 	demangle_fn demangle;
+	char *cache_dir;         /* cgs_sym_set_cache; NULL = no disk cache */
 	struct sym_module mods[CGS_MODULES_MAX];
 };
 
 #define ELF_MAGIC "\177ELF"
+#define DISK_MAX (1u << 20)    /* bytes of one module's cache file */
 #define CACHE_MIN 1024
 #define SCOPE_DEPTH_MAX 128    /* DIE nesting followed by a walk */
 #define CHAIN_MAX 64           /* enclosing frames kept per address */
@@ -1143,6 +1150,184 @@ static bool cache_grow(struct cgs_symbolizer *s)
 	return true;
 }
 
+/* ---- the cache shared across processes (cgs_sym_set_cache) ----
+ *
+ * One file per module build-id in the cache directory, <hex id>.syms, one
+ * line per address resolved: offset (address - bias), line, function,
+ * file, the count of enclosing inline frames, then function, file and line
+ * of each, tab-separated. A process that finds its addresses there opens
+ * no DWARF: for a short program, the whole of libc's compressed debug
+ * information is not read again (50 to 120 ms of CPU). Files are created
+ * 0600 without following links, read only when they are this user's and
+ * not writable by others, and not appended to beyond DISK_MAX bytes; a
+ * line that does not parse is ignored. A module without a build-id is
+ * not cached (a rebuilt file would keep its name). */
+
+static bool disk_field_ok(const char *v)
+{
+	return !v || (!strchr(v, '\t') && !strchr(v, '\n'));
+}
+
+static const char *disk_str(struct cgs_symbolizer *s, const char *v)
+{
+	return *v ? keep_string(s, strdup(v)) : NULL;
+}
+
+static int disk_path(struct cgs_symbolizer *s, uint32_t owner, char *buf, size_t n)
+{
+	const struct cgs_module *m = &s->table->mods[owner];
+	char hex[2 * CGS_BUILD_ID_MAX + 1];
+
+	if (!s->cache_dir || !m->build_id_len || m->build_id_len > CGS_BUILD_ID_MAX)
+		return -1;
+	for (int i = 0; i < m->build_id_len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", m->build_id[i]);
+	return snprintf(buf, n, "%s/%s.syms", s->cache_dir, hex) < (int)n ? 0 : -1;
+}
+
+static void slot_put(struct cgs_symbolizer *s, const struct sym_slot *v)
+{
+	if ((s->used + 1) * 4 > s->cap * 3 && !cache_grow(s))
+		return;
+	struct sym_slot *slot = slot_probe(s->slots, s->cap, v->owner1, v->pc);
+	if (!slot->owner1)
+		s->used++;
+	*slot = *v;
+}
+
+/* One line of a cache file into the memory cache. */
+static void disk_line(struct cgs_symbolizer *s, uint32_t owner, char *line)
+{
+	char *f[5 + 3 * CHAIN_MAX];
+	int nf = 0;
+	for (char *p = line; nf < (int)CGS_ARRAY_LEN(f);) {
+		f[nf++] = p;
+		p = strchr(p, '\t');
+		if (!p)
+			break;
+		*p++ = 0;
+	}
+	if (nf < 5)
+		return;
+	char *end;
+	unsigned long long off = strtoull(f[0], &end, 16);
+	if (*end || end == f[0])
+		return;
+	long ln = strtol(f[1], &end, 10), nouter = strtol(f[4], NULL, 10);
+	if (*end || ln < 0 || nouter < 0 || nouter > CHAIN_MAX || nf != 5 + 3 * nouter)
+		return;
+	struct sym_slot v = { 0 };
+	v.owner1 = owner + 1;
+	v.pc = off + s->table->mods[owner].bias;
+	v.line = (int)ln;
+	v.function = disk_str(s, f[2]);
+	v.file = disk_str(s, f[3]);
+	if (nouter) {
+		struct sym_outer *o = keep(s, calloc((size_t)nouter, sizeof(*o)));
+		if (!o)
+			return;
+		for (long k = 0; k < nouter; k++) {
+			o[k].function = disk_str(s, f[5 + 3 * k]);
+			o[k].file = disk_str(s, f[6 + 3 * k]);
+			o[k].line = atoi(f[7 + 3 * k]);
+		}
+		v.outer = o;
+		v.nouter = (uint32_t)nouter;
+	}
+	slot_put(s, &v);
+}
+
+/* Read the module's cache file into the memory cache, once; open it to
+ * append what is resolved here. */
+static void disk_read(struct cgs_symbolizer *s, uint32_t owner)
+{
+	struct sym_module *sm = &s->mods[owner];
+	char path[PATH_MAX];
+	struct stat st;
+
+	sm->disk_read = true;
+	sm->disk_fd = -1;
+	if (disk_path(s, owner, path, sizeof(path)))
+		return;
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		close(fd);
+		return;
+	}
+	sm->disk_fd = fd;
+	sm->disk_size = (uint64_t)st.st_size;
+	if (!st.st_size || st.st_size > DISK_MAX)
+		return;
+	char *buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return;
+	ssize_t got = pread(fd, buf, (size_t)st.st_size, 0);
+	if (got > 0) {
+		buf[got] = 0;
+		for (char *line = buf, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+			*nl = 0;
+			disk_line(s, owner, line);
+		}
+	}
+	free(buf);
+}
+
+/* Append a fresh result to the module's cache file. */
+static void disk_write(struct cgs_symbolizer *s, uint32_t owner, const struct sym_slot *v)
+{
+	struct sym_module *sm = &s->mods[owner];
+	if (sm->disk_fd < 0 || sm->disk_size >= DISK_MAX || v->nouter > CHAIN_MAX ||
+	    !disk_field_ok(v->function) || !disk_field_ok(v->file))
+		return;
+	for (uint32_t k = 0; k < v->nouter; k++)
+		if (!disk_field_ok(v->outer[k].function) || !disk_field_ok(v->outer[k].file))
+			return;
+	char *line = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&line, &len);
+	if (!m)
+		return;
+	fprintf(m, "%llx\t%d\t%s\t%s\t%u", (unsigned long long)(v->pc - s->table->mods[owner].bias), v->line,
+		v->function ? v->function : "", v->file ? v->file : "", v->nouter);
+	for (uint32_t k = 0; k < v->nouter; k++)
+		fprintf(m, "\t%s\t%s\t%d", v->outer[k].function ? v->outer[k].function : "",
+			v->outer[k].file ? v->outer[k].file : "", v->outer[k].line);
+	fputc('\n', m);
+	if (fclose(m) == 0 && line) {
+		/* One write with O_APPEND: lines of processes writing at once
+		 * do not interleave. */
+		if (write(sm->disk_fd, line, len) == (ssize_t)len)
+			sm->disk_size += len;
+	}
+	free(line);
+}
+
+void cgs_sym_set_cache(struct cgs_symbolizer *s, const char *dir)
+{
+	if (!s || !dir || !*dir)
+		return;
+	/* The directory and its parent (~/.cache), this user's only. */
+	char *copy = strdup(dir);
+	if (!copy)
+		return;
+	char *slash = strrchr(copy, '/');
+	if (slash && slash != copy) {
+		*slash = 0;
+		mkdir(copy, 0700);
+		*slash = '/';
+	}
+	struct stat st;
+	if ((mkdir(copy, 0700) && errno != EEXIST) || lstat(copy, &st) || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 022)) {
+		free(copy);
+		return;
+	}
+	free(s->cache_dir);
+	s->cache_dir = copy;
+}
+
 /* The cached result for (owner, pc), computed on a miss. */
 static struct sym_slot cache_get(struct cgs_symbolizer *s, uint32_t owner,
 				 uint64_t pc)
@@ -1154,10 +1339,18 @@ static struct sym_slot cache_get(struct cgs_symbolizer *s, uint32_t owner,
 		slot = slot_probe(s->slots, s->cap, owner1, pc);
 	if (slot && slot->owner1)
 		return *slot;
+	if (s->cache_dir && !s->mods[owner].disk_read) {
+		disk_read(s, owner);
+		slot = s->cap ? slot_probe(s->slots, s->cap, owner1, pc) : NULL;
+		if (slot && slot->owner1)
+			return *slot;
+	}
 	memset(&fresh, 0, sizeof(fresh));
 	describe(s, &s->mods[owner], pc, s->table->mods[owner].bias, &fresh);
 	fresh.owner1 = owner1;
 	fresh.pc = pc;
+	if (s->mods[owner].disk_read)
+		disk_write(s, owner, &fresh);
 	if ((s->used + 1) * 4 > s->cap * 3 && !cache_grow(s))
 		return fresh;
 	*slot_probe(s->slots, s->cap, owner1, pc) = fresh;
@@ -1282,6 +1475,8 @@ void cgs_sym_free(struct cgs_symbolizer *s)
 
 		if (sm->dwfl && sm->owner == i)
 			dwfl_end(sm->dwfl);
+		if (sm->disk_read && sm->disk_fd >= 0)
+			close(sm->disk_fd);
 		for (size_t u = 0; sm->units && u < sm->nunits; u++)
 			free(sm->units[u].v);
 		free(sm->units);
@@ -1295,5 +1490,6 @@ void cgs_sym_free(struct cgs_symbolizer *s)
 		free(s->owned[i]);
 	free(s->owned);
 	free(s->slots);
+	free(s->cache_dir);
 	free(s);
 }

@@ -53,6 +53,10 @@ int cgs_sym_resolve_inline(struct cgs_symbolizer *s, uint64_t addr,
 			   uint32_t epoch, bool is_return,
 			   struct cgs_frame_info *out, int max);
 
+/* Keep resolved addresses in dir (made 0700 if missing), one file per
+ * module build-id, shared by every process that uses the module: an address
+ * found there needs no DWARF. Ignored when dir is not this user's. */
+void cgs_sym_set_cache(struct cgs_symbolizer *s, const char *dir);
 /* Whether addr is the start of a sigreturn trampoline (glibc's
  * __restore_rt, Go's runtime.sigreturn), read from the module's file: a
  * signal handler "returns" there, and the frame after it in a stack is the

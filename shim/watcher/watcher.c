@@ -32,6 +32,7 @@
  * environment), and malloc, stdio and libdw work as usual. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
@@ -68,6 +69,7 @@ struct watch {
 	bool err_dropped; /* our stderr is /dev/null (reports go to a device) */
 	volatile int dead;
 	struct cgs_symbolizer *sym;
+	struct cgs_supp *supp;
 	bool warned;
 	uint32_t written;
 	/* The process the launcher started (or, under plain LD_PRELOAD, one
@@ -94,6 +96,27 @@ struct watch {
 	struct cgs_activity at_exit;
 	struct cgs_snap_base *base; /* CGOSHIM_INTERVAL_MODE=delta: the last interval report's numbers */
 };
+
+/* Set by SIGUSR1 from our parent, the launcher, which holds the process
+ * stopped in its exit (launcher.c, "Holding the exit"): write the final
+ * report now, while the memory can still be read, and leave. */
+static volatile sig_atomic_t held_exit;
+static volatile uint32_t *held_word;
+
+static void on_held(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig;
+	(void)ctx;
+	if (si->si_pid != getppid())
+		return;
+	held_exit = 1;
+	/* A futex wait interrupted by a signal is restarted with the value it
+	 * expects: change the value, so the restarted wait returns at once. */
+	if (held_word) {
+		__atomic_add_fetch(held_word, 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, held_word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	}
+}
 
 static void wake(volatile uint32_t *word)
 {
@@ -412,6 +435,44 @@ static int write_file(struct watch *w, const char *path, const char *buf, size_t
 	return -1;
 }
 
+/* The final report's leak verdict, for the launcher's --fail-on-leak: one
+ * line in CGOSHIM_VERDICT_DIR/verdict.PID[.N] (README "Leak gate"). */
+static void write_verdict(struct watch *w, const struct cgs_snapshot *s)
+{
+	const char *dir = w->r->opts.verdict_dir;
+	if (!dir[0] || strnlen(dir, CGS_OUTPUT_MAX) >= CGS_OUTPUT_MAX)
+		return;
+	char line[1024];
+	int len = snprintf(line, sizeof(line),
+			   "pid=%d kinds=%s lost_bytes=%" PRIu64 " lost_count=%" PRIu64 " definite=%" PRIu64
+			   " indirect=%" PRIu64 " possible=%" PRIu64 " reachable=%" PRIu64 " unknown=%" PRIu64
+			   " unknown_bytes=%" PRIu64 " suppressed=%" PRIu64 " leaks=%d exe=%.400s\n",
+			   (int)w->pid, s->kinds_source,
+			   s->kind_bytes[CGS_KIND_DEFINITE] + s->kind_bytes[CGS_KIND_INDIRECT],
+			   s->kind_count[CGS_KIND_DEFINITE] + s->kind_count[CGS_KIND_INDIRECT],
+			   s->kind_bytes[CGS_KIND_DEFINITE], s->kind_bytes[CGS_KIND_INDIRECT],
+			   s->kind_bytes[CGS_KIND_POSSIBLE], s->kind_bytes[CGS_KIND_REACHABLE],
+			   s->kind_count[CGS_KIND_UNKNOWN], s->kind_bytes[CGS_KIND_UNKNOWN], s->suppressed_bytes,
+			   s->leaks_enabled, s->exe ? s->exe : "");
+	for (int i = 0; i < 100; i++) {
+		char path[CGS_OUTPUT_MAX + 64];
+		if (i)
+			snprintf(path, sizeof(path), "%.*s/verdict.%d.%d", CGS_OUTPUT_MAX, dir, (int)w->pid, i);
+		else
+			snprintf(path, sizeof(path), "%.*s/verdict.%d", CGS_OUTPUT_MAX, dir, (int)w->pid);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd < 0 || write_all(fd, line, (size_t)len) || close(fd)) {
+			char msg[600];
+			snprintf(msg, sizeof(msg), "cannot write the leak verdict to %.400s: %s", path,
+				 strerror(errno));
+			cgs_log(msg, (const char *)NULL);
+		}
+		return;
+	}
+}
+
 /* The name of a report (README, "Output files"):
  * - a template with %p names every report itself; a name taken already (an
  *   exec'd image has its parent's pid) gets .1, .2... before its extension;
@@ -707,6 +768,8 @@ static void emit_how_locked(struct watch *w, const char *trigger, const struct e
 	}
 	cgs_report_write(s, r->opts.format, m);
 	fclose(m);
+	if (final)
+		write_verdict(w, s);
 	cgs_snapshot_free(s);
 	int rc;
 	char path[4200];
@@ -829,6 +892,20 @@ static void run(struct watch *w)
 	w->process_start_ns = process_start(w);
 	check_output(w);
 	w->sym = cgs_sym_new(r->modules);
+	if (w->sym && r->opts.symbol_cache[0]) {
+		char dir[CGS_OUTPUT_MAX + 1];
+		memcpy(dir, r->opts.symbol_cache, CGS_OUTPUT_MAX);
+		dir[CGS_OUTPUT_MAX] = 0;
+		cgs_sym_set_cache(w->sym, dir);
+	}
+	w->supp = cgs_supp_load(r->opts.suppress, r->opts.suppress_defaults);
+	cgs_snapshot_target(w->pid, w->pidfd, w->supp);
+	/* SIGUSR1 (the held exit) is handled in this thread: the helper
+	 * threads start with it blocked. */
+	sigset_t usr1, old;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, &old);
 	/* The flight recorder's helper: refines slow_ticks once the TSC rate
 	 * is known, notes which node each thread runs on (ring.h). */
 	/* Under a low RLIMIT_NPROC (inherited from the program: threads count
@@ -851,6 +928,7 @@ static void run(struct watch *w)
 	/* Without the thread, the loop below checks for the end every second
 	 * (every 100 ms while it follows the program's stderr). */
 	bool polling = lean || pthread_create(&th, NULL, death_watch, w) != 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	r->watcher_up = 1;
 	uint32_t handled = 0;
 	/* CGOSHIM_INTERVAL: a live dump every `every` ns, on a fixed schedule
@@ -867,6 +945,8 @@ static void run(struct watch *w)
 		/* Once the process is gone, pending live dumps would only show
 		 * the same state as the final report: the final one answers them,
 		 * and counts them as coalesced into it. */
+		if (held_exit)
+			break;
 		if (w->dead) {
 			if (req != handled)
 				__atomic_add_fetch(&r->counters.dumps_coalesced, req - handled, __ATOMIC_RELAXED);
@@ -1007,11 +1087,17 @@ static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd
 	if (r->fork_generation && setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + 10)) {
 		/* not fatal: the child's report comes at the program's priority */
 	}
-	static const int quiet[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGUSR1, SIGUSR2,
+	held_word = &r->dump_req;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_held;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	static const int quiet[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGUSR2,
 				     SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH };
 	for (size_t i = 0; i < CGS_ARRAY_LEN(quiet); i++)
 		signal(quiet[i], SIG_IGN);
-	if (r->opts.signal)
+	if (r->opts.signal && r->opts.signal != SIGUSR1)
 		signal(r->opts.signal, SIG_IGN);
 	sigset_t none;
 	sigemptyset(&none);

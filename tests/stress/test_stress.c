@@ -54,6 +54,7 @@ struct sig_run {
 	long child_live;       /* live reports of other processes (none expected) */
 	long true_finals;      /* of the children's final reports, those of /bin/true */
 	char checked[300];     /* parsed files kept for the schema checker go here */
+	char final_name[700]; /* the program's final report, parsed once */
 	volatile bool stop;    /* tells the signaller thread to stop */
 	double exit_time;      /* when the program was seen to have exited */
 	double final_at;       /* when its final report was first seen */
@@ -72,6 +73,10 @@ static size_t sweep(struct sig_run *s, int pid)
 	double until = rel_now() + 2; /* bounded, so the watchdog stays in charge */
 	for (i = 0; i < n && rel_now() < until; i++) {
 		json_error_t e;
+		/* The final report stays in place (it can be large: the heap
+		 * section lists every site of the run): parsed once. */
+		if (s->final_name[0] && !strcmp(v[i], s->final_name))
+			continue;
 		json_t *j = json_load_file(v[i], 0, &e);
 		if (!j) {
 			/* Files appear by rename, complete: this one is not JSON. */
@@ -87,6 +92,7 @@ static size_t sweep(struct sig_run *s, int pid)
 			keep = false; /* the final report stays where it is */
 			if (!s->final_at)
 				s->final_at = rel_now();
+			snprintf(s->final_name, sizeof(s->final_name), "%s", v[i]);
 		} else if (p == pid) {
 			s->live++;
 			if (seq > 0 && seq < 100000000) {

@@ -615,6 +615,13 @@ START_TEST(check_gives_the_library_words)
 		{ "CGOSHIM_FORMAT", "xml", false }, { "CGOSHIM_STACK_DEPTH", "65", false },
 		{ "CGOSHIM_DISABLE", "yes", true }, { "CGOSHIM_INTERVAL", "10ms", true },
 		{ "CGOSHIM_SIGNAL", "RTMIN+3", true }, { "CGOSHIM_OUTPUT", "r.%p.json", true },
+		/* issue 18's options go through the same table */
+		{ "CGOSHIM_LEAK_KINDS", "maybe", false }, { "CGOSHIM_SUPPRESS_DEFAULTS", "2", false },
+		{ "CGOSHIM_FAIL_ON_LEAK", "lots", false }, { "CGOSHIM_HOLD_EXIT", "sometimes", false },
+		{ "CGOSHIM_LEAK_KINDS", "0", true }, { "CGOSHIM_SUPPRESS_DEFAULTS", "off", true },
+		{ "CGOSHIM_FAIL_ON_LEAK", "4K", true }, { "CGOSHIM_FAIL_ON_LEAK", "yes", true },
+		{ "CGOSHIM_HOLD_EXIT", "0", true }, { "CGOSHIM_SUPPRESS", "/tmp/supp.txt", true },
+		{ "CGOSHIM_VERDICT_DIR", "/tmp/v", true },
 	};
 	for (size_t i = 0; i < CGS_ARRAY_LEN(v); i++) {
 		char entry[128];

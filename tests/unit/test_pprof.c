@@ -106,6 +106,7 @@ static struct cgs_snapshot *rich(void)
 	a->frames[2] = frame("__libc_start_main", "/lib/x86_64-linux-gnu/libc.so.6", NULL, 0,
 			     0x7f0000001000, 0x1000);
 	b->count = 3, b->bytes = 300;
+	b->kind = CGS_KIND_REACHABLE;
 	b->cgo = "C.CString";
 	b->nframes = 4;
 	b->frames = xcalloc(4, sizeof(*b->frames));
@@ -114,6 +115,7 @@ static struct cgs_snapshot *rich(void)
 	b->frames[2] = frame(NULL, NULL, NULL, 0, 0xdeadbeef, 0);
 	b->frames[3] = frame("main", "/usr/local/bin/leaky", "leaky.c", 30, 0x401300, 0x1300);
 	c->count = 1, c->bytes = 10;
+	c->kind = CGS_KIND_UNKNOWN;
 	s->leak_count = 5, s->leak_bytes = 4406;
 	s->shown_count = 5, s->shown_bytes = 4406;
 	return s;
@@ -243,6 +245,7 @@ struct dsample {
 	uint64_t loc[70], val[8];
 	size_t nloc, nval;
 	uint64_t label_key, label_str; /* the last label */
+	uint64_t first_key, first_str; /* the first label */
 	int nlabels;
 };
 struct dloc {
@@ -308,6 +311,10 @@ static void decode(const uint8_t *buf, size_t len, struct dprof *d)
 							x->label_key = v3;
 						else if (f3 == 2)
 							x->label_str = v3;
+					if (x->nlabels == 1) {
+						x->first_key = x->label_key;
+						x->first_str = x->label_str;
+					}
 				}
 			}
 			break;
@@ -560,12 +567,14 @@ START_TEST(pprof_leak_sites)
 			ck_assert_str_eq(S(&d, fn->file), f->file ? f->file : "");
 			ck_assert_uint_eq(l->line, (uint64_t)f->line);
 		}
+		/* A "kind" label always, after the "cgo" one when there is one
+		 * (the decoder keeps the last label's key and value). */
+		ck_assert_int_eq(x->nlabels, site->cgo ? 2 : 1);
+		ck_assert_str_eq(S(&d, x->label_key), "kind");
+		ck_assert_str_eq(S(&d, x->label_str), cgs_kind_name(site->kind));
 		if (site->cgo) {
-			ck_assert_int_eq(x->nlabels, 1);
-			ck_assert_str_eq(S(&d, x->label_key), "cgo");
-			ck_assert_str_eq(S(&d, x->label_str), site->cgo);
-		} else {
-			ck_assert_int_eq(x->nlabels, 0);
+			ck_assert_str_eq(S(&d, x->first_key), "cgo");
+			ck_assert_str_eq(S(&d, x->first_str), site->cgo);
 		}
 	}
 	/* The same address and symbol in two stacks is one location. */

@@ -530,7 +530,7 @@ START_TEST(json_values)
 	ck_assert_ptr_nonnull(strstr(doc, "\"enabled\": true"));
 	ck_assert_ptr_nonnull(strstr(doc, "{\"count\": 1, \"bytes\": 4096, \"inherited_count\": 0, \"inherited_bytes\": 0, "
 					  "\"oldest_ns\": 1000000000, "
-					  "\"newest_ns\": 1000000000, \"cgo\": null, \"runtime\": false, \"frames\": [{\"function\": "
+					  "\"newest_ns\": 1000000000, \"kind\": \"definitely_lost\", \"cgo\": null, \"runtime\": false, \"frames\": [{\"function\": "
 					  "\"malloc\", \"module\": \"/lib/x86_64-linux-gnu/libc.so.6\", "
 					  "\"file\": null, \"line\": 0, \"addr\": \"0x7f0000001000\"}"));
 	ck_assert_ptr_nonnull(strstr(doc, "{\"function\": \"leak_loop\", \"module\": \"/usr/local/bin/leaky\", "
@@ -540,7 +540,7 @@ START_TEST(json_values)
 					  "\"line\": 0, \"addr\": \"0xdeadbeef\"}"));
 	ck_assert_ptr_nonnull(strstr(doc, "{\"count\": 1, \"bytes\": 10, \"inherited_count\": 0, \"inherited_bytes\": 0, "
 					  "\"oldest_ns\": 3000000000, "
-					  "\"newest_ns\": 3000000000, \"cgo\": null, \"runtime\": false, \"frames\": []}"));
+					  "\"newest_ns\": 3000000000, \"kind\": \"definitely_lost\", \"cgo\": null, \"runtime\": false, \"frames\": []}"));
 	free(doc);
 	free_snapshot(s);
 }

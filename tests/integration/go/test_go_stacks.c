@@ -75,6 +75,29 @@ START_TEST(my_func_noinline)
 }
 END_TEST
 
+/* CGOSHIM_UNWIND=compare: the fast unwinder's frames are libunwind's on
+ * every stack of the Go program: cgo calls from goroutines (ending at
+ * runtime.asmcgocall) and the runtime's own C calls on the system stack
+ * (x_cgo_thread_start from runtime.newm, walked by frame pointer through
+ * Go code that has no unwind tables). */
+START_TEST(compare)
+{
+	const char *argv[] = { hbin("stackprog"), NULL };
+	const char *env[] = { "CGOSHIM_UNWIND=compare", "CGOSHIM_STACK_DEPTH=64", NULL };
+	struct hopts o = { .env = env };
+	struct hrun r;
+	ck_assert(hrun(argv, &o, &r) == 0);
+	ck_assert_msg(hexited(&r, 0), "stackprog %s; stderr: %s", status_str(r.status), r.err);
+	ck_assert_msg(r.final, "no final report");
+	long long compared = hnum(r.final, "counters.unwind_compared");
+	long long mismatches = hnum(r.final, "counters.unwind_mismatches");
+	printf("stackprog: %lld stacks compared, %lld differ\n", compared, mismatches);
+	ck_assert_msg(mismatches == 0, "%lld of %lld stacks differ; stderr: %s", mismatches, compared, r.err);
+	ck_assert_int_ge(compared, 15);
+	hrun_free(&r);
+}
+END_TEST
+
 /* The frame of site named fn, or NULL. */
 static json_t *frame_named(json_t *site, const char *fn)
 {
@@ -125,6 +148,7 @@ int main(int argc, char **argv)
 		{ "cstring", cstring },
 		{ "my_func", my_func },
 		{ "noinline", my_func_noinline },
+		{ "compare", compare },
 		{ "callers", callers_lines },
 	};
 	return go_main(argc, argv, "go-stacks", cases, sizeof(cases) / sizeof(cases[0]));

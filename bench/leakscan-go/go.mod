@@ -1,0 +1,3 @@
+module cgoshim.bench/leakscango
+
+go 1.19

@@ -1,0 +1,3 @@
+module cgoshim.test/goleak
+
+go 1.19

@@ -1,0 +1,3 @@
+module cgoshim.test/gotest
+
+go 1.19
