@@ -694,7 +694,11 @@ static bool check_target(struct maps_view *v)
 	if (!ok)
 		return false;
 	if (!read_maps(target, v)) {
-		say("cannot read the memory map of process %d: %s", (int)target, strerror(errno));
+		if (errno == EACCES || errno == EPERM)
+			say("no permission to trace process %d (another user's process, or kernel.yama.ptrace_scope)",
+			    (int)target);
+		else
+			say("cannot read the memory map of process %d: %s", (int)target, strerror(errno));
 		return false;
 	}
 	if (!v->libc_base && !v->shim_lib) {

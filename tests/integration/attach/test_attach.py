@@ -9,7 +9,7 @@ attached phase exactly, none of the phases before or after; after the
 detach the program's GOT gives libc's functions again; a refusal is one
 line on stderr, a non-zero status, and the program runs on unharmed.
 
-Cases: c, go (Go 1.23), go-1.19, plugin, usr2, lockholder, signal, exit, passive, realloc-old, refuse-nopid, refuse-static,
+Cases: c, go (Go 1.23), go-1.19, plugin, usr2, lockholder, signal, exit, passive, realloc-old, refuse-nopid, refuse-perm, refuse-static,
 refuse-preloaded, refuse-twice, refuse-seccomp, refuse-again.
 Environment (meson): CGOSHIM_TEST_LAUNCHER, CGOSHIM_TEST_LIB,
 ATTACH_PHASES, ATTACH_PHASES_STATIC, ATTACH_PLUGIN, ATTACH_GO_SRC, ATTACH_GO.
@@ -393,6 +393,25 @@ def case_refuse_nopid(tmp):
     lines = [l for l in err.splitlines() if l and not l.startswith("cgoshim attach: report:")]
     if rc == 0 or lines != ["cgoshim attach: no process %d" % pid]:
         fail("no such pid: status %s, stderr %r" % (rc, lines))
+
+
+def case_refuse_perm(tmp):
+    # No ptrace permission: cgoshim attach run as another user (nobody).
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or not setpriv:
+        print("SKIP: needs root and setpriv to run cgoshim attach as another user")
+        sys.exit(77)
+    p = Prog([PHASES])
+    first = p.cmd("work 5 5")
+    a = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", LAUNCHER, "attach",
+                        "-o", "/dev/null", "--duration=3s", str(p.pid)], capture_output=True, text=True, timeout=60)
+    lines = [l for l in a.stderr.splitlines() if l and not l.startswith("cgoshim attach: report:")]
+    if a.returncode == 0 or len(lines) != 1 or "no permission" not in lines[0]:
+        fail("as nobody: status %s, stderr %r" % (a.returncode, lines))
+    after = p.cmd("work 7 7")
+    status, _ = p.quit()
+    if (first, after, status) != ("done 5", "done 7", 7):
+        fail("the program did not run on unharmed: %r %r status %s" % (first, after, status))
 
 
 def case_refuse_static(tmp):
