@@ -9,7 +9,7 @@ attached phase exactly, none of the phases before or after; after the
 detach the program's GOT gives libc's functions again; a refusal is one
 line on stderr, a non-zero status, and the program runs on unharmed.
 
-Cases: c, go (Go 1.23), go-1.19, plugin, usr2, lockholder, signal, exit, passive, realloc-old, refuse-nopid, refuse-perm, refuse-static,
+Cases: c, go (Go 1.23), go-1.19, plugin, usr2, lockholder, signal, exit, passive, listen, realloc-old, refuse-nopid, refuse-perm, refuse-static,
 refuse-preloaded, refuse-twice, refuse-seccomp, refuse-again.
 Environment (meson): CGOSHIM_TEST_LAUNCHER, CGOSHIM_TEST_LIB,
 ATTACH_PHASES, ATTACH_PHASES_STATIC, ATTACH_PLUGIN, ATTACH_GO_SRC, ATTACH_GO.
@@ -258,6 +258,37 @@ def case_passive(tmp):
         fail("after the dlopen: library mapped %s, region mapped %s" % ("libcgoshim" in maps, "memfd:cgoshim" in maps))
     if os.listdir(tmp):
         fail("reports written by a library that was only dlopen'd: %r" % os.listdir(tmp))
+
+
+def case_listen(tmp):
+    # --listen while attached: /metrics counts the attached phase.
+    import socket
+    import urllib.request
+    so = socket.socket()
+    so.bind(("127.0.0.1", 0))
+    port = so.getsockname()[1]
+    so.close()
+    p = Prog([PHASES])
+    p.cmd("work 10 10")
+    a = attach(p.pid, "-o", os.path.join(tmp, "r.txt"), "--listen=127.0.0.1:%d" % port, wait=False)
+    wait_attached(a)
+    p.cmd("work 42 10")
+    want = 'cgoshim_calls_total{fn="read",program="attach_phases",pid="%d"} 42' % p.pid
+    body = ""
+    for _ in range(100):
+        try:
+            body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
+            if want in body:
+                break
+        except OSError:
+            pass
+        time.sleep(0.05)
+    stop(a)
+    status, _ = p.quit()
+    if want not in body:
+        fail("/metrics while attached lacks %r: %r" % (want, [l for l in body.splitlines() if "read" in l][:3]))
+    if status != 7:
+        fail("program status %s" % status)
 
 
 def case_realloc_old(tmp):
