@@ -582,13 +582,19 @@ int cgs_reach_scan(pid_t pid, const struct cgs_region *r, struct cgs_block *b, s
 	struct threads t = { 0 };
 	read_threads(pid, &t, st);
 	struct ranges roots = { 0 };
+	/* Attached (cgoshim attach): the blocks allocated before the attach
+	 * are not tracked, yet may hold the only pointer to a tracked one. So
+	 * the C heap's arenas are roots too (less the tracked blocks): their
+	 * free chunks' stale pointers can only make more blocks look
+	 * reachable, never one lost that is not. */
+	bool attached = r && r->attached;
 	for (size_t i = 0; i < nmaps; i++) {
 		const struct map *m = &maps[i];
 		if (m->perms[0] != 'r' || m->perms[1] != 'w')
 			continue;
 		if (m->lo < region_hi && m->hi > region_lo)
 			continue; /* the shim's region */
-		if (m->path[0] == '[' && strcmp(m->path, "[stack]"))
+		if (m->path[0] == '[' && strcmp(m->path, "[stack]") && !(attached && !strcmp(m->path, "[heap]")))
 			continue; /* [heap], [vvar], [vdso], [vsyscall], ... */
 		if (ends_with(m->path, "/libcgoshim.so") || strstr(m->path, "memfd:cgoshim"))
 			continue;
@@ -596,7 +602,7 @@ int cgs_reach_scan(pid_t pid, const struct cgs_region *r, struct cgs_block *b, s
 			continue;
 		if (m->path[0] == '/' && m->perms[3] == 's')
 			continue; /* a file mapped shared */
-		if (arena_heap(&p, m))
+		if (!attached && arena_heap(&p, m))
 			continue;
 		uint64_t lo = m->lo;
 		/* Only a thread stack is cut at its stack pointer: the main

@@ -8,6 +8,10 @@
  *	"realloc\n": reallocs every block kept to 100 bytes
  *	"plugin PATH N\n": dlopens PATH and calls its plugin_work(N) (N reads
  *	and N mallocs, kept by the plugin), then "plugin N" on stdout
+ *	"holder\n": allocates a table of 1000 pointers (kept in a global)
+ *	"fill N\n": N blocks of 3000 bytes whose only pointers are in the table,
+ *	then "filled N"
+ *	"lose N\n": N blocks of 5000 bytes, no pointer to any kept, then "lost N"
  *	"dlopen PATH\n": dlopen(PATH, RTLD_NOW), then "dlopened" on stdout
  *	"sigs\n": "sigs N", the number of SIGUSR2 its own handler got
  *	"sigs1\n": "sigs1 N", the same for SIGUSR1 (argument "usr1")
@@ -43,6 +47,7 @@
 #include <unistd.h>
 
 static void *kept[100000];
+static void **volatile table;
 static size_t nkept;
 void *volatile sink;
 
@@ -165,6 +170,19 @@ int main(int argc, char **argv)
 			struct sigaction old;
 			sigaction(SIGUSR2, NULL, &old);
 			printf("handler %s\n", old.sa_handler == on_usr2 ? "own" : "other");
+		} else if (!strncmp(line, "holder", 6)) {
+			table = calloc(1000, sizeof(void *));
+			printf("holder\n");
+		} else if (sscanf(line, "fill %u", &n) == 1) {
+			for (unsigned i = 0; i < n && i < 1000; i++)
+				table[i] = malloc(3000);
+			printf("filled %u\n", n);
+		} else if (sscanf(line, "lose %u", &n) == 1) {
+			for (unsigned i = 0; i < n; i++) {
+				char *volatile q = malloc(5000);
+				q[0] = 1;
+			}
+			printf("lost %u\n", n);
 		} else if (!strncmp(line, "dlopen ", 7)) {
 			char path[200];
 			if (sscanf(line, "dlopen %199s", path) != 1 || !dlopen(path, RTLD_NOW))

@@ -9,7 +9,7 @@ attached phase exactly, none of the phases before or after; after the
 detach the program's GOT gives libc's functions again; a refusal is one
 line on stderr, a non-zero status, and the program runs on unharmed.
 
-Cases: c, go (Go 1.23), go-1.19, plugin, usr2, lockholder, signal, exit, passive, listen, realloc-old, refuse-nopid, refuse-perm, refuse-static,
+Cases: c, go (Go 1.23), go-1.19, plugin, usr2, lockholder, signal, exit, passive, listen, kinds, realloc-old, refuse-nopid, refuse-perm, refuse-static,
 refuse-preloaded, refuse-twice, refuse-seccomp, refuse-again.
 Environment (meson): CGOSHIM_TEST_LAUNCHER, CGOSHIM_TEST_LIB,
 ATTACH_PHASES, ATTACH_PHASES_STATIC, ATTACH_PLUGIN, ATTACH_GO_SRC, ATTACH_GO.
@@ -289,6 +289,36 @@ def case_listen(tmp):
         fail("/metrics while attached lacks %r: %r" % (want, [l for l in body.splitlines() if "read" in l][:3]))
     if status != 7:
         fail("program status %s" % status)
+
+
+def case_kinds(tmp):
+    # Leak kinds while attached: a block whose only pointer is in a block
+    # allocated before the attach (untracked) is still reachable, not lost;
+    # a block with no pointer to it is definitely lost.
+    p = Prog([PHASES])
+    p.cmd("holder")
+    out = os.path.join(tmp, "r.json")
+    a = attach(p.pid, "-f", "json", "-o", out, wait=False)
+    wait_attached(a)
+    said = [p.cmd("fill 20"), p.cmd("lose 10")]
+    stop(a)
+    status, _ = p.quit()
+    if said != ["filled 20", "lost 10"] or status != 7:
+        fail("program said %r, status %s" % (said, status))
+    report = json.load(open(out))
+    by_size = {}
+    for s in report["leaks"]["sites"]:
+        for size in (3000, 5000):
+            if s["bytes"] == s["count"] * size:
+                by_size.setdefault(size, {}).setdefault(s.get("kind"), 0)
+                by_size[size][s.get("kind")] += s["count"]
+    if by_size.get(3000) != {"still_reachable": 20}:
+        fail("the 20 blocks held by a block from before the attach: %r, expected all still_reachable" %
+             by_size.get(3000))
+    lost = by_size.get(5000, {}).get("definitely_lost", 0)
+    if lost < 8:
+        fail("of 10 blocks without a pointer %d are definitely lost (%r), expected at least 8" %
+             (lost, by_size.get(5000)))
 
 
 def case_realloc_old(tmp):
