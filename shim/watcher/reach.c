@@ -15,7 +15,9 @@
  *    except: the region of the shim and the shim's library; [heap] and
  *    glibc's other arena heaps (64 MiB-aligned, starting with glibc's
  *    heap_info header: its size fields match the mapping), whose free chunks
- *    hold stale pointers; devices, the vDSO pages and files mapped shared.
+ *    hold stale pointers (roots all the same in a process measured by
+ *    cgoshim attach: its blocks from before the attach are not tracked);
+ *    devices, the vDSO pages and files mapped shared.
  *    Inside a root mapping the tracked blocks (and the 16-byte chunk header
  *    before each) are left out: a block large enough for its own mmap is in
  *    the graph, not a root, even when the kernel merged its mapping with a
