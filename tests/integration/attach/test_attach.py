@@ -9,7 +9,7 @@ attached phase exactly, none of the phases before or after; after the
 detach the program's GOT gives libc's functions again; a refusal is one
 line on stderr, a non-zero status, and the program runs on unharmed.
 
-Cases: c, go (Go 1.23), go-1.19, plugin, usr2, lockholder, signal, exit, passive, listen, kinds, realloc-old, refuse-nopid, refuse-perm, refuse-static,
+Cases: c, go (Go 1.23), go-1.19, go-1.21, go-1.22, plugin, usr2, lockholder, signal, exit, passive, listen, kinds, realloc-old, refuse-nopid, refuse-perm, refuse-static,
 refuse-preloaded, refuse-twice, refuse-seccomp, refuse-again.
 Environment (meson): CGOSHIM_TEST_LAUNCHER, CGOSHIM_TEST_LIB,
 ATTACH_PHASES, ATTACH_PHASES_STATIC, ATTACH_PLUGIN, ATTACH_GO_SRC, ATTACH_GO.
@@ -418,6 +418,14 @@ def case_go_1_19(tmp):
     case_go(tmp, "/usr/lib/go-1.19/bin/go")
 
 
+def case_go_1_21(tmp):
+    case_go(tmp, "/usr/lib/go-1.21/bin/go")
+
+
+def case_go_1_22(tmp):
+    case_go(tmp, "/usr/lib/go-1.22/bin/go")
+
+
 def case_go(tmp, go=None):
     prog = build_go(tmp, go)
     b, d, a = 100, 300, 50
@@ -519,7 +527,7 @@ def case_refuse_again(tmp):
     refused("again", [PHASES], setup=first, expect="attaching again is not supported")
 
 
-CASES = {n[5:].replace("go_1_19", "go-1.19").replace("_", "-"): f for n, f in globals().items() if n.startswith("case_")}
+CASES = {n[5:].replace("go_1_", "go-1.").replace("_", "-"): f for n, f in globals().items() if n.startswith("case_")}
 
 if __name__ == "__main__":
     case = sys.argv[1] if len(sys.argv) > 1 else ""
