@@ -9,7 +9,7 @@ attached phase exactly, none of the phases before or after; after the
 detach the program's GOT gives libc's functions again; a refusal is one
 line on stderr, a non-zero status, and the program runs on unharmed.
 
-Cases: c, go (Go 1.23), go-1.19, go-1.21, go-1.22, plugin, usr2, lockholder, signal, exit, passive, listen, kinds, realloc-old, refuse-nopid, refuse-perm, refuse-static,
+Cases: c, go (Go 1.23), go-1.19, go-1.21, go-1.22, plugin, usr2, lockholder, signal, exit, passive, listen, kinds, realloc-old, refuse-nopid, refuse-perm, refuse-stopped, refuse-static,
 refuse-preloaded, refuse-twice, refuse-seccomp, refuse-again.
 Environment (meson): CGOSHIM_TEST_LAUNCHER, CGOSHIM_TEST_LIB,
 ATTACH_PHASES, ATTACH_PHASES_STATIC, ATTACH_PLUGIN, ATTACH_GO_SRC, ATTACH_GO.
@@ -477,6 +477,28 @@ def case_refuse_perm(tmp):
     lines = [l for l in a.stderr.splitlines() if l and not l.startswith("cgoshim attach: report:")]
     if a.returncode == 0 or len(lines) != 1 or "no permission" not in lines[0]:
         fail("as nobody: status %s, stderr %r" % (a.returncode, lines))
+    after = p.cmd("work 7 7")
+    status, _ = p.quit()
+    if (first, after, status) != ("done 5", "done 7", 7):
+        fail("the program did not run on unharmed: %r %r status %s" % (first, after, status))
+
+
+def case_refuse_stopped(tmp):
+    # A stopped process (SIGSTOP) is refused; continued, it runs on.
+    def stop_it(p):
+        os.kill(p.pid, signal.SIGSTOP)
+        for _ in range(200):
+            if "\nState:\tT" in open("/proc/%d/status" % p.pid).read():
+                break
+            time.sleep(0.01)
+    p = Prog([PHASES])
+    first = p.cmd("work 5 5")
+    stop_it(p)
+    rc, err = attach(p.pid, "--duration=3s")
+    lines = [l for l in err.splitlines() if l and not l.startswith("cgoshim attach: report:")]
+    os.kill(p.pid, signal.SIGCONT)
+    if rc == 0 or len(lines) != 1 or "is stopped" not in lines[0]:
+        fail("stopped: status %s, stderr %r" % (rc, lines))
     after = p.cmd("work 7 7")
     status, _ = p.quit()
     if (first, after, status) != ("done 5", "done 7", 7):
