@@ -904,6 +904,13 @@ int cgs_attach_run(pid_t pid, const char *lib, char **env, double duration_s)
 	/* ---- wait ---- */
 	int64_t until = duration_s > 0 ? mono_ns() + (int64_t)(duration_s * 1e9) : INT64_MAX;
 	bool gone = false;
+	int rc = CGS_ATTACH_OK;
+	if (wpid <= 0) {
+		/* The library said why on the process's stderr. */
+		say("the watcher did not start in process %d: no report can be written; detaching", (int)pid);
+		until = 0;
+		rc = CGS_ATTACH_FAILED;
+	}
 	while (!stop_sig) {
 		int64_t left = until - mono_ns();
 		if (left <= 0)
@@ -916,7 +923,6 @@ int cgs_attach_run(pid_t pid, const char *lib, char **env, double duration_s)
 			break;
 		}
 	}
-	int rc = CGS_ATTACH_OK;
 	if (gone) {
 		say("process %d ended; its watcher writes the final report", (int)pid);
 	} else {

@@ -9,7 +9,7 @@ attached phase exactly, none of the phases before or after; after the
 detach the program's GOT gives libc's functions again; a refusal is one
 line on stderr, a non-zero status, and the program runs on unharmed.
 
-Cases: c, go (Go 1.23), go-1.19, go-1.21, go-1.22, plugin, usr2, lockholder, signal, exit, passive, listen, kinds, realloc-old, refuse-nopid, refuse-perm, refuse-stopped, refuse-static,
+Cases: c, go (Go 1.23), go-1.19, go-1.21, go-1.22, plugin, usr2, lockholder, signal, exit, passive, listen, kinds, nowatcher, realloc-old, refuse-nopid, refuse-perm, refuse-stopped, refuse-static,
 refuse-preloaded, refuse-twice, refuse-seccomp, refuse-again.
 Environment (meson): CGOSHIM_TEST_LAUNCHER, CGOSHIM_TEST_LIB,
 ATTACH_PHASES, ATTACH_PHASES_STATIC, ATTACH_PLUGIN, ATTACH_GO_SRC, ATTACH_GO.
@@ -319,6 +319,20 @@ def case_kinds(tmp):
     if lost < 8:
         fail("of 10 blocks without a pointer %d are definitely lost (%r), expected at least 8" %
              (lost, by_size.get(5000)))
+
+
+def case_nowatcher(tmp):
+    # The watcher cannot start in the process: cgoshim attach says so,
+    # detaches at once (status 125), and the program runs on as before.
+    p = Prog([PHASES])
+    p.cmd("work 5 5")
+    rc, err = attach(p.pid, "-e", "CGOSHIM_WATCHER=/nonexistent", "-o", os.path.join(tmp, "r.txt"))
+    said = [p.cmd("which"), p.cmd("work 3 3")]
+    status, _ = p.quit()
+    if rc != 125 or "watcher did not start" not in err or "call sites restored" not in err:
+        fail("status %s, stderr %r" % (rc, err))
+    if said != ["which libc.so.6 libc.so.6", "done 3"] or status != 7:
+        fail("program said %r, status %s" % (said, status))
 
 
 def case_realloc_old(tmp):
