@@ -613,6 +613,20 @@ static struct task *choose(struct stopped *s, const struct maps_view *v)
 	return NULL;
 }
 
+/* A thread stopped in the dynamic loader's own code, outside a system
+ * call: it may be between the lazy binding of a GOT entry and its store,
+ * which would then overwrite a redirected entry. */
+static bool one_in_loader(struct stopped *s, const struct maps_view *v)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct user_regs_struct r;
+		if (s->t[i].stopped && !ptrace(PTRACE_GETREGS, s->t[i].tid, NULL, &r) && r.rip >= v->ld_lo &&
+		    r.rip < v->ld_hi && (int64_t)r.orig_rax < 0)
+			return true;
+	}
+	return false;
+}
+
 /* A `syscall` instruction (0f 05) in libc's code. */
 static uint64_t find_syscall_insn(pid_t pid, const char *libc_path)
 {
@@ -844,12 +858,23 @@ int cgs_attach_run(pid_t pid, const char *lib, char **env, double duration_s)
 			say("process %d ended", (int)pid);
 		return CGS_ATTACH_REFUSED;
 	}
-	size_t threads = s.n;
 	/* Again, now that nothing in the process moves. */
 	if (!read_maps(pid, &v) || !check_maps(&v)) {
 		let_go(&s);
 		return CGS_ATTACH_REFUSED;
 	}
+	/* Not in the middle of a lazy binding: let go and stop again (a few
+	 * times at most; the pause counted is the last one's). */
+	for (int k = 0; k < 20 && one_in_loader(&s, &v); k++) {
+		let_go(&s);
+		usleep(1000);
+		if (!stop_all(&s)) {
+			if (s.ended)
+				say("process %d ended", (int)pid);
+			return CGS_ATTACH_REFUSED;
+		}
+	}
+	size_t threads = s.n;
 	struct inject *in = calloc(1, sizeof(*in));
 	in->syscall_insn = a.syscall_insn;
 	struct task *t = choose(&s, &v);
