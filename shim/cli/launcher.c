@@ -19,6 +19,11 @@
  *    (shim/core/spawn.c; as PID 1 it stays). The watcher is an orphan, so it is
  *    adopted by the nearest child subreaper: we become one before forking
  *    the program, which makes every watcher of every descendant our child.
+ *    (The program's own watcher starts those of the processes below it as
+ *    its children, shim/core/spawnproto.h: they are our descendants, and
+ *    our children once it has ended. We set CGOSHIM_SPAWN, the name it
+ *    serves on, so that images exec'd below a process whose watcher has
+ *    ended still find it.)
  *    Contract with the library: a watcher bears its name from its first
  *    instant (the intermediate process names itself before the second
  *    fork), else a short program can end, and be scanned for watchers,
@@ -238,6 +243,7 @@ static const char usage_text[] =
 	"  CGOSHIM_FAIL_ON_LEAK=B whatever --fail-on-leak=B does; 1/yes: B=0; 0/no: off\n"
 	"  CGOSHIM_HOLD_EXIT=0|1  hold PROGRAM's exit for the final leak scan (default 1)\n"
 	"cgoshim sets CGOSHIM_LAUNCHER=1, CGOSHIM_MAIN_PID (the program's pid),\n"
+	"CGOSHIM_SPAWN (the name the watchers' spawn server listens on),\n"
 	"CGOSHIM_VERDICT_DIR (with --fail-on-leak: where final reports leave their\n"
 	"leak verdicts) and puts the library first in LD_PRELOAD. A value cgoshim refuses is one\n"
 	"the library would warn about and replace by its default.\n"
@@ -318,7 +324,8 @@ static char *usable_file(const char *path);
 
 static void set_var(const char *name, const char *value)
 {
-	if (!strncmp(name, "CGOSHIM_", 8) && strcmp(name, "CGOSHIM_LAUNCHER") && strcmp(name, "CGOSHIM_MAIN_PID")) {
+	if (!strncmp(name, "CGOSHIM_", 8) && strcmp(name, "CGOSHIM_LAUNCHER") && strcmp(name, "CGOSHIM_MAIN_PID") &&
+	    strcmp(name, "CGOSHIM_SPAWN")) {
 		/* The library's own check (options.c): what it would warn
 		 * about and replace, the launcher refuses. */
 		const char *note = NULL;
@@ -1169,6 +1176,18 @@ static pid_t start_program(char **argv, const sigset_t *orig_mask, bool chld_was
 		char me[24];
 		snprintf(me, sizeof(me), "%d", (int)getpid());
 		setenv("CGOSHIM_MAIN_PID", me, 1);
+		/* The name the program's watcher serves watcher spawns on for
+		 * every traced process below it, exec'd images too
+		 * (shim/core/spawnproto.h). */
+		char spawn[64];
+		unsigned long long nonce = 0;
+		int rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+		if (rnd < 0 || read(rnd, &nonce, sizeof(nonce)) != (ssize_t)sizeof(nonce))
+			nonce = (unsigned long long)now_s() * 1000003ULL ^ (unsigned long long)getpid() << 32;
+		if (rnd >= 0)
+			close(rnd);
+		snprintf(spawn, sizeof(spawn), "cgoshim-%d-%llx", (int)getpid(), nonce);
+		setenv("CGOSHIM_SPAWN", spawn, 1);
 		/* -o -: our stdout carries the report alone. */
 		if (stdout_dir && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 			_exit(EXIT_FAILED);

@@ -465,6 +465,14 @@ static const char *check_one(struct cgs_options *o, const char *name, const char
 		*dflt = "none";
 		if (cgs_parse_u64(v, &u) || u < 1 || u > 0x7fffffff) return "not a process id";
 		o->main_pid = (int32_t)u;
+	} else if (!strcmp(name, "SPAWN")) {
+		*dflt = "none";
+		/* The name of an abstract unix socket: printable, no '/' needed. */
+		size_t n = strlen(v);
+		if (!n || n >= sizeof(o->spawn)) return "not a name of 1 to 47 bytes";
+		for (size_t i = 0; i < n; i++)
+			if (v[i] <= ' ' || v[i] > '~') return "not a name of printable characters";
+		memcpy(o->spawn, v, n + 1);
 	} else if (!strcmp(name, "EXIT_WAIT")) {
 		*dflt = "10s";
 		if (cgs_parse_duration(v, &u) || u > MAX_EXIT_WAIT_NS)

@@ -8,6 +8,7 @@
 #define CGOSHIM_OPTIONS_H
 
 #include "common.h"
+#include "spawnproto.h"
 
 #define CGS_OUTPUT_MAX 256
 #define CGS_TOPOLOGY_MAX 128
@@ -53,6 +54,8 @@ struct cgs_options {
 	                                   * final report's leak verdict goes to DIR/PID.N */
 	char only[CGS_OUTPUT_MAX];   /* CGOSHIM_ONLY: glob of the executables measured; "" = all */
 	char listen[64];      /* CGOSHIM_LISTEN: "ADDR:PORT" the watcher serves HTTP on; "" = off */
+	char spawn[CGS_SPAWN_NAME_MAX]; /* CGOSHIM_SPAWN (set by the launcher): the watcher spawn
+					 * server's abstract socket name (spawn.c); "" = none */
 };
 
 /* Fill *o from envp (NULL-terminated "NAME=VALUE" strings; NULL for none).

@@ -58,6 +58,7 @@ struct cgs_counters {
 	uint64_t unwind_mismatches;  /* ... of which the two walks differed */
 	uint64_t forks_nproc;        /* fork children unmeasured: RLIMIT_NPROC low (fork.c) */
 	uint64_t seccomp_skipped;    /* shim system calls not made: the program's seccomp filter forbids them */
+	uint64_t spawn_fallback;     /* this image's watcher started by the process itself: no spawn server answered (spawn.c) */
 };
 
 /* Why the shim went passive (seccomp.c): passive_why. */
@@ -116,6 +117,16 @@ struct cgs_region {
 	 * asks the watcher for the final report, after which it exits. */
 	uint32_t attached;
 	volatile uint32_t detach_req;
+	/* The watcher spawn server (spawn.c): the abstract socket name this
+	 * process's fork children ask ("" = none), and which watcher took
+	 * this region: 0 none yet, 1 the one the server started, 2 the
+	 * process gave up on the server (its own watcher runs). */
+	char spawn_name[CGS_SPAWN_NAME_MAX];
+	volatile uint32_t spawn_claim;
+	/* 1: a seccomp filter was in force when this image started (inherited
+	 * across exec: the shim cannot read it), 2: none; 0 not known yet.
+	 * Inherited by fork children. */
+	uint32_t seccomp_inherited;
 
 	/* What the shim gave up to the program (signal.c, seccomp.c); times
 	 * in ns since start_mono_ns, 0 = never. */

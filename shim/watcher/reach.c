@@ -50,6 +50,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <unistd.h>
 #include <sys/uio.h>
 
 #include "reach.h"
@@ -547,6 +550,36 @@ static bool ends_with(const char *s, const char *tail)
 	return a >= b && !strcmp(s + a - b, tail);
 }
 
+/* The end of the shim library's writable segment in the process (its .bss
+ * runs on past the file's last page as an anonymous mapping: the fast
+ * unwinder's tables, libunwind's pool, 1.6 MiB), from the program headers
+ * of the file mapped at maps[i] with offset 0. 0 when it cannot be read. */
+static uint64_t shim_data_end(const struct map *maps, size_t nmaps)
+{
+	const struct map *base = NULL;
+	for (size_t i = 0; i < nmaps && !base; i++)
+		if (maps[i].off == 0 && ends_with(maps[i].path, "/libcgoshim.so"))
+			base = &maps[i];
+	if (!base || elf_version(EV_CURRENT) == EV_NONE)
+		return 0;
+	int fd = open(base->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	uint64_t end = 0;
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	size_t nph;
+	GElf_Phdr ph;
+	if (e && !elf_getphdrnum(e, &nph))
+		for (size_t k = 0; k < nph; k++)
+			if (gelf_getphdr(e, (int)k, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_W) &&
+			    ph.p_vaddr + ph.p_memsz > end)
+				end = ph.p_vaddr + ph.p_memsz;
+	if (e)
+		elf_end(e);
+	close(fd);
+	return end ? (base->lo + end + 4095) & ~4095ULL : 0;
+}
+
 static uint64_t clock_ns(clockid_t c)
 {
 	struct timespec ts;
@@ -590,10 +623,21 @@ int cgs_reach_scan(pid_t pid, const struct cgs_region *r, struct cgs_block *b, s
 	 * free chunks' stale pointers can only make more blocks look
 	 * reachable, never one lost that is not. */
 	bool attached = r && r->attached;
+	uint64_t shim_end = shim_data_end(maps, nmaps);
 	for (size_t i = 0; i < nmaps; i++) {
 		const struct map *m = &maps[i];
 		if (m->perms[0] != 'r' || m->perms[1] != 'w')
 			continue;
+		uint64_t lo = m->lo;
+		/* The shim library's .bss past its file's pages: its own state,
+		 * no root of the program's (a mapping the kernel merged with it
+		 * is read from its end on). */
+		if (!m->path[0] && i > 0 && ends_with(maps[i - 1].path, "/libcgoshim.so") &&
+		    maps[i - 1].hi == m->lo && shim_end > m->lo) {
+			if (shim_end >= m->hi)
+				continue;
+			lo = shim_end;
+		}
 		if (m->lo < region_hi && m->hi > region_lo)
 			continue; /* the shim's region */
 		if (m->path[0] == '[' && strcmp(m->path, "[stack]") && !(attached && !strcmp(m->path, "[heap]")))
@@ -606,7 +650,6 @@ int cgs_reach_scan(pid_t pid, const struct cgs_region *r, struct cgs_block *b, s
 			continue; /* a file mapped shared */
 		if (!attached && arena_heap(&p, m))
 			continue;
-		uint64_t lo = m->lo;
 		/* Only a thread stack is cut at its stack pointer: the main
 		 * thread's [stack], or an anonymous mapping right above a guard
 		 * page (glibc's thread stacks). A Go thread can block with its

@@ -266,7 +266,8 @@ static const char *base_name(const char *path)
 	X(unwind_compared, "CGOSHIM_UNWIND=compare: stacks walked by both unwinders") \
 	X(unwind_mismatches, "CGOSHIM_UNWIND=compare: stacks where the two unwinders differed") \
 	X(forks_nproc, "fork children left unmeasured: RLIMIT_NPROC below 4096, no watcher process for each") \
-	X(seccomp_skipped, "shim system calls not made: the program's seccomp filter forbids them")
+	X(seccomp_skipped, "shim system calls not made: the program's seccomp filter forbids them") \
+	X(spawn_fallback, "watcher started by the process itself, not by the spawn server: a subreaper or PID 1 above may reap it")
 
 #define CGS_REPORT_ONE(name, why) +1
 _Static_assert(sizeof(struct cgs_counters) == (0 CGS_REPORT_COUNTERS(CGS_REPORT_ONE)) * sizeof(uint64_t),

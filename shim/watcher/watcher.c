@@ -2,8 +2,10 @@
  *
  *	cgoshim-watch --pid PID --pidfd FD --memfd FD --region ADDR
  *
- * Each traced process image starts one at start-up (shim/core/spawn.c: a
- * double fork: never the program's child, see spawn.c). It
+ * Each traced process image has one from start-up: started by a watcher
+ * of the same run (the spawn server, spawnsrv.c, shim/core/spawnproto.h)
+ * or, for the first, by the process itself (shim/core/spawn.c: a double
+ * fork); never the program's child. It
  * maps the region's memfd at the address the process has it (the region
  * holds plain pointers), closes every descriptor but stderr, leaves the
  * terminal's process group
@@ -58,12 +60,14 @@
 #include "heappeak.h"
 #include "httpd.h"
 #include "snapshot.h"
+#include "spawnsrv.h"
 #include "symbols.h"
 
 struct watch {
 	struct cgs_region *r;
 	pid_t pid;
 	int pidfd;
+	int serve_fd; /* the spawn server's listening socket (spawnsrv.c), -1 if none */
 	int ino; /* inotify on the region's memfd, or -1 */
 	bool hold_err; /* our stderr is the process's pipe or socket: follow it */
 	bool err_dropped; /* our stderr is /dev/null (reports go to a device) */
@@ -822,6 +826,15 @@ static void emit_at_exit(struct watch *w)
 	struct emit_how how = { .final = true, .live = true, .final_at = "exit" };
 	emit_how(w, "exit", &how);
 	w->exit_written = true;
+	/* PID 1 of a pid namespace: its end kills every process in it, the
+	 * watchers we started for its descendants too. Those writing a final
+	 * report (their process has ended) finish first, within half of
+	 * CGOSHIM_EXIT_WAIT. */
+	if (r->pid == 1 && w->serve_fd >= 0) {
+		int64_t until = now_ns() + (int64_t)(r->opts.exit_wait_ns / 2);
+		while (cgs_spawnsrv_finishing() > 0 && now_ns() < until)
+			usleep(5000);
+	}
 	__atomic_store_n(&r->exit_done, 1, __ATOMIC_RELEASE);
 	wake(&r->exit_done);
 }
@@ -913,6 +926,11 @@ static void run(struct watch *w)
 	 * the program's limit, no more (README, Limits): no recorder helper,
 	 * no peak sampler, no HTTP server, no death watch thread. */
 	bool lean = cgs_nproc_tight();
+	/* The watcher spawn server for the process's descendants (spawnsrv.c):
+	 * a thread. Lean, or without it, the socket is closed and they start
+	 * their watchers themselves. */
+	if (w->serve_fd >= 0 && (lean || cgs_spawnsrv_start(w->serve_fd)))
+		close(w->serve_fd);
 	if (!lean) {
 		cgs_rings_watch(r, (int)w->pid);
 		/* The live heap's peak, sampled (heappeak.c). */
@@ -1048,19 +1066,19 @@ static void run(struct watch *w)
 	wake(&r->dump_done);
 }
 
-static void close_others(int keep1, int keep2, bool keep_stdout)
+static void close_others(int keep1, int keep2, int keep3, bool keep_stdout)
 {
-	int keep[4] = { 2, keep1, keep2, keep_stdout ? 1 : -1 };
+	int keep[5] = { 2, keep1, keep2, keep3, keep_stdout ? 1 : -1 };
 	/* sort */
-	for (int i = 0; i < 4; i++)
-		for (int j = i + 1; j < 4; j++)
+	for (int i = 0; i < 5; i++)
+		for (int j = i + 1; j < 5; j++)
 			if (keep[j] < keep[i]) {
 				int t = keep[i];
 				keep[i] = keep[j];
 				keep[j] = t;
 			}
 	unsigned lo = 0;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		if (keep[i] < 0)
 			continue;
 		if ((unsigned)keep[i] > lo && syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0))
@@ -1075,7 +1093,7 @@ static void close_others(int keep1, int keep2, bool keep_stdout)
 
 static int watch_memfd(int memfd);
 
-static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd)
+static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd, int serve_fd)
 {
 	prctl(PR_SET_NAME, "cgoshim-watch");
 	setpgid(0, 0);
@@ -1103,10 +1121,11 @@ static void become_watcher(struct cgs_region *r, pid_t pid, int pidfd, int memfd
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* CGOSHIM_OUTPUT=-: the reports go to the program's stdout. */
-	close_others(pidfd, memfd, !strcmp(r->opts.output, "-"));
+	close_others(pidfd, memfd, serve_fd, !strcmp(r->opts.output, "-"));
 	struct stat mst;
 	unsigned long region_ino = memfd >= 0 && !fstat(memfd, &mst) ? (unsigned long)mst.st_ino : 0;
-	struct watch w = { .r = r, .pid = pid, .pidfd = pidfd, .ino = watch_memfd(memfd), .region_ino = region_ino };
+	struct watch w = { .r = r, .pid = pid, .pidfd = pidfd, .ino = watch_memfd(memfd), .region_ino = region_ino,
+			   .serve_fd = serve_fd };
 	struct stat err;
 	if (r->opts.output[0] && strcmp(r->opts.output, "-"))
 		stderr_policy(&w);
@@ -1224,11 +1243,19 @@ int main(int argc, char **argv)
 			}
 		}
 	pid_t pid = 0;
-	int pidfd = -1, memfd = -1;
+	int pidfd = -1, memfd = -1, serve_fd = -1;
 	uintptr_t at = 0;
-	bool ok = argc == 9;
-	for (int i = 1; ok && i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--pid"))
+	bool served = false;
+	bool ok = argc >= 9;
+	for (int i = 1; ok && i < argc; i += 2) {
+		if (!strcmp(argv[i], "--served")) {
+			served = true; /* started by a spawn server (spawnsrv.c) */
+			i--;
+		} else if (i + 1 >= argc)
+			ok = false;
+		else if (!strcmp(argv[i], "--serve"))
+			serve_fd = (int)arg_long(argv[i + 1], 10, &ok);
+		else if (!strcmp(argv[i], "--pid"))
 			pid = (pid_t)arg_long(argv[i + 1], 10, &ok);
 		else if (!strcmp(argv[i], "--pidfd"))
 			pidfd = (int)arg_long(argv[i + 1], 10, &ok);
@@ -1251,6 +1278,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	unsetenv("CGOSHIM_WATCH_TRY");
-	become_watcher(r, pid, pidfd, memfd);
+	/* Started by the spawn server: the process may have given up waiting
+	 * for it and started its own watcher (spawn.c); the first to claim
+	 * the region watches it. */
+	if (served) {
+		uint32_t none = 0;
+		if (!__atomic_compare_exchange_n(&r->spawn_claim, &none, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return 0;
+	}
+	become_watcher(r, pid, pidfd, memfd, serve_fd);
 	return 0;
 }

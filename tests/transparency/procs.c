@@ -11,6 +11,21 @@
  *                        `while (wait(NULL) > 0)`: mine and not mine
  *   reaper N             the same as a child subreaper
  *   reaper-exec SELF N   become a subreaper, then exec `SELF waitall N`
+ *   reaptree N M         a child subreaper (or PID 1) forks N children;
+ *                        each forks M grandchildren and exits at once, so
+ *                        they are adopted; each grandchild leaks a block
+ *                        and exits 0.3 s later. Then
+ *                        `while (wait(NULL) > 0)`: which of them it
+ *                        reaped, and how many processes it never made;
+ *                        with a 5th argument "raw", it ends with a raw
+ *                        exit_group, as Go does; with "exec", the
+ *                        grandchildren exec `procs leaf` (0.3 s, a leak)
+ *   deny-socket PROG...  install a seccomp filter that kills the process on
+ *                        socket, connect, bind, listen and sendmsg, then
+ *                        exec PROG (the filter is inherited)
+ *   init-check           (under an init such as the launcher as PID 1)
+ *                        send SIGTERM to PID 1: does it reach us? Leave an
+ *                        orphan that exits: is it reaped?
  *   daemon PIDFILE       fork a daemon (setsid, stdio on /dev/null,
  *                        sleeps 10 s) and exit at once
  *   nproc LIMIT          RLIMIT_NPROC = LIMIT (0: as it is), fork until
@@ -40,6 +55,10 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <stddef.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 
@@ -128,6 +147,152 @@ static int waitall(int n, bool reaper)
 			other++;
 	}
 	printf("reaped %d of mine, %d not mine; then %s\n", own, other, errno == ECHILD ? "ECHILD" : strerror(errno));
+	return 0;
+}
+
+void *volatile procs_sink;
+
+struct grandchild {
+	int i, j;
+	pid_t pid;
+};
+
+static int reaptree(const char *self, int n, int m, bool raw_exit, bool exec_leaf)
+{
+	if (n > 16 || m > 16 || prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		return 2;
+	printf("pid 1: %s\n", getpid() == 1 ? "yes" : "no");
+	int p[2];
+	if (pipe(p))
+		return 2;
+	pid_t kid[16];
+	for (int i = 0; i < n; i++) {
+		kid[i] = fork();
+		if (kid[i] < 0)
+			return 2;
+		if (kid[i] == 0) {
+			close(p[0]);
+			for (int j = 0; j < m; j++)
+				if (fork() == 0) {
+					procs_sink = malloc(4242);
+					struct grandchild g = { i, j, getpid() };
+					if (write(p[1], &g, sizeof(g)) != sizeof(g))
+						_exit(3);
+					close(p[1]);
+					if (exec_leaf)
+						execl(self, self, "leaf", (char *)NULL);
+					usleep(300000);
+					_exit(0);
+				}
+			_exit(0);
+		}
+	}
+	close(p[1]);
+	pid_t gkid[16][16] = { { 0 } };
+	struct grandchild g;
+	while (read(p[0], &g, sizeof(g)) == sizeof(g))
+		if (g.i >= 0 && g.i < n && g.j >= 0 && g.j < m)
+			gkid[g.i][g.j] = g.pid;
+	close(p[0]);
+	alarm(20); /* a wait that never ends: killed, the status says so */
+	bool kid_seen[16] = { false }, gkid_seen[16][16] = { { false } };
+	int others = 0;
+	pid_t w;
+	while ((w = wait(NULL)) > 0) {
+		bool known = false;
+		for (int i = 0; i < n; i++) {
+			if (kid[i] == w)
+				known = kid_seen[i] = true;
+			for (int j = 0; j < m; j++)
+				if (gkid[i][j] == w)
+					known = gkid_seen[i][j] = true;
+		}
+		others += !known;
+	}
+	int e = errno;
+	for (int i = 0; i < n; i++) {
+		printf("child %d: %s\n", i, kid_seen[i] ? "reaped, my own child" : "never reaped");
+		for (int j = 0; j < m; j++)
+			printf("grandchild %d.%d: %s\n", i, j,
+			       !gkid[i][j] ? "never heard of" : gkid_seen[i][j] ? "reaped, adopted" : "never reaped");
+	}
+	printf("processes reaped that I never made: %d; then %s\n", others, e == ECHILD ? "ECHILD" : strerror(e));
+	/* As Go ends: exit_group, nothing runs at exit. */
+	if (raw_exit) {
+		fflush(stdout);
+		syscall(SYS_exit_group, 0);
+	}
+	return 0;
+}
+
+static int deny_socket(char **argv)
+{
+	static const int denied[] = { SYS_socket, SYS_connect, SYS_bind, SYS_listen, SYS_sendmsg };
+	struct sock_filter f[16];
+	int n = 0;
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)denied[i], 0, 1);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	}
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog fp = { (unsigned short)n, f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp, 0, 0))
+		return 2;
+	execv(argv[0], argv);
+	return 127;
+}
+
+static volatile sig_atomic_t term_seen;
+static void on_term(int sig)
+{
+	(void)sig;
+	term_seen = 1;
+}
+
+static int init_check(void)
+{
+	printf("pid 1: %s, parent: pid %d\n", getpid() == 1 ? "yes" : "no", (int)getppid());
+	signal(SIGTERM, on_term);
+	kill(1, SIGTERM);
+	for (int i = 0; i < 200 && !term_seen; i++)
+		usleep(10000);
+	printf("SIGTERM sent to PID 1: %s\n", term_seen ? "received" : "not received");
+	int p[2];
+	if (pipe(p))
+		return 2;
+	pid_t c = fork();
+	if (c == 0) {
+		pid_t g = fork();
+		if (g == 0) {
+			usleep(100000);
+			_exit(0);
+		}
+		if (write(p[1], &g, sizeof(g)) != sizeof(g))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	pid_t g = 0;
+	if (read(p[0], &g, sizeof(g)) != sizeof(g) || waitpid(c, NULL, 0) != c)
+		return 2;
+	char path[64], line[256] = "";
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)g);
+	const char *state = "still running";
+	for (int i = 0; i < 300; i++) {
+		usleep(10000);
+		FILE *f = fopen(path, "r");
+		if (!f) {
+			state = "reaped";
+			break;
+		}
+		bool ok = fgets(line, sizeof(line), f) != NULL;
+		fclose(f);
+		char *paren = ok ? strrchr(line, ')') : NULL;
+		if (paren && paren[1] == ' ' && paren[2] == 'Z')
+			state = "a zombie";
+	}
+	printf("orphan: %s\n", state);
 	return 0;
 }
 
@@ -285,6 +450,18 @@ int main(int argc, char **argv)
 		execl(argv[2], argv[2], "waitall", argv[3], (char *)NULL);
 		return 127;
 	}
+	if (!strcmp(m, "reaptree") && argc > 3)
+		return reaptree(argv[0], atoi(argv[2]), atoi(argv[3]), argc > 4 && !strcmp(argv[4], "raw"),
+				argc > 4 && !strcmp(argv[4], "exec"));
+	if (!strcmp(m, "leaf")) {
+		procs_sink = malloc(4343);
+		usleep(300000);
+		return 0;
+	}
+	if (!strcmp(m, "deny-socket") && argc > 2)
+		return deny_socket(argv + 2);
+	if (!strcmp(m, "init-check"))
+		return init_check();
 	if (!strcmp(m, "daemon") && argc > 2)
 		return daemonize(argv[2]);
 	if (!strcmp(m, "nproc") && argc > 2)

@@ -11,11 +11,32 @@
  *                    child (sigpending, signalfd) nor in an image it execs
  *   pid1             as PID 1 of a pid namespace (unshare), a
  *                    `while (wait(NULL) > 0)` loop ends at once and reaps
- *                    nothing not its own (CGOSHIM_CHILDREN=0 when it
- *                    forks: the watchers of traced children are adopted
- *                    by PID 1, README Limits)
+ *                    nothing not its own, with children traced or not
+ *                    (CGOSHIM_CHILDREN=0)
  *   subreaper        the same as a child subreaper, and in an image that
  *                    inherited the flag through exec
+ *   reaptree         a child subreaper whose traced children fork
+ *                    grandchildren and exit (procs reaptree): its
+ *                    `while (wait(NULL) > 0)` reaps the same processes,
+ *                    none it never made (the watchers of its descendants
+ *                    are the spawn server's children, spawnproto.h), and
+ *                    every process has its final report; also when the
+ *                    grandchildren exec
+ *   reaptree-pid1    the same as PID 1 of a pid namespace (unshare), the
+ *                    shim preloaded in the program only
+ *   reaptree-launcher  the same under the launcher outside the namespace,
+ *                    ending with a raw exit_group (as Go): PID 1's own
+ *                    final report too (its watcher is outside), also
+ *                    with unshare itself preloaded, no launcher; and a
+ *                    subreaper under the launcher: every report is there
+ *                    when the launcher returns
+ *   seccomp-inherited  a program started under a seccomp filter (inherited
+ *                    across exec, which the shim cannot read) that kills
+ *                    it on socket calls: the spawn server is not asked,
+ *                    the program runs as without the shim
+ *   launcher-init    the launcher as PID 1 (as in a container): a
+ *                    signal sent to PID 1 reaches the program, an orphan
+ *                    is reaped
  *   daemon           `$(prog 2>&1)`: the output ends when the program
  *                    exits although its daemon runs on (reports to files,
  *                    and to stderr)
@@ -135,6 +156,7 @@ START_TEST(pid1)
 	as_pid1("1", "0");
 	as_pid1("0", "0");
 	as_pid1("0", "3");
+	as_pid1("1", "3"); /* traced children: their watchers are the server's (spawnproto.h) */
 }
 END_TEST
 
@@ -151,6 +173,244 @@ START_TEST(subreaper)
 	same_simple(argve, quiet);
 	const char *argve3[] = { hbin("procs"), "reaper-exec", hbin("procs"), "3", NULL };
 	same_simple(argve3, no_children);
+	/* Traced children: their watchers are the spawn server's children. */
+	same_simple(argv3, quiet);
+	same_simple(argve3, quiet);
+}
+END_TEST
+
+
+/* Wait (30 s at most) until dir holds want final reports; how many. */
+static size_t final_reports(const char *dir, size_t want, json_t ***out)
+{
+	struct hrun r = { 0 };
+	snprintf(r.dir, sizeof(r.dir), "%s", dir);
+	size_t n = 0, finals = 0;
+	json_t **v = NULL;
+	for (int i = 0; i < 300; i++) {
+		if (v)
+			hreports_free(v, n);
+		v = hreports(&r, &n);
+		finals = 0;
+		for (size_t k = 0; k < n; k++)
+			finals += json_is_true(json_object_get(v[k], "final"));
+		if (finals >= want)
+			break;
+		hmsleep(100);
+	}
+	for (size_t k = 0; k < n; k++)
+		printf("report: pid %lld, %s, spawn fallbacks %lld: %s\n", hjint(v[k], "pid"),
+		       json_is_true(json_object_get(v[k], "final")) ? "final" : "live",
+		       hnum(v[k], "counters.spawn_fallback"), hjstr(v[k], "cmdline"));
+	*out = v;
+	return n;
+}
+
+static void rm_dir(const char *dir)
+{
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Of reports v, those of procs reaptree's processes; none counts a
+ * watcher started without the spawn server. */
+static size_t reaptree_reports(json_t **v, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_msg(json_is_true(json_object_get(v[i], "final")), "pid %lld: no final report",
+			      hjint(v[i], "pid"));
+		ck_assert_int_eq(hnum(v[i], "counters.spawn_fallback"), 0);
+		k += strstr(hjstr(v[i], "cmdline"), "procs reaptree") != NULL;
+	}
+	return k;
+}
+
+#define TREE_N "3"
+#define TREE_M "2"
+#define TREE_PROCS (1 + 3 + 3 * 2)
+
+/* procs reaptree as a child subreaper, the shim preloaded; how (NULL, or
+ * "exec": the grandchildren exec) and how many processes report. */
+static void reaptree_as_subreaper(const char *how, size_t procs)
+{
+	char dir[] = "/tmp/cgoshim-reaptree-XXXXXX", out[300];
+	ck_assert(mkdtemp(dir));
+	snprintf(out, sizeof(out), "CGOSHIM_OUTPUT=%s/r.%%p.json", dir);
+	const char *env[] = { "CGOSHIM_FORMAT=json", out, NULL };
+	const char *argv[] = { hbin("procs"), "reaptree", TREE_N, TREE_M, how, NULL };
+	struct hproc a, b;
+	same(argv, env, false, &a, &b);
+	ck_assert(strstr(b.out, "processes reaped that I never made: 0; then ECHILD"));
+	ck_assert(!strstr(b.out, "never reaped") && !strstr(b.out, "never heard"));
+	json_t **v;
+	size_t n = final_reports(dir, procs, &v);
+	ck_assert_int_eq(n, procs);
+	ck_assert_int_eq(reaptree_reports(v, n), TREE_PROCS);
+	hreports_free(v, n);
+	hproc_free(&a);
+	hproc_free(&b);
+	rm_dir(dir);
+}
+
+START_TEST(reaptree)
+{
+	reaptree_as_subreaper(NULL, TREE_PROCS);
+	/* Images exec'd below the subreaper: their parent's watcher (or the
+	 * subreaper's, once they are adopted) serves them. */
+	reaptree_as_subreaper("exec", TREE_PROCS + 6);
+}
+END_TEST
+
+/* procs reaptree as PID 1 of a new pid namespace; how as in
+ * reaptree_as_subreaper. */
+static void reaptree_as_pid1(const char *how, size_t procs)
+{
+	char dir[] = "/tmp/cgoshim-reaptree-XXXXXX", out[300];
+	ck_assert(mkdtemp(dir));
+	snprintf(out, sizeof(out), "CGOSHIM_OUTPUT=%s/r.%%p.json", dir);
+	char *pre = lib_env();
+	const char *plain_argv[] = { "unshare", "--pid", "--fork", "--mount-proc", hbin("procs"), "reaptree", TREE_N,
+				     TREE_M, how, NULL };
+	const char *shim_argv[] = { "unshare", "--pid", "--fork", "--mount-proc", "/usr/bin/env", pre,
+				    "CGOSHIM_FORMAT=json", out, hbin("procs"), "reaptree", TREE_N, TREE_M, how, NULL };
+	struct hproc a, b;
+	struct hspawn o = { .search_path = true, .timeout_s = 60 };
+	ck_assert_int_eq(hspawn(plain_argv, &o, &a), 0);
+	if (!WIFEXITED(a.status) || WEXITSTATUS(a.status) || !strstr(a.out, "pid 1: yes"))
+		hskip("unshare --pid --fork --mount-proc does not work here");
+	ck_assert_int_eq(hspawn(shim_argv, &o, &b), 0);
+	printf("PID 1 reaptree: without the shim:\n%s%swith:\n%s%s", a.out, a.err, b.out, b.err);
+	ck_assert_str_eq(b.out, a.out);
+	ck_assert_str_eq(b.err, a.err);
+	ck_assert_int_eq(b.status, a.status);
+	json_t **v;
+	size_t n = final_reports(dir, procs, &v);
+	ck_assert_int_eq(n, procs);
+	ck_assert_int_eq(reaptree_reports(v, n), TREE_PROCS);
+	hreports_free(v, n);
+	hproc_free(&a);
+	hproc_free(&b);
+	free(pre);
+	rm_dir(dir);
+}
+
+START_TEST(reaptree_pid1)
+{
+	reaptree_as_pid1(NULL, TREE_PROCS);
+	reaptree_as_pid1("exec", TREE_PROCS + 6);
+}
+END_TEST
+
+START_TEST(reaptree_launcher)
+{
+	char dir[] = "/tmp/cgoshim-reaptree-XXXXXX", out[300];
+	ck_assert(mkdtemp(dir));
+	snprintf(out, sizeof(out), "%s/r.%%p.json", dir);
+	const char *plain_argv[] = { "unshare", "--pid", "--fork", "--mount-proc", hbin("procs"), "reaptree", TREE_N,
+				     TREE_M, "raw", NULL };
+	const char *shim_argv[] = { getenv("CGOSHIM_TEST_LAUNCHER"), "-f", "json", "-o", out, "--", "unshare", "--pid",
+				    "--fork", "--mount-proc", hbin("procs"), "reaptree", TREE_N, TREE_M, "raw", NULL };
+	struct hproc a, b;
+	struct hspawn o = { .search_path = true, .timeout_s = 60 };
+	ck_assert_int_eq(hspawn(plain_argv, &o, &a), 0);
+	if (!WIFEXITED(a.status) || WEXITSTATUS(a.status) || !strstr(a.out, "pid 1: yes"))
+		hskip("unshare --pid --fork --mount-proc does not work here");
+	ck_assert_int_eq(hspawn(shim_argv, &o, &b), 0);
+	printf("PID 1 reaptree, raw exit, under the launcher: without the shim:\n%s%swith:\n%s%s", a.out, a.err,
+	       b.out, b.err);
+	ck_assert_str_eq(b.out, a.out);
+	ck_assert_str_eq(b.err, a.err);
+	ck_assert_int_eq(b.status, a.status);
+	/* unshare, its fork child (PID 1 until it execs), and the tree. */
+	json_t **v;
+	size_t n = final_reports(dir, TREE_PROCS + 2, &v);
+	ck_assert_int_eq(n, TREE_PROCS + 2);
+	ck_assert_int_eq(reaptree_reports(v, n), TREE_PROCS + 2); /* unshare's command line names it too */
+	bool init_report = false;
+	for (size_t i = 0; i < n; i++)
+		init_report = init_report || (hjint(v[i], "pid") == 1 && strstr(hjstr(v[i], "exe"), "procs"));
+	ck_assert_msg(init_report, "no final report of PID 1");
+	hreports_free(v, n);
+	hproc_free(&b);
+	rm_dir(dir);
+
+	/* unshare itself preloaded, no launcher: PID 1 asks the watcher of the
+	 * image it replaced (unshare's fork child's, outside). */
+	ck_assert(mkdtemp(strcpy(dir, "/tmp/cgoshim-reaptree-XXXXXX")));
+	char outv[300];
+	snprintf(outv, sizeof(outv), "CGOSHIM_OUTPUT=%s/r.%%p.json", dir);
+	char *pre = lib_env();
+	const char *penv[] = { pre, outv, "CGOSHIM_FORMAT=json", NULL };
+	struct hspawn po = { .env = penv, .search_path = true, .timeout_s = 60 };
+	ck_assert_int_eq(hspawn(plain_argv, &po, &b), 0);
+	printf("PID 1 reaptree, raw exit, unshare preloaded:\n%s%s", b.out, b.err);
+	ck_assert_str_eq(b.out, a.out);
+	n = final_reports(dir, TREE_PROCS + 2, &v);
+	ck_assert_int_eq(n, TREE_PROCS + 2);
+	ck_assert_int_eq(reaptree_reports(v, n), TREE_PROCS + 2);
+	init_report = false;
+	for (size_t i = 0; i < n; i++)
+		init_report = init_report || (hjint(v[i], "pid") == 1 && strstr(hjstr(v[i], "exe"), "procs"));
+	ck_assert_msg(init_report, "no final report of PID 1");
+	hreports_free(v, n);
+	hproc_free(&b);
+	free(pre);
+	rm_dir(dir);
+
+	/* A subreaper under the launcher: every final report is there when
+	 * the launcher returns (it waits for the watchers the program's
+	 * watcher started). */
+	ck_assert(mkdtemp(strcpy(dir, "/tmp/cgoshim-reaptree-XXXXXX")));
+	snprintf(out, sizeof(out), "%s/r.%%p.json", dir);
+	const char *sub_argv[] = { getenv("CGOSHIM_TEST_LAUNCHER"), "-f", "json", "-o", out, "--", hbin("procs"),
+				   "reaptree", TREE_N, TREE_M, NULL };
+	struct hspawn so = { .timeout_s = 60 };
+	ck_assert_int_eq(hspawn(sub_argv, &so, &b), 0);
+	printf("a subreaper under the launcher:\n%s%s", b.out, b.err);
+	ck_assert(strstr(b.out, "processes reaped that I never made: 0; then ECHILD"));
+	ck_assert_int_eq(hfiles(dir, "r."), TREE_PROCS);
+	n = final_reports(dir, TREE_PROCS, &v);
+	ck_assert_int_eq(reaptree_reports(v, n), TREE_PROCS);
+	hreports_free(v, n);
+	hproc_free(&b);
+	hproc_free(&a);
+	rm_dir(dir);
+}
+END_TEST
+
+START_TEST(seccomp_inherited)
+{
+	const char *argv[] = { hbin("procs"), "deny-socket", hbin("procs"), "waitall", "2", NULL };
+	struct hproc a, b;
+	same(argv, quiet, false, &a, &b);
+	ck_assert_str_eq(b.out, "pid 1: no, subreaper: no\nreaped 2 of mine, 0 not mine; then ECHILD\n");
+	hproc_free(&a);
+	hproc_free(&b);
+}
+END_TEST
+
+/* The launcher as PID 1 of a pid namespace, as in a container. */
+START_TEST(launcher_init)
+{
+	const char *argv[] = { "unshare", "--pid", "--fork", "--mount-proc", getenv("CGOSHIM_TEST_LAUNCHER"), "-o",
+			       "/dev/null", "--", hbin("procs"), "init-check", NULL };
+	struct hproc b;
+	struct hspawn o = { .search_path = true, .timeout_s = 60 };
+	const char *probe[] = { "unshare", "--pid", "--fork", "--mount-proc", "true", NULL };
+	ck_assert_int_eq(hspawn(probe, &o, &b), 0);
+	if (!WIFEXITED(b.status) || WEXITSTATUS(b.status))
+		hskip("unshare --pid --fork --mount-proc does not work here");
+	hproc_free(&b);
+	ck_assert_int_eq(hspawn(argv, &o, &b), 0);
+	printf("the launcher as PID 1:\n%s%s", b.out, b.err);
+	ck_assert_str_eq(b.out, "pid 1: no, parent: pid 1\n"
+				"SIGTERM sent to PID 1: received\n"
+				"orphan: reaped\n");
+	ck_assert_str_eq(b.err, "");
+	ck_assert(WIFEXITED(b.status) && WEXITSTATUS(b.status) == 0);
+	hproc_free(&b);
 }
 END_TEST
 
@@ -336,6 +596,11 @@ int main(int argc, char **argv)
 		{ "sigchld-blocked", sigchld_blocked, NULL, 0 },
 		{ "pid1", pid1, need_root, 0 },
 		{ "subreaper", subreaper, NULL, 0 },
+		{ "reaptree", reaptree, NULL, 0 },
+		{ "reaptree-pid1", reaptree_pid1, need_root, 0 },
+		{ "reaptree-launcher", reaptree_launcher, need_root, 0 },
+		{ "launcher-init", launcher_init, need_root, 0 },
+		{ "seccomp-inherited", seccomp_inherited, NULL, 0 },
 		{ "daemon", daemon_output, NULL, 0 },
 		{ "nproc", nproc, need_root, 0 },
 		{ "pipe2", pipe2_high, NULL, 0 },
