@@ -76,6 +76,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include "attach.h"
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -159,6 +160,7 @@ static void *xrealloc(void *p, size_t n)
 
 static const char usage_text[] =
 	"Usage: cgoshim [OPTION]... [--] PROGRAM [ARG]...\n"
+	"   or: cgoshim attach [OPTION]... [--duration=T] PID\n"
 	"   or: cgoshim diff BASE.json NEW.json [--max-p99-regress=10%]...\n"
 	"   or: cgoshim merge REPORT.json... > merged.json\n"
 	"   or: cgoshim html REPORT.json > report.html\n"
@@ -194,6 +196,8 @@ static const char usage_text[] =
 	"      --no-hold-exit      do not hold PROGRAM's exit for the final leak scan\n"
 	"  -e, --env=NAME=VALUE    set any CGOSHIM_ variable\n"
 	"      --lib=PATH          preload PATH instead of the installed library\n"
+	"      --duration=T        attach: let go after T (e.g. 30s, 500ms); without\n"
+	"                          it, at the process's end or on SIGINT\n"
 	"  -h, --help              print this help and exit\n"
 	"      --version           print the version and exit\n"
 	"\n"
@@ -259,6 +263,12 @@ static const char usage_text[] =
 	"23 PROGRAM succeeded but leaked past --fail-on-leak; 2 usage error; 125 cgoshim failed; 126 PROGRAM or the library not usable;\n"
 	"127 PROGRAM or the library not found.\n"
 	"\n"
+	"'cgoshim attach PID' measures a running process (started without cgoshim)\n"
+	"from now until --duration, its end, or SIGINT, then writes the final report\n"
+	"(default ./cgoshim-attach.PID.txt) and lets go of it: its calls go straight\n"
+	"to libc again. It uses ptrace; static binaries, processes under seccomp and\n"
+	"processes that have cgoshim already are refused (status 1, untouched).\n"
+	"\n"
 	"Reports: 'cgoshim diff' compares two JSON reports and fails (status 1) when\n"
 	"a threshold is crossed; 'cgoshim merge' merges the reports of several\n"
 	"processes into one; 'cgoshim html' draws one as a self-contained page.\n"
@@ -277,6 +287,7 @@ enum {
 	OPT_LISTEN,
 	OPT_LIB,
 	OPT_VERSION,
+	OPT_DURATION,
 	OPT_SUPPRESSIONS,
 	OPT_FAIL_ON_LEAK,
 	OPT_NO_HOLD,
@@ -305,6 +316,7 @@ static const struct option long_options[] = {
 	{ "no-hold-exit", no_argument, NULL, OPT_NO_HOLD },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -388,6 +400,31 @@ static void check_not_empty(const char *opt, const char *s)
 {
 	if (!*s)
 		usage_error("%s: empty value", opt);
+}
+
+/* `cgoshim attach`: the same options, PID instead of PROGRAM, and --duration. */
+static bool attach_mode;
+static double attach_duration;
+
+static double parse_duration(const char *s)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	double unit = 1;
+	if (!strcmp(end, "ms"))
+		unit = 1e-3;
+	else if (!strcmp(end, "s") || !*end)
+		unit = 1;
+	else if (!strcmp(end, "m"))
+		unit = 60;
+	else if (!strcmp(end, "h"))
+		unit = 3600;
+	else
+		v = -1;
+	if (errno || end == s || !(v > 0) || v * unit > 1e9)
+		usage_error("--duration=%s: expected a time such as 10s, 500ms, 5m", s);
+	return v * unit;
 }
 
 /* Parse options, exporting them as they come; returns the index of PROGRAM
@@ -481,6 +518,11 @@ static int parse_args(int argc, char **argv, const char **lib_opt)
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(fflush(stdout) ? EXIT_FAILED : 0);
+		case OPT_DURATION:
+			if (!attach_mode)
+				usage_error("--duration is an option of cgoshim attach");
+			attach_duration = parse_duration(optarg);
+			break;
 		case OPT_VERSION:
 			printf("cgoshim %s\n", CGOSHIM_VERSION);
 			exit(fflush(stdout) ? EXIT_FAILED : 0);
@@ -495,7 +537,7 @@ static int parse_args(int argc, char **argv, const char **lib_opt)
 		}
 	}
 	if (optind >= argc)
-		usage_error("no program to run");
+		usage_error(attach_mode ? "no PID to attach to" : "no program to run");
 	return optind;
 }
 
@@ -1337,6 +1379,71 @@ static void exit_like(int status)
 	exit(128 + sig);
 }
 
+/* The report's default name in attach mode: in the current directory. */
+static const char *format_ext(const char *f)
+{
+	if (!f || !strcmp(f, "text"))
+		return "txt";
+	if (!strcmp(f, "pprof"))
+		return "pb.gz";
+	if (!strcmp(f, "openmetrics"))
+		return "prom";
+	if (!strcmp(f, "chrome"))
+		return "json";
+	return f;
+}
+
+static int attach_main(int argc, char **argv)
+{
+	attach_mode = true;
+	const char *lib_opt = NULL;
+	int at = parse_args(argc, argv, &lib_opt);
+	char *end;
+	errno = 0;
+	long pid = strtol(argv[at], &end, 10);
+	if (errno || end == argv[at] || *end || pid <= 0 || pid > INT32_MAX)
+		usage_error("attach: %s is not a process id", argv[at]);
+	if (at + 1 < argc)
+		usage_error("attach: one PID only (extra argument %s)", argv[at + 1]);
+	if (fail_on_leak_set || hold_set || !hold_exit)
+		usage_error("attach: --fail-on-leak and --no-hold-exit are options of a program run by cgoshim");
+	char *lib = find_library(lib_opt);
+	/* The watcher starts in the process, in its directory: a report name
+	 * is made absolute here, and a default one given (the process's
+	 * stderr is not ours). */
+	const char *out = getenv("CGOSHIM_OUTPUT");
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		strcpy(cwd, "/tmp");
+	if (out && !strcmp(out, "-"))
+		usage_error("attach: -o - is not available (the process's stdout is not cgoshim's); give a file name");
+	if (!out || !*out || !strcmp(out, "stderr")) {
+		char name[PATH_MAX + 64];
+		snprintf(name, sizeof(name), "%s/cgoshim-attach.%ld.%s", cwd, pid, format_ext(getenv("CGOSHIM_FORMAT")));
+		set_var("CGOSHIM_OUTPUT", name);
+	} else if (out[0] != '/') {
+		char name[2 * PATH_MAX];
+		snprintf(name, sizeof(name), "%s/%s", cwd, out);
+		set_var("CGOSHIM_OUTPUT", name);
+	}
+	fprintf(stderr, "cgoshim attach: report: %s\n", getenv("CGOSHIM_OUTPUT"));
+	/* The settings passed: every CGOSHIM_ variable but the launcher's own. */
+	size_t n = 0;
+	for (char **e = environ; *e; e++)
+		n++;
+	char **env = xmalloc((n + 1) * sizeof(*env));
+	size_t k = 0;
+	for (char **e = environ; *e; e++)
+		if (!strncmp(*e, "CGOSHIM_", 8) && strncmp(*e, "CGOSHIM_LIB=", 12) &&
+		    strncmp(*e, "CGOSHIM_LAUNCHER", 16) && strncmp(*e, "CGOSHIM_MAIN_PID=", 17))
+			env[k++] = *e;
+	env[k] = NULL;
+	int rc = cgs_attach_run((pid_t)pid, lib, env, attach_duration);
+	free(env);
+	free(lib);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	/* Report subcommands (cli.h); "cgoshim -- diff ..." runs a program named diff. */
@@ -1346,6 +1453,8 @@ int main(int argc, char **argv)
 		return cgs_cli_merge(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "html"))
 		return cgs_cli_html(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "attach"))
+		return attach_main(argc - 1, argv + 1);
 	const char *lib_opt = NULL;
 	int prog = parse_args(argc, argv, &lib_opt);
 	char *lib = find_library(lib_opt);

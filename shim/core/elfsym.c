@@ -32,7 +32,7 @@ const ElfW(Dyn) *cgs_elf_dynamic(const struct dl_phdr_info *info)
 	return NULL;
 }
 
-static void *lookup(const struct dl_phdr_info *info, const char *name)
+void *cgs_elf_lookup_in(const struct dl_phdr_info *info, const char *name)
 {
 	const ElfW(Dyn) *dyn = cgs_elf_dynamic(info);
 	if (!dyn)
@@ -79,7 +79,7 @@ static int visit(struct dl_phdr_info *info, size_t size, void *data)
 	size_t n = strlen(info->dlpi_name), k = strlen(q->suffix);
 	if (n < k || strcmp(info->dlpi_name + n - k, q->suffix))
 		return 0;
-	q->result = lookup(info, q->name);
+	q->result = cgs_elf_lookup_in(info, q->name);
 	return q->result != NULL;
 }
 

@@ -23,8 +23,11 @@
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 
+#include <dlfcn.h>
+
 #include "cgoshim.h"
 #include "config.h"
+#include "elfsym.h"
 #include "gostack.h"
 #include "leaks.h"
 #include "log.h"
@@ -152,10 +155,10 @@ static int self_range(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
-static const char *env_value(const char *name)
+static const char *env_value(char **env, const char *name)
 {
 	size_t n = strlen(name);
-	for (char **e = environ; e && *e; e++)
+	for (char **e = env; e && *e; e++)
 		if (!strncmp(*e, name, n) && (*e)[n] == '=')
 			return *e + n + 1;
 	return NULL;
@@ -177,15 +180,23 @@ void cgs_watcher_start(struct cgs_region *r)
 		cgs_log("cannot start the watcher process; no report will be written", (const char *)NULL);
 }
 
-static bool start(void)
+/* env: the settings (the environment, or cgoshim attach's options). */
+static bool start(char **env, bool attached)
 {
 	struct cgs_options opts;
 	if (getauxval(AT_SECURE))
 		return false;
-	cgs_options_parse(&opts, environ, false);
+	cgs_options_parse(&opts, env, false);
+	if (attached) {
+		/* One process, the one attached to: a fork child measures
+		 * nothing (its interposers pass through). */
+		opts.children = false;
+		opts.disable = false;
+		opts.only[0] = 0;
+	}
 	if (opts.disable)
 		return false;
-	if ((!opts.children || cgs_nproc_tight()) && parent_traced())
+	if (!attached && (!opts.children || cgs_nproc_tight()) && parent_traced())
 		return false;
 	if (opts.only[0] && !exe_selected(opts.only))
 		return false; /* passive: every call passes through, no watcher */
@@ -196,6 +207,7 @@ static bool start(void)
 		return false;
 	}
 	fill_header(r);
+	r->attached = attached;
 	r->modules = cgs_ralloc(r, sizeof(struct cgs_module_table));
 	if (cgs_files_init(r) || cgs_leaks_init(r) || cgs_stacks_init(r) || !r->modules) {
 		cgs_log("CGOSHIM_MEMORY too small for the shim's tables; measuring nothing", (const char *)NULL);
@@ -207,7 +219,7 @@ static bool start(void)
 		cgs_log("CGOSHIM_MEMORY too small for the flight recorder; slow calls are not recorded",
 			(const char *)NULL);
 	dl_iterate_phdr(self_range, NULL);
-	cgs_spawn_prepare(env_value("CGOSHIM_WATCHER"));
+	cgs_spawn_prepare(env_value(env, "CGOSHIM_WATCHER"));
 	__atomic_store_n(&cgs_R, r, __ATOMIC_RELEASE);
 	cgs_tstate_init();
 	return true;
@@ -228,7 +240,7 @@ bool cgs_boot(void)
 		return false;
 	int saved = errno;
 	cgs_t_guard++;
-	bool on = start();
+	bool on = start(environ, false);
 	cgs_t_guard--;
 	errno = saved;
 	__atomic_store_n(&init_state, on ? INIT_ON : INIT_OFF, __ATOMIC_RELEASE);
@@ -253,14 +265,31 @@ void cgs_turn_on(struct cgs_region *r)
 	__atomic_store_n(&cgs_R, r, __ATOMIC_RELEASE);
 }
 
-__attribute__((constructor(101))) static void cgs_constructor(void)
+/* Whether the program's calls reach this library: the global scope gives
+ * its own definition of one of a few interposed names (preloaded, or
+ * linked; not all of them: another allocator may come first). Loaded by
+ * cgoshim attach (dlopen RTLD_LOCAL), or dlopen'd by accident, it does
+ * not, and stays passive. (RTLD_DEFAULT from here searches the global
+ * scope first, then this library's own: a name the global scope lacks
+ * would be found here, so only names libc defines are asked.) */
+static bool interposing(void)
 {
-	int saved = errno;
-	if (!cgs_boot() && !cgs_R) {
-		errno = saved;
-		return;
+	static const char *const names[] = { "malloc", "read", "openat" };
+	void *(*ds)(void *, const char *) = cgs_elf_lookup("/libc.so.6", "dlsym");
+	struct dl_phdr_info self;
+	if (!ds || !cgs_self_object(&self))
+		return true;
+	for (size_t i = 0; i < CGS_ARRAY_LEN(names); i++) {
+		void *mine = cgs_elf_lookup_in(&self, names[i]);
+		if (!mine || ds(RTLD_DEFAULT, names[i]) == mine)
+			return true;
 	}
-	struct cgs_region *r = cgs_R;
+	return false;
+}
+
+/* What the constructor does once the early part is up. */
+static void start_late(struct cgs_region *r)
+{
 	cgs_t_guard++;
 	cgs_modules_refresh(r->modules);
 	cgs_go_init(r->go_status, sizeof(r->go_status));
@@ -268,6 +297,50 @@ __attribute__((constructor(101))) static void cgs_constructor(void)
 	cgs_signal_install();
 	cgs_fork_install();
 	cgs_watcher_start(r);
+}
+
+/* cgoshim attach (attach.c): start as a preloaded library would, with the
+ * command's settings. The real functions are those the program's calls
+ * reach now (the global scope: RTLD_DEFAULT), not the ones after this
+ * library. 0, -EEXIST (started already, or preloaded), -EPERM (setuid), or
+ * -ENOMEM (no region). */
+int cgs_attach_boot(char **env)
+{
+	int s = INIT_OFF;
+	if (cgs_R || !__atomic_compare_exchange_n(&init_state, &s, INIT_BUSY, false, __ATOMIC_ACQ_REL,
+						   __ATOMIC_ACQUIRE))
+		return -EEXIST;
+	if (getauxval(AT_SECURE)) {
+		__atomic_store_n(&init_state, INIT_OFF, __ATOMIC_RELEASE);
+		return -EPERM;
+	}
+	int saved = errno;
+	cgs_real_resolve_global();
+	cgs_t_guard++;
+	bool on = start(env, true);
+	cgs_t_guard--;
+	__atomic_store_n(&init_state, on ? INIT_ON : INIT_OFF, __ATOMIC_RELEASE);
+	if (on)
+		start_late(cgs_R);
+	errno = saved;
+	return on ? 0 : -ENOMEM;
+}
+
+__attribute__((constructor(101))) static void cgs_constructor(void)
+{
+	int saved = errno;
+	/* dlopen'd: passive until cgoshim attach says otherwise. */
+	if (!cgs_R && __atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == INIT_NONE && !interposing()) {
+		__atomic_store_n(&init_state, INIT_OFF, __ATOMIC_RELEASE);
+		errno = saved;
+		return;
+	}
+	if (!cgs_boot() && !cgs_R) {
+		errno = saved;
+		return;
+	}
+	struct cgs_region *r = cgs_R;
+	start_late(r);
 	errno = saved;
 }
 

@@ -28,6 +28,8 @@ static void *find_dl(const char *name)
 	return p ? p : cgs_elf_lookup("/libdl.so.2", name);
 }
 
+static void fill(void *from);
+
 void cgs_real_resolve(void)
 {
 	if (cgs_real_ready() || t_resolving)
@@ -40,12 +42,28 @@ void cgs_real_resolve(void)
 		return;
 	}
 	t_resolving = true;
+	fill(RTLD_NEXT);
+	t_resolving = false;
+	__atomic_store_n(&state, RESOLVED, __ATOMIC_RELEASE);
+}
+
+/* cgoshim attach: the functions the program's calls reach now. */
+void cgs_real_resolve_global(void)
+{
+	t_resolving = true;
+	fill(RTLD_DEFAULT);
+	t_resolving = false;
+	__atomic_store_n(&state, RESOLVED, __ATOMIC_RELEASE);
+}
+
+static void fill(void *from)
+{
 	cgs_real.dlsym = find_dl("dlsym");
 	cgs_real.dlvsym = find_dl("dlvsym");
 	cgs_real_dlsym_ptr = (void *)cgs_real.dlsym;
 	cgs_real_dlvsym_ptr = (void *)cgs_real.dlvsym;
 	if (cgs_real.dlsym) {
-#define R(n) cgs_real.n = (__typeof__(cgs_real.n))cgs_real.dlsym(RTLD_NEXT, #n)
+#define R(n) cgs_real.n = (__typeof__(cgs_real.n))cgs_real.dlsym(from, #n)
 		R(read); R(__read_chk); R(pread); R(pread64); R(__pread_chk); R(__pread64_chk);
 		R(readv); R(preadv); R(preadv64);
 		R(open); R(open64); R(openat); R(openat64); R(__open_2); R(__open64_2);
@@ -58,8 +76,6 @@ void cgs_real_resolve(void)
 		R(ssignal); R(sigset); R(sigignore); R(siginterrupt);
 #undef R
 	}
-	t_resolving = false;
-	__atomic_store_n(&state, RESOLVED, __ATOMIC_RELEASE);
 }
 
 /* ---- bootstrap pool ---------------------------------------------------- */

@@ -75,6 +75,8 @@ extern void *cgs_real_dlvsym_ptr;
 /* Resolve everything once; safe to call from any interposer, any thread. */
 void cgs_real_resolve(void);
 bool cgs_real_ready(void);
+/* cgoshim attach: resolve again, from the global scope (RTLD_DEFAULT). */
+void cgs_real_resolve_global(void);
 /* The calling thread is inside cgs_real_resolve (allocations go to the pool). */
 bool cgs_real_resolving(void);
 

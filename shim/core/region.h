@@ -113,6 +113,10 @@ struct cgs_region {
 	volatile uint32_t exit_req;
 	volatile uint32_t exit_done;
 	volatile uint32_t watcher_spawned; /* 1 once this image's watcher was started */
+	/* cgoshim attach (attach.c): started by it, not preloaded; detach_req
+	 * asks the watcher for the final report, after which it exits. */
+	uint32_t attached;
+	volatile uint32_t detach_req;
 	/* The watcher spawn server (spawn.c): the abstract socket name this
 	 * process's fork children ask ("" = none), and which watcher took
 	 * this region: 0 none yet, 1 the one the server started, 2 the

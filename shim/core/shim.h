@@ -33,6 +33,8 @@ uint32_t cgs_now_q(uint64_t tsc);
 
 /* signal.c */
 void cgs_signal_install(void);
+/* Detach: the dump signal back to the program's own disposition. */
+void cgs_signal_uninstall(void);
 /* Ask the watcher for a dump; async-signal-safe. Returns the request's
  * sequence number. */
 uint32_t cgs_dump_request(int trigger);
@@ -58,6 +60,20 @@ void cgs_exit_wait(void);
 
 /* fork.c */
 void cgs_fork_install(void);
+
+/* init.c: cgoshim attach's start (attach.c). */
+int cgs_attach_boot(char **env);
+/* attach.c */
+struct dl_phdr_info;
+/* This library's own loaded object. */
+bool cgs_self_object(struct dl_phdr_info *out);
+/* After a dlopen: point the new objects' GOT entries at the interposers
+ * (only while attached). */
+void cgs_attach_after_dlopen(void);
+/* Exported entry points the command calls in the process (attach.c). */
+long cgoshim_attach_init(char **env);
+long cgoshim_attach_detach(void);
+void *cgoshim_attach_region(void);
 
 /* heap.c: the leak side of an allocation made by an interposer. */
 void cgs_heap_note_alloc(struct cgs_tstate *t, void *p, size_t size);

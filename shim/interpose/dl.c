@@ -793,8 +793,10 @@ void cgs_dl_post(uint64_t which, uint64_t *data, uint64_t result)
 	const char *name = (const char *)(uintptr_t)(which == DL_OPEN ? data[1] : data[2]);
 	const char *version = which == DL_VSYM ? (const char *)(uintptr_t)~data[3] : NULL;
 	done_dl(dl_fn[which], data[0], !result, name, version, handle, (int64_t)result, *rslot);
-	if (which == DL_OPEN && result)
+	if (which == DL_OPEN && result) {
 		refresh_modules(false);
+		cgs_attach_after_dlopen(); /* cgoshim attach: the new objects too */
+	}
 	errno = saved;
 }
 

@@ -228,6 +228,23 @@ void cgs_signal_install(void)
 		dump_sig = 0;
 }
 
+/* Detach (attach.c): give the dump signal back. What the kernel then has
+ * is what the program would see asking (view_of): its own handler, or the
+ * disposition from before the shim. The shim's handler stays in the
+ * library, for a signal that was already on its way to it. */
+void cgs_signal_uninstall(void)
+{
+	int sig = __atomic_load_n(&dump_sig, __ATOMIC_ACQUIRE);
+	if (!sig || !cgs_real.sigaction)
+		return;
+	struct sigaction k, v;
+	if (!cgs_real.sigaction(sig, NULL, &k) && is_shim(&k)) {
+		view_of(&k, &v);
+		cgs_real.sigaction(sig, &v, NULL);
+	}
+	__atomic_store_n(&dump_sig, 0, __ATOMIC_RELEASE);
+}
+
 static int dump_sigaction(const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction k, v;

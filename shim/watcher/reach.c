@@ -15,7 +15,9 @@
  *    except: the region of the shim and the shim's library; [heap] and
  *    glibc's other arena heaps (64 MiB-aligned, starting with glibc's
  *    heap_info header: its size fields match the mapping), whose free chunks
- *    hold stale pointers; devices, the vDSO pages and files mapped shared.
+ *    hold stale pointers (roots all the same in a process measured by
+ *    cgoshim attach: its blocks from before the attach are not tracked);
+ *    devices, the vDSO pages and files mapped shared.
  *    Inside a root mapping the tracked blocks (and the 16-byte chunk header
  *    before each) are left out: a block large enough for its own mmap is in
  *    the graph, not a root, even when the kernel merged its mapping with a
@@ -615,6 +617,12 @@ int cgs_reach_scan(pid_t pid, const struct cgs_region *r, struct cgs_block *b, s
 	struct threads t = { 0 };
 	read_threads(pid, &t, st);
 	struct ranges roots = { 0 };
+	/* Attached (cgoshim attach): the blocks allocated before the attach
+	 * are not tracked, yet may hold the only pointer to a tracked one. So
+	 * the C heap's arenas are roots too (less the tracked blocks): their
+	 * free chunks' stale pointers can only make more blocks look
+	 * reachable, never one lost that is not. */
+	bool attached = r && r->attached;
 	uint64_t shim_end = shim_data_end(maps, nmaps);
 	for (size_t i = 0; i < nmaps; i++) {
 		const struct map *m = &maps[i];
@@ -632,7 +640,7 @@ int cgs_reach_scan(pid_t pid, const struct cgs_region *r, struct cgs_block *b, s
 		}
 		if (m->lo < region_hi && m->hi > region_lo)
 			continue; /* the shim's region */
-		if (m->path[0] == '[' && strcmp(m->path, "[stack]"))
+		if (m->path[0] == '[' && strcmp(m->path, "[stack]") && !(attached && !strcmp(m->path, "[heap]")))
 			continue; /* [heap], [vvar], [vdso], [vsyscall], ... */
 		if (ends_with(m->path, "/libcgoshim.so") || strstr(m->path, "memfd:cgoshim"))
 			continue;
@@ -640,7 +648,7 @@ int cgs_reach_scan(pid_t pid, const struct cgs_region *r, struct cgs_block *b, s
 			continue;
 		if (m->path[0] == '/' && m->perms[3] == 's')
 			continue; /* a file mapped shared */
-		if (arena_heap(&p, m))
+		if (!attached && arena_heap(&p, m))
 			continue;
 		/* Only a thread stack is cut at its stack pointer: the main
 		 * thread's [stack], or an anonymous mapping right above a guard

@@ -611,6 +611,8 @@ static void write_json(struct out *o, const struct cgs_snapshot *s)
 	json_bool(o, s->final);
 	outs(o, ", \"final_at\": ");
 	json_str_or_empty(o, s->final_at);
+	outs(o, ", \"attached\": ");
+	json_bool(o, s->attached);
 	outf(o, ", \"calls_after_exit\": %" PRIu64, s->calls_after_exit);
 	outf(o, ", \"seq\": %" PRIu32 ", \"duration_ns\": %" PRIu64 ", \"interval\": {\"mode\": \"%s\", "
 		"\"since_ns\": %" PRIu64 "}, \"start_unix_ns\": %" PRId64,
@@ -951,6 +953,12 @@ static void text_header(struct out *o, const struct cgs_snapshot *s)
 			"report written at exit\n", s->calls_after_exit, plural(s->calls_after_exit, "call", "calls"));
 	else if (s->final_at && !strcmp(s->final_at, "gone"))
 		outs(o, "final: written after the program was gone\n");
+	else if (s->final_at && !strcmp(s->final_at, "detach"))
+		outs(o, "final: written when cgoshim attach let go; the program runs on unmeasured\n");
+	if (s->attached)
+		outf(o, "attached: measured by cgoshim attach, from the attach on; blocks allocated before "
+			"it are not tracked (%" PRIu64 " frees or reallocs of such blocks, counter "
+			"unknown_frees)\n", s->counters.unknown_frees);
 	if (s->cmdline && *s->cmdline) {
 		outs(o, "command: ");
 		text_str(o, s->cmdline);

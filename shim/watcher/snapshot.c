@@ -1214,6 +1214,7 @@ struct cgs_snapshot *cgs_snapshot_take(struct cgs_region *r, const char *trigger
 	s->duration_ns = now_mono > t0 ? (uint64_t)(now_mono - t0) : 0;
 	s->start_real_ns = r->fork_generation ? r->fork_real_ns : r->start_real_ns;
 	s->parent_pid = r->fork_generation ? r->parent_pid : 0;
+	s->attached = r->attached != 0;
 	s->opts = r->opts;
 	s->shim_bytes = cgs_region_resident(r);
 	s->go = strndup(r->go_status, sizeof(r->go_status));

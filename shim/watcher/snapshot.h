@@ -138,7 +138,9 @@ struct cgs_snapshot {
 	const char *trigger;   /* "signal", "api", "exit" */
 	bool final;
 	const char *final_at;  /* final reports: "exit" (written while the exiting thread
-				* waited), "gone" (after the process was gone); else "" */
+				* waited), "gone" (after the process was gone), "detach"
+				* (cgoshim attach let go); else "" */
+	bool attached;         /* started by cgoshim attach (region.h) */
 	uint64_t calls_after_exit; /* "gone" rewrite of an "exit" report: calls counted
 				    * after that report was taken */
 	uint32_t seq;          /* dump sequence number, 1-based */

@@ -94,6 +94,7 @@ struct watch {
 	/* The final report written while the exiting thread waited
 	 * (exitwait.c): its number and what had been counted then. */
 	bool exit_written;
+	bool detached; /* the final report was written at cgoshim attach's detach */
 	uint32_t exit_seq;
 	char exit_path[4200];    /* the file it went to */
 	struct cgs_activity at_exit;
@@ -969,6 +970,16 @@ static void run(struct watch *w)
 				__atomic_add_fetch(&r->counters.dumps_coalesced, req - handled, __ATOMIC_RELAXED);
 			break;
 		}
+		/* cgoshim attach let go (shim/core/attach.c): the final
+		 * report, then the watcher's work is done. */
+		if (__atomic_load_n(&r->detach_req, __ATOMIC_ACQUIRE)) {
+			if (req - handled > 1)
+				__atomic_add_fetch(&r->counters.dumps_coalesced, req - handled - 1, __ATOMIC_RELAXED);
+			struct emit_how how = { .final = true, .final_at = "detach" };
+			emit_how(w, "detach", &how);
+			w->detached = true;
+			break;
+		}
 		/* The exit request's own bump of dump_req is not a dump
 		 * request: it and every live request pending are answered by
 		 * the final report. */
@@ -1041,7 +1052,9 @@ static void run(struct watch *w)
 			w->dead = 1;
 		}
 	}
-	if (w->exit_written) {
+	if (w->detached) {
+		/* written above */
+	} else if (w->exit_written) {
 		after_exit(w);
 	} else {
 		struct emit_how how = { .final = true, .final_at = "gone" };

@@ -440,7 +440,7 @@ START_TEST(json_valid)
 	assert_json_doc(doc);
 	assert_json_schema(path);
 	ck_assert_ptr_nonnull(strstr(doc, "{\"schema\": \"cgoshim/1\", \"pid\": 4242, "));
-	ck_assert_ptr_nonnull(strstr(doc, "\"trigger\": \"signal\", \"final\": true, \"final_at\": \"\", \"calls_after_exit\": 0, \"seq\": 7"));
+	ck_assert_ptr_nonnull(strstr(doc, "\"trigger\": \"signal\", \"final\": true, \"final_at\": \"\", \"attached\": false, \"calls_after_exit\": 0, \"seq\": 7"));
 	ck_assert_ptr_nonnull(strstr(doc, "\"signal\": \"SIGUSR2\""));
 	ck_assert_ptr_nonnull(strstr(doc, "\"format\": \"text\""));
 	ck_assert_ptr_nonnull(strstr(doc, "\"memory\": 8589934592"));
