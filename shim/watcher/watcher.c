@@ -929,8 +929,10 @@ static void run(struct watch *w)
 	/* The watcher spawn server for the process's descendants (spawnsrv.c):
 	 * a thread. Lean, or without it, the socket is closed and they start
 	 * their watchers themselves. */
-	if (w->serve_fd >= 0 && (lean || cgs_spawnsrv_start(w->serve_fd)))
+	if (w->serve_fd >= 0 && (lean || cgs_spawnsrv_start(w->serve_fd))) {
 		close(w->serve_fd);
+		w->serve_fd = -1;
+	}
 	if (!lean) {
 		cgs_rings_watch(r, (int)w->pid);
 		/* The live heap's peak, sampled (heappeak.c). */
@@ -1064,6 +1066,26 @@ static void run(struct watch *w)
 	wake(&r->exit_done);
 	__atomic_store_n(&r->dump_done, __atomic_load_n(&r->dump_req, __ATOMIC_ACQUIRE) + 1, __ATOMIC_RELEASE);
 	wake(&r->dump_done);
+	/* A spawn server outlives its process while watchers it started run:
+	 * the image its process exec'd has its watcher from us, and that
+	 * image's fork children ask us for theirs. Gone, we would leave them
+	 * to the fallback (a watcher in the program's own tree, which a
+	 * subreaper there reaps: procs-subreaper's reaper-exec with traced
+	 * children, 2 "not mine" on a loaded machine), and our children would
+	 * be orphans. */
+	if (w->serve_fd < 0 || cgs_spawnsrv_children() <= 0)
+		return;
+	/* Meanwhile we hold none of the program's descriptors (a daemon's
+	 * shell waits for the end of the stderr it gave: procs-daemon). */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup3(null, 1, 0);
+		dup3(null, 2, 0);
+		if (null > 2)
+			close(null);
+	}
+	while (cgs_spawnsrv_children() > 0)
+		usleep(20000);
 }
 
 static void close_others(int keep1, int keep2, int keep3, bool keep_stdout)
