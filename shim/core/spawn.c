@@ -100,11 +100,18 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		uint64_t lo = info->dlpi_addr + ph->p_vaddr;
 		if (ph->p_type == PT_LOAD && me >= lo && me < lo + ph->p_memsz) {
-			*(const char **)data = info->dlpi_name;
+			*(struct dl_phdr_info *)data = *info;
 			return 1;
 		}
 	}
 	return 0;
+}
+
+/* The loader's view of this library (its name, base, program headers). */
+bool cgs_self_object(struct dl_phdr_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	return dl_iterate_phdr(find_self, out) == 1;
 }
 
 void cgs_spawn_prepare(const char *override)
@@ -115,8 +122,8 @@ void cgs_spawn_prepare(const char *override)
 			memcpy(watcher_path, override, strlen(override) + 1);
 		return;
 	}
-	const char *name = NULL;
-	dl_iterate_phdr(find_self, &name);
+	struct dl_phdr_info self;
+	const char *name = cgs_self_object(&self) ? self.dlpi_name : NULL;
 	char lib[4096];
 	size_t n = 0;
 	if (name && name[0] && name[0] != '/') {

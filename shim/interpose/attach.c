@@ -53,26 +53,6 @@ static uint32_t slots_dropped;
 static int patch_lock;
 static volatile int attached; /* 1 from init to detach */
 
-static int find_self(struct dl_phdr_info *info, size_t size, void *data)
-{
-	(void)size;
-	uint64_t me = (uint64_t)(uintptr_t)&find_self;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uint64_t lo = info->dlpi_addr + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD && me >= lo && me < lo + ph->p_memsz) {
-			*(struct dl_phdr_info *)data = *info;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-bool cgs_self_object(struct dl_phdr_info *out)
-{
-	memset(out, 0, sizeof(*out));
-	return dl_iterate_phdr(find_self, out) == 1;
-}
 
 static void lock(void)
 {
