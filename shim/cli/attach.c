@@ -17,7 +17,7 @@
  *     scratch area (the call never runs on the thread's own stack: a Go
  *     thread may be on a small goroutine stack); then calls on that stack:
  *     libc's dlopen(libcgoshim.so, RTLD_NOW | RTLD_LOCAL), dlsym for the
- *     entry points, cgoshim_attach_init(settings) (shim/core/attach.c:
+ *     entry points, cgoshim_attach_init(settings) (shim/interpose/attach.c:
  *     starts the shim and its watcher, redirects the GOT entries). Each call
  *     returns to address 0: the SIGSEGV stop there is the call's end, and is
  *     never delivered. orig_rax = -1 keeps the kernel from restarting the

@@ -321,10 +321,10 @@ static void log_mismatch(void **a, int na, void **b, int nb)
 		" frames, libunwind ", i < nb ? cgs_u64_str((uint64_t)(uintptr_t)b[i], fb) : "(end)", " of ",
 		cgs_u64_str((uint64_t)nb, cb), " frames", (const char *)NULL);
 	for (int k = 0; k < (na > nb ? na : nb) && k < 12; k++) {
-			char x[24], y[24];
-			cgs_log("  ", k < na ? cgs_u64_str((uint64_t)(uintptr_t)a[k], x) : "-", " ",
-				k < nb ? cgs_u64_str((uint64_t)(uintptr_t)b[k], y) : "-", (const char *)NULL);
-		}
+		char x[24], y[24];
+		cgs_log("  ", k < na ? cgs_u64_str((uint64_t)(uintptr_t)a[k], x) : "-", " ",
+			k < nb ? cgs_u64_str((uint64_t)(uintptr_t)b[k], y) : "-", (const char *)NULL);
+	}
 }
 
 __attribute__((noinline)) int cgs_backtrace_slow(void **raw, int want, int mode)

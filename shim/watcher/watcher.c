@@ -972,7 +972,7 @@ static void run(struct watch *w)
 				__atomic_add_fetch(&r->counters.dumps_coalesced, req - handled, __ATOMIC_RELAXED);
 			break;
 		}
-		/* cgoshim attach let go (shim/core/attach.c): the final
+		/* cgoshim attach let go (shim/interpose/attach.c): the final
 		 * report, then the watcher's work is done. */
 		if (__atomic_load_n(&r->detach_req, __ATOMIC_ACQUIRE)) {
 			if (req - handled > 1)
